@@ -1,0 +1,1554 @@
+/* YAML -> struct conf. libyaml loads the document tree; a walk driven by the
+ * key tables below (nginx-style directives: name, the monitor types a key
+ * applies to, a setter, a range) fills the structs and reports every problem
+ * it meets at the line:col of the node at fault, then goes on. Nothing is
+ * handed out unless the whole file is clean. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "util/cleanup.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/opsd_limits.h"
+#include "util/sbuf.h"
+#include "util/xalloc.h"
+
+#define MS_SECOND 1000ULL
+#define MS_MINUTE (60 * MS_SECOND)
+#define MS_HOUR (60 * MS_MINUTE)
+#define MS_DAY (24 * MS_HOUR)
+
+#define BIT(t) (1u << (t))
+#define HTTP BIT(CONF_MON_HTTP)
+#define TCP BIT(CONF_MON_TCP)
+#define HEARTBEAT BIT(CONF_MON_HEARTBEAT)
+#define ANY (HTTP | TCP | HEARTBEAT)
+
+/* Built-in defaults (docs/config.md lists them too). */
+#define DEF_LISTEN "127.0.0.1:8080"
+#define DEF_DATA_DIR "./var"
+#define DEF_RETENTION_MS (7 * MS_DAY)
+#define DEF_MAX_CONCURRENCY 1000
+#define DEF_LOG_LEVEL "info"
+#define DEF_TITLE "Status"
+#define DEF_INTERVAL_MS (60 * MS_SECOND)
+#define DEF_TIMEOUT_MS (10 * MS_SECOND)
+#define DEF_CONFIRM 2
+#define DEF_METHOD "GET"
+#define DEF_MAX_REDIRECTS 5
+#define DEF_GRACE_MS MS_MINUTE
+
+static const struct {
+    const char *name;
+    const char *article;
+} types[] = {
+    [CONF_MON_HTTP] = { "http", "an" },
+    [CONF_MON_TCP] = { "tcp", "a" },
+    [CONF_MON_HEARTBEAT] = { "heartbeat", "a" },
+};
+
+static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
+
+/* defaults: applied to every monitor that does not set the key itself. */
+struct mon_defaults {
+    uint64_t interval_ms;
+    uint64_t timeout_ms;
+    unsigned confirm;
+};
+
+/* Where the duplicate checks find a monitor's name and token nodes. */
+struct mon_nodes {
+    const yaml_node_t *name;
+    const yaml_node_t *token;
+};
+
+struct loader {
+    const char *text; /* borrowed: the YAML being loaded */
+    size_t len;
+    yaml_document_t doc;
+    bool have_doc;
+    struct conf_diags *diags; /* borrowed */
+    size_t n_errors;          /* problems found by this load */
+    struct conf *conf;
+    struct mon_defaults defaults;
+    const yaml_node_t *monitors; /* the monitors: sequence, walked once defaults is known */
+    struct mon_nodes *mon_nodes; /* one per monitor */
+    const yaml_node_t *latency;  /* the current monitor's expect.max_latency, if valid */
+    char qbuf[4][160];           /* rotating buffers for quoted values in messages */
+    unsigned qi;
+};
+
+/* The node being set: its key (NULL for a sequence item), value and path. */
+struct at {
+    const yaml_node_t *key;
+    const yaml_node_t *val;
+    const char *path; /* "monitors[2].interval" */
+};
+
+struct key;
+/* Fills the field of obj that k describes from at->val. Returns 0, or
+ * -EINVAL after reporting the problem. */
+typedef int (*set_fn)(struct loader *l, const struct key *k, const struct at *at, void *obj);
+/* Validates a string value; returns 0 or -EINVAL after reporting. */
+typedef int (*check_fn)(struct loader *l, const struct key *k, const struct at *at, const char *s);
+
+struct keytab {
+    const struct key *v;
+    size_t n;
+};
+
+struct key {
+    const char *name;
+    set_fn set;
+    size_t off;        /* the field of obj the setter fills */
+    unsigned types;    /* monitor types the key applies to (monitor keys only) */
+    unsigned required; /* monitor types that must set it */
+    uint64_t min, max; /* range of an integer, or of a duration in ms */
+    check_fn check;    /* extra validation of a string */
+};
+
+/* Which keys of a table a mapping set, and whether their values were valid. */
+struct seen {
+    const yaml_node_t *key;
+    const yaml_node_t *val;
+    bool ok;
+};
+
+static int set_str(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_bool(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_uint(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_duration(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_type(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_expect(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_status(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_server(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_defaults(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_monitors(struct loader *l, const struct key *k, const struct at *at, void *obj);
+
+static int check_name(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_url(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_method(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_host(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_token(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_body(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_listen(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_level(struct loader *l, const struct key *k, const struct at *at, const char *s);
+static int check_nonempty(struct loader *l, const struct key *k, const struct at *at,
+                          const char *s);
+
+/* ---- the schema ----------------------------------------------------------------- */
+
+/* clang-format off */
+#define TAB(a) { a, ARRAY_SIZE(a) }
+#define SRV(f) offsetof(struct conf_server, f)
+#define DEF(f) offsetof(struct mon_defaults, f)
+#define MON(f) offsetof(struct conf_monitor, f)
+#define MAX_RETENTION_MS (3650 * MS_DAY)
+#define MAX_PERIOD_MS (366 * MS_DAY)
+
+/* Rows of the key tables, by kind: key name, field, the monitor types the key
+ * applies to and those that require it (0 outside monitors), then a range
+ * or a check. */
+#define K_STR(name, off, types, req, check) { name, set_str, off, types, req, 0, 0, check }
+#define K_BOOL(name, off, types) { name, set_bool, off, types, 0, 0, 0, NULL }
+#define K_INT(name, off, types, req, lo, hi) { name, set_uint, off, types, req, lo, hi, NULL }
+#define K_DUR(name, off, types, req, lo, hi) { name, set_duration, off, types, req, lo, hi, NULL }
+#define K_FN(name, set, types, req) { name, set, 0, types, req, 0, 0, NULL }
+
+static const struct key top_keys[] = {
+    K_FN("server", set_server, 0, 0),
+    K_FN("defaults", set_defaults, 0, 0),
+    K_FN("monitors", set_monitors, 0, 0),
+};
+
+static const struct key server_keys[] = {
+    K_STR("listen", SRV(listen), 0, 0, check_listen),
+    K_STR("data_dir", SRV(data_dir), 0, 0, check_nonempty),
+    K_DUR("retention", SRV(retention_ms), 0, 0, MS_HOUR, MAX_RETENTION_MS),
+    K_INT("max_concurrency", SRV(max_concurrency), 0, 0, 1, 100000),
+    K_STR("log_level", SRV(log_level), 0, 0, check_level),
+    K_STR("title", SRV(title), 0, 0, NULL),
+};
+
+enum { DK_INTERVAL, DK_TIMEOUT, DK_CONFIRM };
+static const struct key defaults_keys[] = {
+    [DK_INTERVAL] = K_DUR("interval", DEF(interval_ms), 0, 0, MS_SECOND, MS_DAY),
+    [DK_TIMEOUT]  = K_DUR("timeout", DEF(timeout_ms), 0, 0, 100, MS_DAY),
+    [DK_CONFIRM]  = K_INT("confirm", DEF(confirm), 0, 0, 1, 100),
+};
+
+enum {
+    MK_NAME, MK_TYPE, MK_DESCRIPTION, MK_PAUSED, MK_PUBLIC, MK_INTERVAL, MK_TIMEOUT, MK_CONFIRM,
+    MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS, MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
+    MK_HOST, MK_PORT, MK_TOKEN, MK_PERIOD, MK_GRACE, MK__N
+};
+
+/* In the order "valid keys: ..." lists them. */
+static const struct key monitor_keys[MK__N] = {
+    [MK_NAME]             = K_STR("name", MON(name), ANY, ANY, check_name),
+    [MK_TYPE]             = { "type", set_type, MON(type), ANY, ANY, 0, 0, NULL },
+    [MK_DESCRIPTION]      = K_STR("description", MON(description), ANY, 0, NULL),
+    [MK_PAUSED]           = K_BOOL("paused", MON(paused), ANY),
+    [MK_PUBLIC]           = K_BOOL("public", MON(public_), ANY),
+    [MK_INTERVAL]         = K_DUR("interval", MON(interval_ms), HTTP | TCP, 0, MS_SECOND, MS_DAY),
+    [MK_TIMEOUT]          = K_DUR("timeout", MON(timeout_ms), HTTP | TCP, 0, 100, MS_DAY),
+    [MK_CONFIRM]          = K_INT("confirm", MON(confirm), ANY, 0, 1, 100),
+    [MK_LABELS]           = K_FN("labels", set_labels, ANY, 0),
+    [MK_URL]              = K_STR("url", MON(url), HTTP, HTTP, check_url),
+    [MK_METHOD]           = K_STR("method", MON(method), HTTP, 0, check_method),
+    [MK_FOLLOW_REDIRECTS] = K_BOOL("follow_redirects", MON(follow_redirects), HTTP),
+    [MK_MAX_REDIRECTS]    = K_INT("max_redirects", MON(max_redirects), HTTP, 0, 0, 50),
+    [MK_TLS_VERIFY]       = K_BOOL("tls_verify", MON(tls_verify), HTTP),
+    [MK_EXPECT]           = K_FN("expect", set_expect, HTTP, 0),
+    [MK_HOST]             = K_STR("host", MON(host), TCP, TCP, check_host),
+    [MK_PORT]             = K_INT("port", MON(port), TCP, TCP, 1, 65535),
+    [MK_TOKEN]            = K_STR("token", MON(token), HEARTBEAT, HEARTBEAT, check_token),
+    [MK_PERIOD]           = K_DUR("period", MON(period_ms), HEARTBEAT, HEARTBEAT, MS_SECOND,
+                                  MAX_PERIOD_MS),
+    [MK_GRACE]            = K_DUR("grace", MON(grace_ms), HEARTBEAT, 0, 0, MAX_PERIOD_MS),
+};
+
+/* Inside a monitor's expect: (http only); the fields are the monitor's. */
+enum { EK_STATUS, EK_BODY_CONTAINS, EK_MAX_LATENCY };
+static const struct key expect_keys[] = {
+    [EK_STATUS]        = { "status", set_status, 0, 0, 0, 100, 599, NULL }, /* each code */
+    [EK_BODY_CONTAINS] = K_STR("body_contains", MON(body_contains), 0, 0, check_body),
+    [EK_MAX_LATENCY]   = K_DUR("max_latency", MON(max_latency_ms), 0, 0, 1, MS_DAY),
+};
+/* clang-format on */
+
+static const struct keytab top_tab = TAB(top_keys);
+static const struct keytab server_tab = TAB(server_keys);
+static const struct keytab defaults_tab = TAB(defaults_keys);
+static const struct keytab monitor_tab = TAB(monitor_keys);
+static const struct keytab expect_tab = TAB(expect_keys);
+
+/* ---- diagnostics ---------------------------------------------------------------- */
+
+static void diags_add(struct conf_diags *d, unsigned line, unsigned col, char *msg)
+{
+    if (d->n >= OPSD_MAX_CONFIG_DIAGS) {
+        d->dropped++;
+        free(msg);
+        return;
+    }
+    xgrow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
+    d->v[d->n++] = (struct conf_diag){ .line = line, .col = col, .msg = msg };
+}
+
+static int diag_vat(struct loader *l, unsigned line, unsigned col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static int diag_vat(struct loader *l, unsigned line, unsigned col, const char *fmt, va_list ap)
+{
+    if (!l) /* a silent look-ahead */
+        return -EINVAL;
+    l->n_errors++;
+    diags_add(l->diags, line, col, xvasprintf(fmt, ap));
+    return -EINVAL;
+}
+
+/* Reports a problem at line:col (1-based; 0 for no place); returns -EINVAL. */
+static int diag_at(struct loader *l, unsigned line, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int diag_at(struct loader *l, unsigned line, unsigned col, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = diag_vat(l, line, col, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Reports a problem at node n; returns -EINVAL. */
+static int diag(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int diag(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = diag_vat(l, (unsigned)n->start_mark.line + 1, (unsigned)n->start_mark.column + 1, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Stable sort by place of the diagnostics from index first on (they are few). */
+static void diags_sort(struct conf_diags *d, size_t first)
+{
+    for (size_t i = first + 1; i < d->n; i++) {
+        struct conf_diag x = d->v[i];
+        size_t j = i;
+
+        while (j > first && (d->v[j - 1].line > x.line ||
+                             (d->v[j - 1].line == x.line && d->v[j - 1].col > x.col))) {
+            d->v[j] = d->v[j - 1];
+            j--;
+        }
+        d->v[j] = x;
+    }
+}
+
+void conf_diags_print(const struct conf_diags *d, FILE *f)
+{
+    const char *file = d->file ? d->file : "(config)";
+
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->v[i].line)
+            fprintf(f, "%s:%u:%u: error: %s\n", file, d->v[i].line, d->v[i].col, d->v[i].msg);
+        else
+            fprintf(f, "%s: error: %s\n", file, d->v[i].msg);
+    }
+    if (d->dropped)
+        fprintf(f, "%s: error: %zu more problems not shown (only the first %d are)\n", file,
+                d->dropped, OPSD_MAX_CONFIG_DIAGS);
+}
+
+void conf_diags_free(struct conf_diags *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++)
+        free(d->v[i].msg);
+    free(d->v);
+    free(d->file);
+    *d = (struct conf_diags){ 0 };
+}
+
+/* A value fit to quote in a message: at most ~60 bytes (cut on a UTF-8
+ * boundary), control characters shown as '?'. Valid for the next 3 calls. */
+static const char *q(struct loader *l, const char *s)
+{
+    char *b = l->qbuf[l->qi++ % ARRAY_SIZE(l->qbuf)];
+    size_t n = strlen(s), cut = MIN(n, (size_t)60), i;
+
+    while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    for (i = 0; i < cut; i++)
+        b[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    strcpy(b + i, cut < n ? "..." : "");
+    return b;
+}
+
+static const yaml_node_t *node(struct loader *l, int id)
+{
+    return yaml_document_get_node(&l->doc, id);
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+    const char *s;
+
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    s = (const char *)n->data.scalar.value;
+    return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+           strcmp(s, "NULL") == 0;
+}
+
+/* "a mapping", "a sequence", "nothing" or the quoted scalar, for "got ...". */
+static const char *describe(struct loader *l, const yaml_node_t *n)
+{
+    char *b;
+
+    if (n->type == YAML_MAPPING_NODE)
+        return "a mapping";
+    if (n->type == YAML_SEQUENCE_NODE)
+        return "a sequence";
+    if (is_null(n))
+        return "nothing";
+    b = (char *)q(l, (const char *)n->data.scalar.value);
+    memmove(b + 1, b, strlen(b) + 1);
+    b[0] = '\'';
+    strcat(b, "'");
+    return b;
+}
+
+/* ---- scalars -------------------------------------------------------------------- */
+
+static bool env_name_ok(const char *s, size_t n)
+{
+    if (!n || !(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+/* Expands ${VAR} and $$ in s. A '$' followed by anything else stays as it is.
+ * l may be NULL for a silent look-ahead. *ret (caller frees) is set on success. */
+static int expand_env(struct loader *l, const struct at *at, const char *s, char **ret)
+{
+    struct sbuf sb = SBUF_INIT;
+    const char *p = s;
+    int r = 0;
+
+    while (*p) {
+        const char *dollar = strchr(p, '$'), *end, *v;
+        _cleanup_free_ char *name = NULL;
+
+        if (!dollar) {
+            sbuf_puts(&sb, p);
+            break;
+        }
+        sbuf_add(&sb, p, (size_t)(dollar - p));
+        if (dollar[1] != '{') {
+            sbuf_putc(&sb, '$');
+            p = dollar + (dollar[1] == '$' ? 2 : 1);
+            continue;
+        }
+        end = strchr(dollar + 2, '}');
+        if (!end) {
+            r = diag(l, at->val, "unterminated '${' in '%s' (write '$$' for a literal '$')",
+                     l ? q(l, s) : "");
+            goto out;
+        }
+        name = xstrndup(dollar + 2, (size_t)(end - dollar - 2));
+        if (!env_name_ok(name, strlen(name))) {
+            r = diag(l, at->val,
+                     "invalid environment variable name '%s' (use letters, digits and '_', as "
+                     "in ${DB_HOST})",
+                     l ? q(l, name) : "");
+            goto out;
+        }
+        v = getenv(name);
+        if (!v) {
+            r = diag(l, at->val, "environment variable '%s' is not set (%s)", l ? q(l, name) : "",
+                     at->path);
+            goto out;
+        }
+        sbuf_puts(&sb, v);
+        p = end + 1;
+    }
+    *ret = sbuf_detach(&sb, NULL);
+out:
+    sbuf_release(&sb);
+    return r;
+}
+
+/* The scalar at at->val with environment variables expanded; what says what
+ * was expected ("an integer") for the message when it is not a scalar. */
+static int scalar(struct loader *l, const struct at *at, const char *what, char **ret)
+{
+    const yaml_node_t *v = at->val;
+
+    if (v->type != YAML_SCALAR_NODE)
+        return diag(l, v, "expected %s, got %s (%s)", what, describe(l, v), at->path);
+    if (is_null(v)) {
+        if (at->key)
+            return diag(l, at->key, "key '%s' has no value (%s)",
+                        q(l, (const char *)at->key->data.scalar.value), at->path);
+        return diag(l, v, "expected %s, got nothing (%s)", what, at->path);
+    }
+    if (strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
+        return diag(l, v, "value contains a NUL character (%s)", at->path);
+    return expand_env(l, at, (const char *)v->data.scalar.value, ret);
+}
+
+/* Parses a decimal integer: -EINVAL if s is not one, -ERANGE if it does not fit. */
+static int parse_int(const char *s, int64_t *ret)
+{
+    bool neg = *s == '-';
+    uint64_t v = 0;
+    const char *p = s + neg;
+
+    if (!*p)
+        return -EINVAL;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        if (v > (uint64_t)INT64_MAX / 10)
+            return -ERANGE;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -ERANGE;
+    *ret = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+/* An integer in k's range. */
+static int int_value(struct loader *l, const struct key *k, const struct at *at, int64_t *ret)
+{
+    _cleanup_free_ char *s = NULL;
+    int64_t v;
+    int r;
+
+    r = scalar(l, at, "an integer", &s);
+    if (r < 0)
+        return r;
+    r = parse_int(s, &v);
+    if (r == -EINVAL)
+        return diag(l, at->val, "expected an integer, got '%s' (%s)", q(l, s), at->path);
+    if (r == -ERANGE || (v > 0 && (uint64_t)v > k->max))
+        return diag(l, at->val, "%s '%s' is above the maximum of %llu (%s)", k->name, q(l, s),
+                    (unsigned long long)k->max, at->path);
+    if (v < 0 || (uint64_t)v < k->min)
+        return diag(l, at->val, "%s '%s' is below the minimum of %llu (%s)", k->name, q(l, s),
+                    (unsigned long long)k->min, at->path);
+    *ret = v;
+    return 0;
+}
+
+/* ---- setters -------------------------------------------------------------------- */
+
+#define FIELD(type, obj, k) ((type *)(void *)((char *)(obj) + (k)->off))
+
+static int set_str(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    char **dst = FIELD(char *, obj, k);
+    int r;
+
+    r = scalar(l, at, "a string", &s);
+    if (r < 0)
+        return r;
+    if (k->check) {
+        r = k->check(l, k, at, s);
+        if (r < 0)
+            return r;
+    }
+    free(*dst);
+    *dst = steal_ptr(s);
+    return 0;
+}
+
+static int set_bool(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    int r;
+
+    r = scalar(l, at, "true or false", &s);
+    if (r < 0)
+        return r;
+    if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0)
+        return diag(l, at->val, "expected true or false, got '%s' (%s)", q(l, s), at->path);
+    *FIELD(bool, obj, k) = s[0] == 't';
+    return 0;
+}
+
+static int set_uint(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    int64_t v;
+    int r;
+
+    r = int_value(l, k, at, &v);
+    if (r < 0)
+        return r;
+    *FIELD(unsigned, obj, k) = (unsigned)v;
+    return 0;
+}
+
+static int set_duration(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    char lim[32];
+    uint64_t ms;
+    int r;
+
+    r = scalar(l, at, "a duration", &s);
+    if (r < 0)
+        return r;
+    r = duration_parse_ms(s, &ms);
+    if (r == -EINVAL)
+        return diag(l, at->val,
+                    "%s '%s' is not a valid duration (use a number and a unit: ms, s, m, h or d, "
+                    "e.g. 30s or 1h30m)",
+                    k->name, q(l, s));
+    if (r < 0 || ms > k->max)
+        return diag(l, at->val, "%s '%s' is above the %s maximum (%s)", k->name, q(l, s),
+                    duration_format(k->max, lim, sizeof(lim)), at->path);
+    if (ms < k->min)
+        return diag(l, at->val, "%s '%s' is below the %s minimum (%s)", k->name, q(l, s),
+                    duration_format(k->min, lim, sizeof(lim)), at->path);
+    *FIELD(uint64_t, obj, k) = ms;
+    return 0;
+}
+
+/* The monitor type named s, or 0. */
+static enum conf_monitor_type type_lookup(const char *s)
+{
+    enum conf_monitor_type t = 0;
+
+    (void)conf_monitor_type_from_string(s, &t);
+    return t;
+}
+
+static unsigned edit_distance(const char *a, const char *b);
+
+static int set_type(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    enum conf_monitor_type t;
+    int r;
+
+    r = scalar(l, at, "a string", &s);
+    if (r < 0)
+        return r;
+    t = type_lookup(s);
+    if (!t) {
+        for (size_t i = 1; i < ARRAY_SIZE(types); i++)
+            if (edit_distance(s, types[i].name) <= 1)
+                return diag(l, at->val, "unknown monitor type '%s' (did you mean '%s'?)", q(l, s),
+                            types[i].name);
+        return diag(l, at->val, "unknown monitor type '%s' (expected http, tcp or heartbeat)",
+                    q(l, s));
+    }
+    *FIELD(enum conf_monitor_type, obj, k) = t;
+    return 0;
+}
+
+static bool label_key_ok(const char *s)
+{
+    return env_name_ok(s, strlen(s)); /* the same shape: [A-Za-z_][A-Za-z0-9_]* */
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+    return strcmp(((const struct conf_label *)a)->key, ((const struct conf_label *)b)->key);
+}
+
+static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_monitor *m = obj;
+    const yaml_node_t *v = at->val, *keys[OPSD_MAX_LABELS];
+    size_t n;
+    int r = 0;
+
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return diag(l, v, "expected a mapping, got %s (%s)", describe(l, v), at->path);
+    n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    m->labels = xcalloc(MIN(n, (size_t)OPSD_MAX_LABELS), sizeof(*m->labels));
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        const yaml_node_t *kn = node(l, p->key);
+        char path[256], *val = NULL;
+        const char *name;
+        struct at vat;
+        bool dup = false;
+
+        if (i == OPSD_MAX_LABELS) {
+            r = diag(l, kn, "too many labels (the limit is %d)", OPSD_MAX_LABELS);
+            break;
+        }
+        if (kn->type != YAML_SCALAR_NODE) {
+            r = diag(l, kn, "expected a label name, got %s (%s)", describe(l, kn), at->path);
+            continue;
+        }
+        name = (const char *)kn->data.scalar.value;
+        if (!label_key_ok(name)) {
+            r = diag(l, kn,
+                     "label name '%s' is not valid (use letters, digits and '_', not starting "
+                     "with a digit)",
+                     q(l, name));
+            continue;
+        }
+        for (size_t j = 0; j < m->n_labels && !dup; j++) {
+            if (strcmp(m->labels[j].key, name) == 0) {
+                r = diag(l, kn, "duplicate key '%s' (first at line %u)", q(l, name),
+                         (unsigned)keys[j]->start_mark.line + 1);
+                dup = true;
+            }
+        }
+        if (dup)
+            continue;
+        snprintf(path, sizeof(path), "%s.%s", at->path, name);
+        vat = (struct at){ .key = kn, .val = node(l, p->value), .path = path };
+        if (scalar(l, &vat, "a string", &val) < 0) {
+            r = -EINVAL;
+            continue;
+        }
+        keys[m->n_labels] = kn;
+        m->labels[m->n_labels++] = (struct conf_label){ .key = xstrdup(name), .value = val };
+    }
+    qsort(m->labels, m->n_labels, sizeof(*m->labels), cmp_label);
+    return r;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* expect.status: one code or a sequence of them; kept sorted, without repeats. */
+static int set_status(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_monitor *m = obj;
+    const yaml_node_t *v = at->val;
+    size_t n, out = 0;
+    int r = 0;
+
+    if (v->type == YAML_SCALAR_NODE) {
+        int64_t code;
+
+        r = int_value(l, k, at, &code);
+        if (r < 0)
+            return r;
+        m->expect_status = xmalloc(sizeof(int));
+        m->expect_status[0] = (int)code;
+        m->n_expect_status = 1;
+        return 0;
+    }
+    if (v->type != YAML_SEQUENCE_NODE)
+        return diag(l, v, "expected a status code or a sequence of them, got %s (%s)",
+                    describe(l, v), at->path);
+    n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    m->expect_status = xcalloc(n, sizeof(int));
+    for (size_t i = 0; i < n; i++) {
+        char path[256];
+        struct at iat;
+        int64_t code;
+
+        snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
+        iat = (struct at){ .val = node(l, v->data.sequence.items.start[i]), .path = path };
+        if (int_value(l, k, &iat, &code) < 0) {
+            r = -EINVAL;
+            continue;
+        }
+        m->expect_status[out++] = (int)code;
+    }
+    qsort(m->expect_status, out, sizeof(int), cmp_int);
+    m->n_expect_status = 0;
+    for (size_t i = 0; i < out; i++)
+        if (!i || m->expect_status[i] != m->expect_status[m->n_expect_status - 1])
+            m->expect_status[m->n_expect_status++] = m->expect_status[i];
+    return r;
+}
+
+/* ---- checks of string values ---------------------------------------------------- */
+
+static int check_name(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+
+    if (strlen(s) > OPSD_MAX_NAME)
+        return diag(l, at->val, "monitor name '%s' is longer than %d characters (%s)", q(l, s),
+                    OPSD_MAX_NAME, at->path);
+    if (!*s || s[n])
+        return diag(l, at->val,
+                    "monitor name '%s' is not valid (use lowercase letters, digits, '_', '.' and "
+                    "'-')",
+                    q(l, s));
+    return 0;
+}
+
+static bool has_space(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static int check_url(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    size_t skip = strncasecmp(s, "http://", 7) == 0    ? 7
+                  : strncasecmp(s, "https://", 8) == 0 ? 8
+                                                       : 0;
+
+    if (!skip)
+        return diag(l, at->val, "url '%s' does not start with http:// or https:// (%s)", q(l, s),
+                    at->path);
+    if (!s[skip] || s[skip] == '/')
+        return diag(l, at->val, "url '%s' has no host (%s)", q(l, s), at->path);
+    if (has_space(s))
+        return diag(l, at->val,
+                    "url '%s' contains a space or control character (encode it, "
+                    "e.g. %%20)",
+                    q(l, s));
+    return 0;
+}
+
+static int check_method(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+        if (strcmp(s, methods[i]) == 0)
+            return 0;
+    return diag(l, at->val,
+                "method '%s' is not supported (expected GET, HEAD, POST, PUT, DELETE, OPTIONS or "
+                "PATCH)",
+                q(l, s));
+}
+
+static int check_host(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "host must not be empty (%s)", at->path);
+    if (strstr(s, "://"))
+        return diag(l, at->val, "host '%s' is a URL, not a host name or address (%s)", q(l, s),
+                    at->path);
+    if (has_space(s))
+        return diag(l, at->val, "host '%s' contains a space or control character (%s)", q(l, s),
+                    at->path);
+    if (strlen(s) > 255)
+        return diag(l, at->val, "host '%s' is longer than 255 characters (%s)", q(l, s), at->path);
+    return 0;
+}
+
+/* Never quotes the token: it is a secret. */
+static int check_token(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < OPSD_MIN_TOKEN_LEN)
+        return diag(l, at->val, "token is %zu characters long, below the %d minimum (%s)", n,
+                    OPSD_MIN_TOKEN_LEN, at->path);
+    if (n > OPSD_MAX_TOKEN_LEN)
+        return diag(l, at->val, "token is %zu characters long, above the %d maximum (%s)", n,
+                    OPSD_MAX_TOKEN_LEN, at->path);
+    if (s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")])
+        return diag(l, at->val,
+                    "token has a character other than letters, digits, '_' and '-' (%s)", at->path);
+    return 0;
+}
+
+static int check_body(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "body_contains must not be empty (%s)", at->path);
+    if (strlen(s) > OPSD_MAX_BODY_CAPTURE)
+        return diag(l, at->val,
+                    "body_contains is longer than the %d bytes of a body that are checked (%s)",
+                    OPSD_MAX_BODY_CAPTURE, at->path);
+    return 0;
+}
+
+/* host:port, [v6]:port or :port; port 0..65535 (0 picks a free port). */
+static int check_listen(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    const char *colon = strrchr(s, ':'), *port = colon ? colon + 1 : "";
+    int64_t v;
+    bool ok = colon && parse_int(port, &v) == 0 && *port != '-' && v <= 65535 &&
+              strlen(port) <= 5 && !has_space(s);
+
+    if (ok && s[0] == '[')
+        ok = colon > s && colon[-1] == ']';
+    else if (ok)
+        ok = memchr(s, ':', (size_t)(colon - s)) == NULL && !strchr(s, '[') && !strchr(s, ']');
+    if (!ok)
+        return diag(l, at->val,
+                    "listen '%s' is not host:port (e.g. 127.0.0.1:8080, 0.0.0.0:8080 or "
+                    "[::]:8080)",
+                    q(l, s));
+    return 0;
+}
+
+static int check_level(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    enum log_level lvl;
+
+    if (log_level_from_string(s, &lvl) < 0)
+        return diag(l, at->val, "log_level '%s' is not valid (expected debug, info, warn or error)",
+                    q(l, s));
+    return 0;
+}
+
+static int check_nonempty(struct loader *l, const struct key *k, const struct at *at, const char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    return 0;
+}
+
+/* ---- mappings ------------------------------------------------------------------- */
+
+/* Optimal string alignment distance, case-insensitive, for "did you mean". */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    unsigned d[40][40];
+
+    if (n >= 40 || m >= 40)
+        return 99;
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (unsigned)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (unsigned)j;
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            char x = (char)(a[i - 1] | 0x20), y = (char)(b[j - 1] | 0x20);
+            unsigned c = d[i - 1][j - 1] + (x != y);
+
+            c = MIN(c, d[i - 1][j] + 1);
+            c = MIN(c, d[i][j - 1] + 1);
+            if (i > 1 && j > 1 && x == (char)(b[j - 2] | 0x20) && (char)(a[i - 2] | 0x20) == y)
+                c = MIN(c, d[i - 2][j - 2] + 1);
+            d[i][j] = c;
+        }
+    }
+    return d[n][m];
+}
+
+static bool applies(const struct key *k, enum conf_monitor_type type)
+{
+    return !type || !k->types || (k->types & BIT(type));
+}
+
+static int unknown_key(struct loader *l, const yaml_node_t *kn, const char *name,
+                       const struct keytab *tab, enum conf_monitor_type type)
+{
+    const struct key *best = NULL;
+    unsigned best_d = 99;
+    struct sbuf sb = SBUF_INIT;
+    int r;
+
+    for (size_t i = 0; i < tab->n; i++) {
+        unsigned d;
+
+        if (!applies(&tab->v[i], type))
+            continue;
+        d = edit_distance(name, tab->v[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = &tab->v[i];
+        }
+    }
+    if (best && best_d <= 2 && best_d * 3 <= strlen(best->name))
+        return diag(l, kn, "unknown key '%s' (did you mean '%s'?)", q(l, name), best->name);
+    for (size_t i = 0; i < tab->n; i++)
+        if (applies(&tab->v[i], type))
+            sbuf_addf(&sb, "%s%s", sb.len ? ", " : "", tab->v[i].name);
+    r = diag(l, kn, "unknown key '%s' (valid keys: %s)", q(l, name), sb.buf);
+    sbuf_release(&sb);
+    return r;
+}
+
+/* "only to http and tcp monitors" */
+static void only_to(unsigned mask, char *buf, size_t n)
+{
+    size_t off = (size_t)snprintf(buf, n, "only to");
+    unsigned left = mask;
+
+    for (size_t t = 1; t < ARRAY_SIZE(types) && off < n; t++) {
+        if (!(mask & BIT(t)))
+            continue;
+        left &= ~BIT(t);
+        off += (size_t)snprintf(buf + off, n - off, "%s%s", off > 7 ? (left ? ", " : " and ") : " ",
+                                types[t].name);
+    }
+    if (off < n)
+        snprintf(buf + off, n - off, " monitors");
+}
+
+/* Walks mapping m against tab, calling each key's setter on obj. type is the
+ * monitor type the keys must apply to (0: do not check). seen (tab->n
+ * entries, zeroed by the caller) tells the caller what was set. Returns
+ * -EINVAL if anything was wrong. */
+static int walk(struct loader *l, const yaml_node_t *m, const struct keytab *tab, void *obj,
+                const char *path, enum conf_monitor_type type, struct seen *seen)
+{
+    int r = 0;
+
+    for (const yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *kn = node(l, p->key), *vn = node(l, p->value);
+        const struct key *k = NULL;
+        char kpath[256], hint[64];
+        const char *name;
+        struct at at;
+        size_t i;
+
+        if (kn->type != YAML_SCALAR_NODE) {
+            r = diag(l, kn, "expected a key name, got %s (%s)", describe(l, kn),
+                     *path ? path : "top level");
+            continue;
+        }
+        name = (const char *)kn->data.scalar.value;
+        for (i = 0; i < tab->n && !k; i++)
+            if (strcmp(name, tab->v[i].name) == 0)
+                k = &tab->v[i];
+        if (!k) {
+            r = unknown_key(l, kn, name, tab, type);
+            continue;
+        }
+        i = (size_t)(k - tab->v);
+        if (!applies(k, type)) {
+            only_to(k->types, hint, sizeof(hint));
+            r = diag(l, kn, "key '%s' does not apply to %s %s monitor (%s)", k->name,
+                     types[type].article, types[type].name, hint);
+            continue;
+        }
+        if (seen[i].key) {
+            r = diag(l, kn, "duplicate key '%s' (first at line %u)", k->name,
+                     (unsigned)seen[i].key->start_mark.line + 1);
+            continue;
+        }
+        snprintf(kpath, sizeof(kpath), "%s%s%s", path, *path ? "." : "", k->name);
+        at = (struct at){ .key = kn, .val = vn, .path = kpath };
+        seen[i] = (struct seen){ .key = kn, .val = vn };
+        seen[i].ok = k->set(l, k, &at, obj) >= 0;
+        if (!seen[i].ok)
+            r = -EINVAL;
+    }
+    return r;
+}
+
+/* 1 for a mapping, 0 for nothing (an empty mapping), or -EINVAL after reporting. */
+static int want_mapping(struct loader *l, const struct at *at)
+{
+    if (at->val->type == YAML_MAPPING_NODE)
+        return 1;
+    if (is_null(at->val))
+        return 0;
+    return diag(l, at->val, "expected a mapping, got %s (%s)", describe(l, at->val), at->path);
+}
+
+static int set_expect(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct seen seen[ARRAY_SIZE(expect_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    r = walk(l, at->val, &expect_tab, obj, at->path, 0, seen);
+    if (seen[EK_MAX_LATENCY].ok)
+        l->latency = seen[EK_MAX_LATENCY].val;
+    return r;
+}
+
+static int set_server(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct seen seen[ARRAY_SIZE(server_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    return walk(l, at->val, &server_tab, &l->conf->server, at->path, 0, seen);
+}
+
+static int set_defaults(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct seen seen[ARRAY_SIZE(defaults_keys)] = { 0 };
+    char a[32], b[32];
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    r = walk(l, at->val, &defaults_tab, &l->defaults, at->path, 0, seen);
+    if (seen[DK_TIMEOUT].ok && seen[DK_INTERVAL].ok &&
+        l->defaults.timeout_ms > l->defaults.interval_ms)
+        r = diag(l, seen[DK_TIMEOUT].val, "timeout '%s' exceeds the interval '%s' (%s.timeout)",
+                 duration_format(l->defaults.timeout_ms, a, sizeof(a)),
+                 duration_format(l->defaults.interval_ms, b, sizeof(b)), at->path);
+    return r;
+}
+
+static int set_monitors(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    if (is_null(at->val))
+        return 0;
+    if (at->val->type != YAML_SEQUENCE_NODE)
+        return diag(l, at->val, "expected a sequence of monitors, got %s (%s)",
+                    describe(l, at->val), at->path);
+    l->monitors = at->val;
+    return 0;
+}
+
+/* ---- monitors ------------------------------------------------------------------- */
+
+/* The type a monitor mapping declares, looked up before the walk so that
+ * keys can be checked against it wherever they stand; 0 if unclear. */
+static enum conf_monitor_type peek_type(struct loader *l, const yaml_node_t *m)
+{
+    for (const yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *kn = node(l, p->key), *vn = node(l, p->value);
+        struct at at = { .key = kn, .val = vn, .path = "" };
+        _cleanup_free_ char *s = NULL;
+
+        if (kn->type != YAML_SCALAR_NODE || strcmp((const char *)kn->data.scalar.value, "type"))
+            continue;
+        if (vn->type != YAML_SCALAR_NODE ||
+            expand_env(NULL, &at, (char *)vn->data.scalar.value, &s) < 0)
+            return 0;
+        return type_lookup(s);
+    }
+    return 0;
+}
+
+static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
+{
+    struct conf_monitor *m = &l->conf->monitors[idx];
+    struct seen seen[MK__N] = { 0 };
+    char path[64], a[32], b[32];
+
+    snprintf(path, sizeof(path), "monitors[%zu]", idx);
+    m->line = (unsigned)mn->start_mark.line + 1;
+    if (mn->type != YAML_MAPPING_NODE) {
+        diag(l, mn, "expected a mapping, got %s (%s)", describe(l, mn), path);
+        return;
+    }
+    m->interval_ms = l->defaults.interval_ms;
+    m->confirm = l->defaults.confirm;
+    m->public_ = true;
+    m->follow_redirects = true;
+    m->max_redirects = DEF_MAX_REDIRECTS;
+    m->tls_verify = true;
+    m->grace_ms = DEF_GRACE_MS;
+    l->latency = NULL;
+
+    walk(l, mn, &monitor_tab, m, path, peek_type(l, mn), seen);
+
+    for (size_t i = 0; i < MK__N; i++) {
+        const struct key *k = &monitor_keys[i];
+
+        if (seen[i].key)
+            continue;
+        if (k->required == ANY)
+            diag(l, mn, "missing required key '%s' (%s)", k->name, path);
+        else if (m->type && (k->required & BIT(m->type)))
+            diag(l, mn, "missing required key '%s' for %s %s monitor (%s)", k->name,
+                 types[m->type].article, types[m->type].name, path);
+    }
+
+    /* A timeout set here must fit the interval; an inherited one is cut to it. */
+    if (!seen[MK_TIMEOUT].key)
+        m->timeout_ms = MIN(l->defaults.timeout_ms, m->interval_ms);
+    else if (seen[MK_TIMEOUT].ok && (seen[MK_INTERVAL].ok || !seen[MK_INTERVAL].key) &&
+             m->timeout_ms > m->interval_ms)
+        diag(l, seen[MK_TIMEOUT].val, "timeout '%s' exceeds the interval '%s' (%s.timeout)",
+             duration_format(m->timeout_ms, a, sizeof(a)),
+             duration_format(m->interval_ms, b, sizeof(b)), path);
+    if (l->latency && (seen[MK_TIMEOUT].ok || !seen[MK_TIMEOUT].key) &&
+        m->max_latency_ms > m->timeout_ms)
+        diag(l, l->latency,
+             "max_latency '%s' exceeds the timeout '%s' (%s.expect.max_latency; it could never "
+             "be met)",
+             duration_format(m->max_latency_ms, a, sizeof(a)),
+             duration_format(m->timeout_ms, b, sizeof(b)), path);
+    if (m->type == CONF_MON_HTTP && !m->method)
+        m->method = xstrdup(DEF_METHOD);
+
+    if (seen[MK_NAME].ok)
+        l->mon_nodes[idx].name = seen[MK_NAME].val;
+    if (seen[MK_TOKEN].ok)
+        l->mon_nodes[idx].token = seen[MK_TOKEN].val;
+}
+
+static void load_monitors(struct loader *l)
+{
+    const yaml_node_t *seq = l->monitors;
+    size_t n;
+
+    if (!seq)
+        return;
+    n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (n > OPSD_MAX_MONITORS) {
+        diag(l, node(l, seq->data.sequence.items.start[OPSD_MAX_MONITORS]),
+             "too many monitors (the limit is %d)", OPSD_MAX_MONITORS);
+        n = OPSD_MAX_MONITORS;
+    }
+    l->conf->monitors = xcalloc(n, sizeof(*l->conf->monitors));
+    l->conf->n_monitors = n;
+    l->mon_nodes = xcalloc(n, sizeof(*l->mon_nodes));
+    for (size_t i = 0; i < n; i++)
+        load_monitor(l, i, node(l, seq->data.sequence.items.start[i]));
+}
+
+/* ---- uniqueness and lookups ----------------------------------------------------- */
+
+struct entry {
+    const char *s;
+    size_t i; /* index in conf->monitors */
+};
+
+struct conf_index {
+    struct entry *by_name; /* every monitor, sorted by name */
+    size_t n_names;
+    struct entry *by_token; /* heartbeats, sorted by token */
+    size_t n_tokens;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sorts the monitors' names (or tokens) and reports every repeat at the later
+ * monitor. Returns the sorted entries (caller frees) and their count. */
+static struct entry *check_unique(struct loader *l, bool tokens, size_t *ret_n)
+{
+    struct conf *c = l->conf;
+    struct entry *e = xcalloc(c->n_monitors, sizeof(*e));
+    size_t n = 0, first = 0;
+
+    for (size_t i = 0; i < c->n_monitors; i++) {
+        const char *s = tokens ? c->monitors[i].token : c->monitors[i].name;
+        if (s)
+            e[n++] = (struct entry){ .s = s, .i = i };
+    }
+    qsort(e, n, sizeof(*e), cmp_entry);
+    for (size_t j = 1; j < n; j++) {
+        const struct mon_nodes *fn = &l->mon_nodes[e[first].i], *cur = &l->mon_nodes[e[j].i];
+        const struct conf_monitor *fm = &c->monitors[e[first].i];
+
+        if (strcmp(e[j].s, e[first].s) != 0) {
+            first = j;
+            continue;
+        }
+        if (!tokens)
+            diag(l, cur->name, "duplicate monitor name '%s' (first defined at line %u)",
+                 q(l, e[j].s), (unsigned)fn->name->start_mark.line + 1);
+        else if (fm->name)
+            diag(l, cur->token,
+                 "duplicate heartbeat token (already used by monitor '%s' at line %u)",
+                 q(l, fm->name), (unsigned)fn->token->start_mark.line + 1);
+        else
+            diag(l, cur->token, "duplicate heartbeat token (already used at line %u)",
+                 (unsigned)fn->token->start_mark.line + 1);
+    }
+    *ret_n = n;
+    return e;
+}
+
+static struct conf_index *check_uniques(struct loader *l)
+{
+    struct conf_index *x = xcalloc(1, sizeof(*x));
+
+    x->by_name = check_unique(l, false, &x->n_names);
+    x->by_token = check_unique(l, true, &x->n_tokens);
+    return x;
+}
+
+static const struct conf_monitor *index_find(const struct conf *c, const struct entry *v, size_t n,
+                                             const char *s)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(s, v[mid].s);
+
+        if (r == 0)
+            return &c->monitors[v[mid].i];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct conf_monitor *conf_find_monitor(const struct conf *c, const char *name)
+{
+    if (!c || !name)
+        return NULL;
+    if (c->index)
+        return index_find(c, c->index->by_name, c->index->n_names, name);
+    for (size_t i = 0; i < c->n_monitors; i++)
+        if (c->monitors[i].name && strcmp(c->monitors[i].name, name) == 0)
+            return &c->monitors[i];
+    return NULL;
+}
+
+const struct conf_monitor *conf_find_heartbeat(const struct conf *c, const char *token)
+{
+    if (!c || !token)
+        return NULL;
+    if (c->index)
+        return index_find(c, c->index->by_token, c->index->n_tokens, token);
+    for (size_t i = 0; i < c->n_monitors; i++)
+        if (c->monitors[i].type == CONF_MON_HEARTBEAT && c->monitors[i].token &&
+            strcmp(c->monitors[i].token, token) == 0)
+            return &c->monitors[i];
+    return NULL;
+}
+
+/* ---- loading -------------------------------------------------------------------- */
+
+static void monitor_release(struct conf_monitor *m)
+{
+    free(m->name);
+    free(m->description);
+    for (size_t i = 0; i < m->n_labels; i++) {
+        free(m->labels[i].key);
+        free(m->labels[i].value);
+    }
+    free(m->labels);
+    free(m->url);
+    free(m->method);
+    free(m->expect_status);
+    free(m->body_contains);
+    free(m->host);
+    free(m->token);
+}
+
+struct conf *conf_free(struct conf *c)
+{
+    if (!c)
+        return NULL;
+    free(c->path);
+    free(c->server.listen);
+    free(c->server.data_dir);
+    free(c->server.log_level);
+    free(c->server.title);
+    for (size_t i = 0; i < c->n_monitors; i++)
+        monitor_release(&c->monitors[i]);
+    free(c->monitors);
+    if (c->index) {
+        free(c->index->by_name);
+        free(c->index->by_token);
+        free(c->index);
+    }
+    free(c);
+    return NULL;
+}
+
+static void loader_done(struct loader *l)
+{
+    if (l->have_doc)
+        yaml_document_delete(&l->doc);
+    conf_free(l->conf);
+    free(l->mon_nodes);
+}
+
+/* Line and column (1-based) of byte offset off in the text. */
+static void offset_place(const struct loader *l, size_t off, unsigned *line, unsigned *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < l->len; i++) {
+        if (l->text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if (((unsigned char)l->text[i] & 0xC0) != 0x80) {
+            (*col)++;
+        }
+    }
+}
+
+static int yaml_problem(struct loader *l, const yaml_parser_t *p)
+{
+    unsigned line = (unsigned)p->problem_mark.line + 1, col = (unsigned)p->problem_mark.column + 1;
+    const char *problem = p->problem ? p->problem : "unknown error";
+
+    switch (p->error) {
+    case YAML_MEMORY_ERROR:
+        return diag_at(l, 0, 0, "out of memory while parsing YAML");
+    case YAML_READER_ERROR:
+        offset_place(l, p->problem_offset, &line, &col);
+        return diag_at(l, line, col, "invalid YAML: %s (the file must be UTF-8 text)", problem);
+    default:
+        break;
+    }
+    if (p->problem_mark.index < l->len && l->text[p->problem_mark.index] == '\t')
+        return diag_at(l, line, col, "invalid YAML: %s (indent with spaces: YAML forbids tabs)",
+                       problem);
+    if (p->context)
+        return diag_at(l, line, col, "invalid YAML: %s (%s at line %u, column %u)", problem,
+                       p->context, (unsigned)p->context_mark.line + 1,
+                       (unsigned)p->context_mark.column + 1);
+    return diag_at(l, line, col, "invalid YAML: %s", problem);
+}
+
+/* Loads the one document in the text; false after reporting a problem. */
+static bool parse(struct loader *l)
+{
+    yaml_parser_t parser;
+    yaml_document_t extra;
+    bool ok = false;
+
+    if (!yaml_parser_initialize(&parser)) {
+        diag_at(l, 0, 0, "out of memory while parsing YAML");
+        return false;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)l->text, l->len);
+    if (!yaml_parser_load(&parser, &l->doc)) {
+        yaml_problem(l, &parser);
+        goto out;
+    }
+    l->have_doc = true;
+    if (!yaml_document_get_root_node(&l->doc)) {
+        ok = true;
+        goto out;
+    }
+    if (!yaml_parser_load(&parser, &extra)) {
+        yaml_problem(l, &parser);
+        goto out;
+    }
+    if (yaml_document_get_root_node(&extra))
+        diag_at(l, (unsigned)extra.start_mark.line + 1, (unsigned)extra.start_mark.column + 1,
+                "unexpected second YAML document (a config file holds one document)");
+    else
+        ok = true;
+    yaml_document_delete(&extra);
+out:
+    yaml_parser_delete(&parser);
+    return ok;
+}
+
+int conf_load_string(const char *name, const char *text, size_t len, struct conf **ret_conf,
+                     struct conf_diags *diags)
+{
+    _cleanup_(loader_done) struct loader l = { .text = text, .len = len, .diags = diags };
+    size_t first = diags->n;
+    const yaml_node_t *root;
+    int r = 0;
+
+    if (!diags->file)
+        diags->file = xstrdup(name);
+    if (!text)
+        l.text = "", l.len = len = 0;
+    if (len > OPSD_MAX_CONFIG_BYTES) {
+        diag_at(&l, 0, 0, "config is larger than the %d MiB limit", OPSD_MAX_CONFIG_BYTES >> 20);
+        r = -EFBIG;
+        goto out;
+    }
+    if (!parse(&l)) {
+        r = -EINVAL;
+        goto out;
+    }
+
+    l.conf = xcalloc(1, sizeof(*l.conf));
+    l.conf->path = xstrdup(name);
+    l.conf->server.retention_ms = DEF_RETENTION_MS;
+    l.conf->server.max_concurrency = DEF_MAX_CONCURRENCY;
+    l.defaults = (struct mon_defaults){ .interval_ms = DEF_INTERVAL_MS,
+                                        .timeout_ms = DEF_TIMEOUT_MS,
+                                        .confirm = DEF_CONFIRM };
+
+    root = yaml_document_get_root_node(&l.doc);
+    if (root && root->type == YAML_MAPPING_NODE) {
+        struct seen seen[ARRAY_SIZE(top_keys)] = { 0 };
+        walk(&l, root, &top_tab, &l, "", 0, seen);
+    } else if (root && !is_null(root)) {
+        diag(&l, root,
+             "expected a mapping at the top level, got %s (with keys server, defaults "
+             "and monitors)",
+             describe(&l, root));
+    }
+    load_monitors(&l);
+    l.conf->index = check_uniques(&l);
+
+    if (!l.conf->server.listen)
+        l.conf->server.listen = xstrdup(DEF_LISTEN);
+    if (!l.conf->server.data_dir)
+        l.conf->server.data_dir = xstrdup(DEF_DATA_DIR);
+    if (!l.conf->server.log_level)
+        l.conf->server.log_level = xstrdup(DEF_LOG_LEVEL);
+    if (!l.conf->server.title)
+        l.conf->server.title = xstrdup(DEF_TITLE);
+
+    if (l.n_errors) {
+        r = -EINVAL;
+        goto out;
+    }
+    *ret_conf = steal_ptr(l.conf);
+out:
+    diags_sort(diags, first);
+    return r;
+}
+
+int conf_load(const char *path, struct conf **ret_conf, struct conf_diags *diags)
+{
+    struct sbuf sb = SBUF_INIT;
+    char buf[65536];
+    FILE *f;
+    int r;
+
+    f = fopen(path, "re");
+    if (!f)
+        goto fail;
+    while (sb.len <= OPSD_MAX_CONFIG_BYTES) {
+        size_t n = fread(buf, 1, sizeof(buf), f);
+
+        if (n < sizeof(buf) && ferror(f))
+            goto fail;
+        sbuf_add(&sb, buf, n);
+        if (n < sizeof(buf))
+            break;
+    }
+    r = conf_load_string(path, sb.buf, sb.len, ret_conf, diags);
+    goto out;
+fail:
+    r = errno > 0 ? -errno : -EIO;
+    if (!diags->file)
+        diags->file = xstrdup(path);
+    diags_add(diags, 0, 0, xasprintf("cannot read config: %s", strerror(-r)));
+out:
+    if (f)
+        fclose(f);
+    sbuf_release(&sb);
+    return r;
+}
+
+/* ---- small things --------------------------------------------------------------- */
+
+const char *conf_monitor_type_to_string(enum conf_monitor_type t)
+{
+    if ((size_t)t < ARRAY_SIZE(types) && types[t].name)
+        return types[t].name;
+    return "unknown";
+}
+
+int conf_monitor_type_from_string(const char *s, enum conf_monitor_type *ret)
+{
+    for (size_t i = 1; s && i < ARRAY_SIZE(types); i++) {
+        if (strcmp(s, types[i].name) == 0) {
+            *ret = (enum conf_monitor_type)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor *b)
+{
+    if (!str_eq(a->name, b->name) || a->type != b->type || a->paused != b->paused ||
+        a->interval_ms != b->interval_ms || a->timeout_ms != b->timeout_ms ||
+        a->confirm != b->confirm)
+        return false;
+    if (a->n_labels != b->n_labels)
+        return false;
+    for (size_t i = 0; i < a->n_labels; i++)
+        if (!str_eq(a->labels[i].key, b->labels[i].key) ||
+            !str_eq(a->labels[i].value, b->labels[i].value))
+            return false;
+    if (!str_eq(a->url, b->url) || !str_eq(a->method, b->method) ||
+        a->n_expect_status != b->n_expect_status ||
+        (a->n_expect_status &&
+         memcmp(a->expect_status, b->expect_status, a->n_expect_status * sizeof(int)) != 0) ||
+        !str_eq(a->body_contains, b->body_contains) || a->max_latency_ms != b->max_latency_ms ||
+        a->follow_redirects != b->follow_redirects || a->max_redirects != b->max_redirects ||
+        a->tls_verify != b->tls_verify)
+        return false;
+    if (!str_eq(a->host, b->host) || a->port != b->port)
+        return false;
+    return str_eq(a->token, b->token) && a->period_ms == b->period_ms && a->grace_ms == b->grace_ms;
+}
+
+const char *conf_default_path(void)
+{
+    if (access("./opsd.yaml", F_OK) == 0)
+        return "./opsd.yaml";
+    return "/etc/opsd/opsd.yaml";
+}

@@ -1,0 +1,119 @@
+/* The config: YAML in, a typed struct conf out, and every problem found
+ * reported with its file:line:col in one go (nginx -t style).
+ *
+ * Contract for key names: docs/config.md. Keys only grow; none is renamed. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Stored in the database and shown over the API: values never change. */
+enum conf_monitor_type {
+    CONF_MON_HTTP = 1,
+    CONF_MON_TCP = 2,
+    CONF_MON_HEARTBEAT = 3,
+};
+
+const char *conf_monitor_type_to_string(enum conf_monitor_type t);
+int conf_monitor_type_from_string(const char *s, enum conf_monitor_type *ret);
+
+struct conf_label {
+    char *key;
+    char *value;
+};
+
+struct conf_monitor {
+    char *name; /* unique, [a-z0-9_.-]+ */
+    enum conf_monitor_type type;
+    char *description;         /* optional, shown on the status page */
+    bool paused;               /* paused: true -> not checked, state "paused" */
+    bool public_;              /* public: shown on the status page (default true) */
+    uint64_t interval_ms;      /* default 60s; ignored for heartbeat */
+    uint64_t timeout_ms;       /* default 10s, must not exceed interval */
+    unsigned confirm;          /* default 2, 1..100 */
+    struct conf_label *labels; /* sorted by key */
+    size_t n_labels;
+
+    /* http */
+    char *url;
+    char *method;       /* default GET; NULL for other types */
+    int *expect_status; /* sorted, no repeats; empty -> any 2xx or 3xx */
+    size_t n_expect_status;
+    char *body_contains;     /* NULL -> not checked */
+    uint64_t max_latency_ms; /* 0 -> not checked */
+    bool follow_redirects;   /* default true */
+    unsigned max_redirects;  /* default 5 */
+    bool tls_verify;         /* default true */
+
+    /* tcp */
+    char *host;
+    unsigned port;
+
+    /* heartbeat */
+    char *token; /* >= 16 chars of [A-Za-z0-9_-] */
+    uint64_t period_ms;
+    uint64_t grace_ms; /* default 1m */
+
+    unsigned line; /* where the monitor starts in the file, 1-based */
+};
+
+struct conf_server {
+    char *listen;             /* default 127.0.0.1:8080 */
+    char *data_dir;           /* default ./var (relative to the working directory) */
+    uint64_t retention_ms;    /* raw results kept; default 7d */
+    unsigned max_concurrency; /* checks in flight at once; default 1000 */
+    char *log_level;          /* default info */
+    char *title;              /* status page title; default "Status" */
+};
+
+struct conf_index;
+
+struct conf {
+    char *path;
+    struct conf_server server;
+    struct conf_monitor *monitors;
+    size_t n_monitors;
+    struct conf_index *index; /* private to config.c: lookups by name and token; may be NULL */
+};
+
+struct conf_diag {
+    unsigned line, col; /* 1-based; 0 when the problem has no place (unreadable file) */
+    char *msg;          /* "<what> (<hint>)" */
+};
+
+struct conf_diags {
+    char *file;
+    struct conf_diag *v;
+    size_t n, cap;
+    size_t dropped; /* problems beyond OPSD_MAX_CONFIG_DIAGS, counted but not kept */
+};
+
+/* Loads and validates path. On success *ret_conf is set (caller frees with
+ * conf_free()) and returns 0. On failure returns -EINVAL (or -errno if the file
+ * cannot be read, -EFBIG if it is larger than OPSD_MAX_CONFIG_BYTES), leaves
+ * *ret_conf alone, and diags holds every problem. diags starts zeroed
+ * (`struct conf_diags d = { 0 };`), is appended to, and is sorted by place;
+ * the caller frees it with conf_diags_free() in every case. */
+int conf_load(const char *path, struct conf **ret_conf, struct conf_diags *diags);
+/* The same on text in memory; name is used in diagnostics. */
+int conf_load_string(const char *name, const char *text, size_t len, struct conf **ret_conf,
+                     struct conf_diags *diags);
+
+/* Prints "file:line:col: error: msg" lines, one per diagnostic ("file: error:
+ * msg" when it has no place). */
+void conf_diags_print(const struct conf_diags *d, FILE *f);
+void conf_diags_free(struct conf_diags *d);
+
+/* Frees c and everything in it; accepts NULL; returns NULL. */
+struct conf *conf_free(struct conf *c);
+/* The monitor called name, or NULL. O(log n) on a loaded config. Borrows c. */
+const struct conf_monitor *conf_find_monitor(const struct conf *c, const char *name);
+/* The heartbeat monitor whose token is token, or NULL. O(log n) on a loaded config. */
+const struct conf_monitor *conf_find_heartbeat(const struct conf *c, const char *token);
+/* True when a and b would be checked identically (reload keeps such a monitor
+ * running untouched; a changed one is restarted, keeping its history).
+ * Compares every field that changes how or whether it is checked, and the
+ * labels; not description, public_ or line, which take effect without a restart. */
+bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor *b);
+/* Looks up the default config path: ./opsd.yaml, then /etc/opsd/opsd.yaml. */
+const char *conf_default_path(void);

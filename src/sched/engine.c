@@ -1,0 +1,806 @@
+/* The engine: a timer per monitor on its slot, a concurrency limit with a
+ * FIFO, results fed to each monitor's state machine, and batches of results
+ * and state changes written to the store off the loop. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/sched-impl.h"
+#include "util/cleanup.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define FLUSH_INTERVAL_MS 1000
+#define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
+#define PRUNE_FIRST_MS 60000
+#define PRUNE_INTERVAL_MS 3600000
+
+const double sched_lag_bounds[12] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                      0.05,   0.1,   0.25,   0.5,   1.0,  0 /* +Inf */ };
+
+static void start_check(struct mon *m);
+static void close_handles(struct sched *s);
+static void maybe_finish_stop(struct sched *s);
+static void flush(struct sched *s);
+
+double sched_lag_quantile(const struct sched_stats *st, double q)
+{
+    uint64_t want, prev = 0;
+
+    if (!st->lag_count)
+        return 0;
+    want = (uint64_t)(q * (double)st->lag_count + 0.999999);
+    for (int i = 0; i < 12; i++) {
+        uint64_t cum = st->lag_bucket[i];
+        if (cum >= want) {
+            double lo = i ? sched_lag_bounds[i - 1] : 0;
+            double hi = i < 11 ? sched_lag_bounds[i] : sched_lag_bounds[10];
+            if (i == 11 || cum == prev)
+                return hi;
+            return lo + (hi - lo) * (double)(want - prev) / (double)(cum - prev);
+        }
+        prev = cum;
+    }
+    return sched_lag_bounds[10];
+}
+
+static void observe_lag(struct sched *s, double lag_s)
+{
+    if (lag_s < 0)
+        lag_s = 0;
+    for (int i = 0; i < 12; i++)
+        if (i == 11 || lag_s <= sched_lag_bounds[i])
+            s->stats.lag_bucket[i]++;
+    s->stats.lag_sum_s += lag_s;
+    s->stats.lag_count++;
+}
+
+static uint64_t now_ms(const struct sched *s)
+{
+    return clock_now_ms(s->clock);
+}
+
+/* ---- recording results ---------------------------------------------------- */
+
+static void add_event(struct mon *m, enum probe_state from, enum probe_state to, uint64_t ts,
+                      const char *cause)
+{
+    struct store_event ev = {
+        .monitor_id = m->view.store_id,
+        .ts_ms = ts,
+        .from_state = (int)from,
+        .to_state = (int)to,
+        .cause = cause,
+    };
+
+    store_batch_add_event(&m->s->pending, &ev);
+    log_info("event=state_change monitor=%s from=%s to=%s cause=%s", m->conf->name,
+             probe_state_to_string(from), probe_state_to_string(to), log_q(cause));
+}
+
+void sched_record(struct mon *m, const struct probe_result *r, bool forced)
+{
+    struct sched *s = m->s;
+    enum probe_state from;
+    bool ok = probe_result_ok(r);
+    struct store_result sr = {
+        .monitor_id = m->view.store_id,
+        .ts_ms = r->started_ms,
+        .status = (int)r->status,
+        .ok = ok,
+        .dns_us = r->dns_us,
+        .connect_us = r->connect_us,
+        .tls_us = r->tls_us,
+        .ttfb_us = r->ttfb_us,
+        .total_us = r->total_us,
+        .http_status = r->http_status,
+        .cert_days = r->cert_days,
+        .message = r->message,
+    };
+
+    m->view.last = *r;
+    m->view.has_result = true;
+    m->view.checks_total++;
+    s->stats.checks_done++;
+    if (ok) {
+        s->stats.checks_ok++;
+    } else {
+        m->view.checks_failed++;
+        s->stats.checks_failed++;
+    }
+    log_debug("event=result monitor=%s status=%s latency_ms=%.1f msg=%s", m->conf->name,
+              probe_status_to_string(r->status), (double)r->total_us / 1000.0, log_q(r->message));
+    store_batch_add_result(&s->pending, &sr);
+    if (probe_sm_feed(&m->view.sm, ok, forced, m->conf->confirm, r->started_ms, &from))
+        add_event(m, from, m->view.sm.state, r->started_ms, r->message);
+    if (s->pending.n_results >= FLUSH_EAGER_RESULTS)
+        flush(s);
+}
+
+/* ---- scheduling ------------------------------------------------------------- */
+
+static void on_slot(uv_timer_t *t);
+static void on_heartbeat_deadline(uv_timer_t *t);
+
+static void arm_at(struct mon *m, uint64_t at_ms, uv_timer_cb cb)
+{
+    uint64_t now = now_ms(m->s);
+
+    uv_timer_start(&m->timer, cb, at_ms > now ? at_ms - now : 0, 0);
+}
+
+static void enqueue(struct sched *s, struct mon *m)
+{
+    m->queued = true;
+    m->next_queued = NULL;
+    if (s->q_tail)
+        s->q_tail->next_queued = m;
+    else
+        s->q_head = m;
+    s->q_tail = m;
+    s->stats.queued++;
+}
+
+static struct mon *dequeue(struct sched *s)
+{
+    struct mon *m = s->q_head;
+
+    if (!m)
+        return NULL;
+    s->q_head = m->next_queued;
+    if (!s->q_head)
+        s->q_tail = NULL;
+    m->next_queued = NULL;
+    m->queued = false;
+    s->stats.queued--;
+    return m;
+}
+
+static void unqueue(struct sched *s, struct mon *m)
+{
+    struct mon **pp = &s->q_head, *prev = NULL;
+
+    while (*pp && *pp != m) {
+        prev = *pp;
+        pp = &(*pp)->next_queued;
+    }
+    if (!*pp)
+        return;
+    *pp = m->next_queued;
+    if (s->q_tail == m)
+        s->q_tail = prev;
+    m->queued = false;
+    m->next_queued = NULL;
+    s->stats.queued--;
+}
+
+static void on_slot(uv_timer_t *t)
+{
+    struct mon *m = t->data;
+    struct sched *s = m->s;
+    uint64_t now = now_ms(s), due = m->due_ms, interval = m->conf->interval_ms;
+
+    s->stats.checks_scheduled++;
+    m->due_ms += interval;
+    if (m->due_ms <= now) {
+        /* The loop stalled past whole slots: count them, keep the phase. */
+        uint64_t missed = (now - m->due_ms) / interval + 1;
+        s->stats.checks_scheduled += missed;
+        s->stats.checks_skipped += missed;
+        m->due_ms += missed * interval;
+    }
+    arm_at(m, m->due_ms, on_slot);
+
+    if (m->in_flight || m->queued) {
+        s->stats.checks_skipped++;
+        return;
+    }
+    m->cur_due_ms = due;
+    if (s->stats.in_flight >= s->conf->server.max_concurrency)
+        enqueue(s, m);
+    else
+        start_check(m);
+}
+
+static void start_check(struct mon *m)
+{
+    struct sched *s = m->s;
+
+    m->in_flight = true;
+    s->stats.in_flight++;
+    s->stats.checks_started++;
+    observe_lag(s, (double)((int64_t)now_ms(s) - (int64_t)m->cur_due_ms) / 1000.0);
+    switch (m->conf->type) {
+    case CONF_MON_HTTP:
+        sched_http_start(m);
+        break;
+    case CONF_MON_TCP:
+        sched_tcp_start(m);
+        break;
+    default:
+        sched_check_finished(m);
+    }
+}
+
+void sched_check_finished(struct mon *m)
+{
+    struct sched *s = m->s;
+    struct mon *next;
+
+    m->in_flight = false;
+    s->stats.in_flight--;
+    while (!s->stopping && s->stats.in_flight < s->conf->server.max_concurrency &&
+           (next = dequeue(s)))
+        start_check(next);
+    maybe_finish_stop(s);
+}
+
+static void cancel_check(struct mon *m)
+{
+    struct sched *s = m->s;
+
+    if (m->queued)
+        unqueue(s, m);
+    if (!m->in_flight)
+        return;
+    if (m->conf->type == CONF_MON_HTTP)
+        sched_http_cancel(m);
+    else if (m->conf->type == CONF_MON_TCP)
+        sched_tcp_cancel(m);
+    m->in_flight = false;
+    s->stats.in_flight--;
+}
+
+/* ---- heartbeats ----------------------------------------------------------------- */
+
+static void arm_heartbeat(struct mon *m, uint64_t at_ms)
+{
+    arm_at(m, at_ms, on_heartbeat_deadline);
+}
+
+static void on_heartbeat_deadline(uv_timer_t *t)
+{
+    struct mon *m = t->data;
+    struct sched *s = m->s;
+    uint64_t now = now_ms(s);
+    struct probe_result r;
+    char period[32], grace[32], last[40];
+
+    probe_result_init(&r, now);
+    r.status = PROBE_CRITICAL;
+    duration_format(m->conf->period_ms, period, sizeof(period));
+    duration_format(m->conf->grace_ms, grace, sizeof(grace));
+    if (m->last_success_ms && m->view.last_ping_ms)
+        clock_format_rfc3339(m->last_success_ms, last, sizeof(last));
+    else
+        snprintf(last, sizeof(last), "never");
+    snprintf(r.message, sizeof(r.message), "no ping within period %s + grace %s (last success: %s)",
+             period, grace, last);
+    s->stats.checks_scheduled++;
+    sched_record(m, &r, true);
+    /* While it stays silent, record a failure every period. */
+    arm_heartbeat(m, now + m->conf->period_ms);
+}
+
+int sched_heartbeat_ping(struct sched *s, const char *token, enum probe_ping_kind kind,
+                         int exit_code, const char *body, size_t body_len)
+{
+    struct mon *m = NULL;
+    struct probe_result r;
+    uint64_t now = now_ms(s);
+    char extra[OPSD_MAX_MESSAGE];
+
+    if (!token)
+        return -ENOENT;
+    for (size_t i = 0; i < s->n_mons; i++) {
+        const struct conf_monitor *c = s->mons[i]->conf;
+        if (c->type == CONF_MON_HEARTBEAT && c->token && strcmp(c->token, token) == 0) {
+            m = s->mons[i];
+            break;
+        }
+    }
+    if (!m)
+        return -ENOENT;
+    if (s->stopping)
+        return -ESHUTDOWN;
+    m->view.last_ping_ms = now;
+    if (m->conf->paused)
+        return 0;
+    if (kind == PROBE_PING_START) {
+        m->last_start_ms = now;
+        log_info("event=ping monitor=%s kind=start", m->conf->name);
+        return 0;
+    }
+
+    probe_result_init(&r, now);
+    extra[0] = '\0';
+    if (body && body_len) {
+        size_t n = MIN(body_len, sizeof(extra) - 3);
+        extra[0] = ':';
+        extra[1] = ' ';
+        memcpy(extra + 2, body, n);
+        extra[n + 2] = '\0';
+    }
+    if (m->last_start_ms) {
+        r.total_us = (int32_t)MIN((now - m->last_start_ms) * 1000, (uint64_t)INT32_MAX);
+        m->last_start_ms = 0;
+    }
+    if (kind == PROBE_PING_SUCCESS || (kind == PROBE_PING_EXIT && exit_code == 0)) {
+        r.status = PROBE_OK;
+        snprintf(r.message, sizeof(r.message), "success ping%s", extra);
+        m->last_success_ms = now;
+        arm_heartbeat(m, probe_heartbeat_deadline(m->conf, now));
+    } else {
+        r.status = PROBE_CRITICAL;
+        if (kind == PROBE_PING_EXIT)
+            snprintf(r.message, sizeof(r.message), "exit status %d%s", exit_code, extra);
+        else
+            snprintf(r.message, sizeof(r.message), "fail ping%s", extra);
+    }
+    log_info("event=ping monitor=%s kind=%s", m->conf->name,
+             r.status == PROBE_OK ? "success" : "fail");
+    /* An explicit signal is the job's own word: no confirmation needed. */
+    sched_record(m, &r, true);
+    return 0;
+}
+
+/* ---- monitors: create, start, remove ---------------------------------------------- */
+
+static void mon_closed(uv_handle_t *h)
+{
+    struct mon *m = h->data;
+    struct sched *s = m->s;
+
+    bool counted = s->stop_stage == STOP_CLOSING;
+
+    free(m);
+    if (counted && --s->closing == 0)
+        maybe_finish_stop(s);
+}
+
+static void mon_remove(struct mon *m)
+{
+    cancel_check(m);
+    m->removed = true;
+    uv_timer_stop(&m->timer);
+    uv_close((uv_handle_t *)&m->timer, mon_closed);
+}
+
+static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct mon *prev,
+                   struct mon **ret, struct opsd_error *err)
+{
+    struct mon *m;
+    int64_t id;
+    int r;
+
+    r = store_monitor_ensure(s->store, cf->name, (int)cf->type, &id, err);
+    if (r < 0)
+        return r;
+    m = xcalloc(1, sizeof(*m));
+    m->s = s;
+    m->conf = cf;
+    m->view.conf = cf;
+    m->view.store_id = id;
+    uv_timer_init(s->loop, &m->timer);
+    m->timer.data = m;
+    m->offset_ms = probe_spread_offset(cf->name, cf->interval_ms);
+    probe_sm_init(&m->view.sm, PROBE_STATE_PENDING, 0);
+
+    if (prev) {
+        /* A changed monitor keeps what it knew. */
+        m->view.sm = prev->view.sm;
+        m->view.sm.consec_ok = m->view.sm.consec_fail = 0;
+        m->view.has_result = prev->view.has_result;
+        m->view.last = prev->view.last;
+        m->view.checks_total = prev->view.checks_total;
+        m->view.checks_failed = prev->view.checks_failed;
+        m->view.last_ping_ms = prev->view.last_ping_ms;
+        m->last_success_ms = prev->last_success_ms;
+    } else {
+        struct store_monitor_state st;
+        struct store_result last;
+        char msg[OPSD_MAX_MESSAGE];
+
+        if (store_monitor_state(s->store, id, &st, NULL) == 0 && st.since_ms)
+            probe_sm_init(&m->view.sm, (enum probe_state)st.state, st.since_ms);
+        if (store_last_result(s->store, id, &last, msg, sizeof(msg), NULL) == 0) {
+            struct probe_result *lr = &m->view.last;
+            probe_result_init(lr, last.ts_ms);
+            lr->status = (enum probe_status)last.status;
+            lr->dns_us = last.dns_us;
+            lr->connect_us = last.connect_us;
+            lr->tls_us = last.tls_us;
+            lr->ttfb_us = last.ttfb_us;
+            lr->total_us = last.total_us;
+            lr->http_status = last.http_status;
+            lr->cert_days = last.cert_days;
+            snprintf(lr->message, sizeof(lr->message), "%s", last.message ? last.message : "");
+            m->view.has_result = true;
+            if (last.ok && cf->type == CONF_MON_HEARTBEAT)
+                m->last_success_ms = last.ts_ms;
+        }
+    }
+    *ret = m;
+    return 0;
+}
+
+/* Puts the state right for paused/unpaused and arms the first timer. */
+static void mon_start(struct mon *m)
+{
+    struct sched *s = m->s;
+    uint64_t now = now_ms(s);
+    enum probe_state cur = m->view.sm.state;
+
+    if (m->conf->paused) {
+        if (cur != PROBE_STATE_PAUSED) {
+            add_event(m, cur, PROBE_STATE_PAUSED, now, "paused in config");
+            probe_sm_init(&m->view.sm, PROBE_STATE_PAUSED, now);
+        }
+        return;
+    }
+    if (cur == PROBE_STATE_PAUSED) {
+        add_event(m, cur, PROBE_STATE_PENDING, now, "resumed in config");
+        probe_sm_init(&m->view.sm, PROBE_STATE_PENDING, now);
+    }
+    if (m->conf->type == CONF_MON_HEARTBEAT) {
+        uint64_t base = m->last_success_ms ? m->last_success_ms : now;
+        if (!m->last_success_ms)
+            m->last_success_ms = 0;
+        arm_heartbeat(m, probe_heartbeat_deadline(m->conf, base));
+        return;
+    }
+    m->due_ms = probe_next_slot(now, m->conf->interval_ms, m->offset_ms);
+    arm_at(m, m->due_ms, on_slot);
+}
+
+/* ---- writing to the store ------------------------------------------------------- */
+
+static void write_work(uv_work_t *w)
+{
+    struct sched *s = w->data;
+
+    if (s->prune_in_flight) {
+        s->prune_rc = store_prune(s->store, s->prune_before_ms, &s->write_err);
+        return;
+    }
+    s->write_rc = store_write(s->store, &s->writing, &s->write_err);
+}
+
+static void write_done(uv_work_t *w, int status)
+{
+    struct sched *s = w->data;
+
+    (void)status;
+    if (s->prune_in_flight) {
+        s->prune_in_flight = false;
+        if (s->prune_rc < 0)
+            log_error("event=prune_failed err=%s", log_q(s->write_err.msg));
+        else if (s->prune_rc > 0)
+            log_info("event=pruned rows=%d", s->prune_rc);
+    } else {
+        s->write_in_flight = false;
+        if (s->write_rc < 0) {
+            s->stats.write_errors++;
+            s->write_failures++;
+            log_error("event=store_write_failed results=%zu events=%zu attempt=%u err=%s",
+                      s->writing.n_results, s->writing.n_events, s->write_failures,
+                      log_q(s->write_err.msg));
+            /* Keep the batch for the next tick; give it up only when the store
+             * keeps refusing, so memory stays bounded. */
+            if (s->write_failures < 5 && !s->stopping)
+                return;
+            store_batch_clear(&s->writing);
+        } else {
+            s->stats.results_written += s->writing.n_results;
+            store_batch_clear(&s->writing);
+        }
+        s->write_failures = 0;
+    }
+    maybe_finish_stop(s);
+}
+
+static void flush(struct sched *s)
+{
+    struct store_batch tmp;
+
+    if (s->write_in_flight || s->prune_in_flight)
+        return;
+    if (s->writing.n_results == 0 && s->writing.n_events == 0) {
+        if (s->pending.n_results == 0 && s->pending.n_events == 0)
+            return;
+        tmp = s->writing;
+        s->writing = s->pending;
+        s->pending = tmp;
+    }
+    s->write_in_flight = true;
+    s->work.data = s;
+    uv_queue_work(s->loop, &s->work, write_work, write_done);
+}
+
+static void on_flush_tick(uv_timer_t *t)
+{
+    flush(t->data);
+}
+
+static void on_prune_tick(uv_timer_t *t)
+{
+    struct sched *s = t->data;
+
+    if (s->write_in_flight || s->prune_in_flight)
+        return;
+    s->prune_before_ms = now_ms(s) - s->conf->server.retention_ms;
+    s->prune_in_flight = true;
+    s->work.data = s;
+    uv_queue_work(s->loop, &s->work, write_work, write_done);
+}
+
+void sched_flush(struct sched *s)
+{
+    flush(s);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
+              const struct opsd_clock *clock, struct sched **ret, struct opsd_error *err)
+{
+    struct sched *s = xcalloc(1, sizeof(*s));
+    int r;
+
+    s->loop = loop;
+    s->store = store;
+    s->clock = clock;
+    r = sched_http_init(s, err);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
+    uv_timer_init(loop, &s->flush_timer);
+    s->flush_timer.data = s;
+    uv_timer_init(loop, &s->prune_timer);
+    s->prune_timer.data = s;
+
+    s->mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*s->mons));
+    for (size_t i = 0; i < conf->n_monitors; i++) {
+        r = mon_new(s, &conf->monitors[i], NULL, &s->mons[i], err);
+        if (r < 0)
+            break;
+        s->n_mons++;
+    }
+    s->conf = conf;
+    if (r < 0) {
+        /* Nothing started: close the handles; the last close frees s. The
+         * caller runs the loop once more before closing it. */
+        s->stopping = true;
+        s->stop_stage = STOP_CLOSING;
+        s->free_when_closed = true;
+        close_handles(s);
+        return r;
+    }
+    *ret = s;
+    return 0;
+}
+
+int sched_start(struct sched *s, struct opsd_error *err)
+{
+    (void)err;
+    for (size_t i = 0; i < s->n_mons; i++)
+        mon_start(s->mons[i]);
+    uv_timer_start(&s->flush_timer, on_flush_tick, FLUSH_INTERVAL_MS, FLUSH_INTERVAL_MS);
+    uv_timer_start(&s->prune_timer, on_prune_tick, PRUNE_FIRST_MS, PRUNE_INTERVAL_MS);
+    s->started = true;
+    log_info("event=engine_started monitors=%zu max_concurrency=%u", s->n_mons,
+             s->conf->server.max_concurrency);
+    return 0;
+}
+
+static struct mon *find_mon(struct sched *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_mons; i++)
+        if (s->mons[i] && strcmp(s->mons[i]->conf->name, name) == 0)
+            return s->mons[i];
+    return NULL;
+}
+
+int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
+{
+    struct mon **mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*mons));
+    bool *fresh = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*fresh));
+    size_t added = 0, removed = 0, changed = 0;
+    int r = 0;
+
+    /* First create every new or changed monitor, touching nothing running, so
+     * a failure leaves the old config in charge. */
+    for (size_t i = 0; i < conf->n_monitors; i++) {
+        const struct conf_monitor *nc = &conf->monitors[i];
+        struct mon *old = find_mon(s, nc->name);
+
+        if (old && conf_monitor_equal(old->conf, nc)) {
+            mons[i] = old;
+            continue;
+        }
+        r = mon_new(s, nc, old, &mons[i], err);
+        if (r < 0)
+            break;
+        fresh[i] = true;
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < conf->n_monitors; i++)
+            if (fresh[i] && mons[i]) {
+                mons[i]->removed = true;
+                uv_close((uv_handle_t *)&mons[i]->timer, mon_closed);
+            }
+        free(mons);
+        free(fresh);
+        conf_free(conf);
+        return r;
+    }
+
+    /* Commit: stop monitors that went away or were replaced. */
+    for (size_t j = 0; j < s->n_mons; j++) {
+        struct mon *old = s->mons[j];
+        bool kept = false;
+        for (size_t i = 0; i < conf->n_monitors && !kept; i++)
+            kept = mons[i] == old;
+        if (kept)
+            continue;
+        if (conf_find_monitor(conf, old->conf->name))
+            changed++;
+        else
+            removed++;
+        mon_remove(old);
+    }
+    for (size_t i = 0; i < conf->n_monitors; i++) {
+        if (!fresh[i]) {
+            mons[i]->conf = &conf->monitors[i];
+            mons[i]->view.conf = mons[i]->conf;
+        } else {
+            if (!find_mon(s, conf->monitors[i].name))
+                added++;
+            mon_start(mons[i]);
+        }
+    }
+    free(s->mons);
+    s->mons = mons;
+    s->n_mons = conf->n_monitors;
+    conf_free(s->conf);
+    s->conf = conf;
+    free(fresh);
+    log_info("event=reloaded monitors=%zu added=%zu changed=%zu removed=%zu", s->n_mons, added,
+             changed, removed);
+    return 0;
+}
+
+static void sched_handle_closed(uv_handle_t *h)
+{
+    struct sched *s = h->data;
+
+    if (--s->closing == 0)
+        maybe_finish_stop(s);
+}
+
+static void close_handles(struct sched *s)
+{
+    s->stop_stage = STOP_CLOSING;
+    s->closing = (unsigned)s->n_mons + 3;
+    for (size_t i = 0; i < s->n_mons; i++)
+        mon_remove(s->mons[i]);
+    s->n_mons = 0;
+    uv_close((uv_handle_t *)&s->flush_timer, sched_handle_closed);
+    uv_close((uv_handle_t *)&s->prune_timer, sched_handle_closed);
+    sched_http_close(s, sched_handle_closed);
+}
+
+/* Moves the stop along: drain in-flight checks, write everything, close
+ * handles, report. Called whenever one of those may have finished. */
+static void maybe_finish_stop(struct sched *s)
+{
+    void (*done)(void *);
+
+    switch (s->stop_stage) {
+    case STOP_NONE:
+        return;
+    case STOP_DRAINING:
+        if (s->stats.in_flight)
+            return;
+        s->stop_stage = STOP_FLUSHING;
+        /* fall through */
+    case STOP_FLUSHING:
+        if (s->write_in_flight || s->prune_in_flight)
+            return;
+        if (s->pending.n_results || s->pending.n_events || s->writing.n_results ||
+            s->writing.n_events) {
+            flush(s);
+            return;
+        }
+        close_handles(s);
+        return;
+    case STOP_CLOSING:
+        if (s->closing)
+            return;
+        if (s->open_socks)
+            log_warn("event=engine_stop_sockets_open count=%u", s->open_socks);
+        s->stop_stage = STOP_DONE;
+        if (s->free_when_closed) {
+            sched_free(s);
+            return;
+        }
+        log_info("event=engine_stopped checks_done=%" PRIu64 " results_written=%" PRIu64,
+                 s->stats.checks_done, s->stats.results_written);
+        done = s->stop_done;
+        s->stop_done = NULL;
+        if (done)
+            done(s->stop_ud);
+        return;
+    case STOP_DONE:
+        return;
+    }
+}
+
+void sched_stop(struct sched *s, void (*done)(void *userdata), void *userdata)
+{
+    if (s->stop_stage != STOP_NONE)
+        return;
+    s->stopping = true;
+    s->stop_stage = STOP_DRAINING;
+    s->stop_done = done;
+    s->stop_ud = userdata;
+    for (size_t i = 0; i < s->n_mons; i++) {
+        struct mon *m = s->mons[i];
+        uv_timer_stop(&m->timer);
+        if (m->queued)
+            unqueue(s, m);
+    }
+    uv_timer_stop(&s->flush_timer);
+    uv_timer_stop(&s->prune_timer);
+    log_info("event=engine_stopping in_flight=%u pending_results=%zu", s->stats.in_flight,
+             s->pending.n_results);
+    maybe_finish_stop(s);
+}
+
+struct sched *sched_free(struct sched *s)
+{
+    if (!s)
+        return NULL;
+    sched_http_cleanup(s);
+    store_batch_clear(&s->pending);
+    store_batch_clear(&s->writing);
+    free(s->pending.results);
+    free(s->pending.events);
+    free(s->writing.results);
+    free(s->writing.events);
+    free(s->mons);
+    conf_free(s->conf);
+    free(s);
+    return NULL;
+}
+
+const struct conf *sched_conf(const struct sched *s)
+{
+    return s->conf;
+}
+
+size_t sched_monitor_count(const struct sched *s)
+{
+    return s->n_mons;
+}
+
+const struct sched_monitor_view *sched_monitor_at(const struct sched *s, size_t i)
+{
+    return i < s->n_mons ? &s->mons[i]->view : NULL;
+}
+
+const struct sched_monitor_view *sched_monitor_find(const struct sched *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_mons; i++)
+        if (strcmp(s->mons[i]->conf->name, name) == 0)
+            return &s->mons[i]->view;
+    return NULL;
+}
+
+void sched_get_stats(const struct sched *s, struct sched_stats *ret)
+{
+    *ret = s->stats;
+}

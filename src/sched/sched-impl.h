@@ -1,0 +1,80 @@
+/* The engine's insides, shared by engine.c, http.c and tcp.c only. */
+#pragma once
+#include <curl/curl.h>
+
+#include "sched/sched.h"
+#include "store/store.h"
+
+struct mon {
+    struct sched *s;
+    const struct conf_monitor *conf; /* points into s->conf */
+    struct sched_monitor_view view;
+    uv_timer_t timer;        /* next slot, or a heartbeat's deadline */
+    uint64_t offset_ms;      /* slot within the interval */
+    uint64_t due_ms;         /* wall time of the next slot */
+    uint64_t cur_due_ms;     /* slot of the check now queued or running */
+    bool in_flight;
+    bool queued;
+    bool removed;
+    struct mon *next_queued;
+    void *check;             /* the in-flight check's context */
+    uint64_t last_success_ms; /* heartbeats */
+    uint64_t last_start_ms;   /* heartbeats: last /start ping */
+};
+
+struct sched {
+    uv_loop_t *loop;
+    struct conf *conf;
+    struct store *store;
+    const struct opsd_clock *clock;
+
+    struct mon **mons;
+    size_t n_mons;
+    struct mon *q_head, *q_tail;
+    struct sched_stats stats;
+    bool started;
+
+    /* libcurl multi on the loop */
+    CURLM *multi;
+    uv_timer_t curl_timer;
+    CURL **easy_pool;
+    size_t n_pool, cap_pool;
+    unsigned open_socks;
+
+    /* results go to the store in batches, off the loop */
+    struct store_batch pending;
+    struct store_batch writing;
+    uv_work_t work;
+    bool write_in_flight;
+    bool prune_in_flight;
+    int write_rc;
+    struct opsd_error write_err;
+    unsigned write_failures;
+    uv_timer_t flush_timer;
+    uv_timer_t prune_timer;
+    uint64_t prune_before_ms;
+    int prune_rc;
+
+    /* shutdown */
+    enum { STOP_NONE, STOP_DRAINING, STOP_FLUSHING, STOP_CLOSING, STOP_DONE } stop_stage;
+    bool free_when_closed;
+    bool stopping;
+    unsigned closing;
+    void (*stop_done)(void *userdata);
+    void *stop_ud;
+};
+
+/* engine.c */
+void sched_record(struct mon *m, const struct probe_result *r, bool forced);
+void sched_check_finished(struct mon *m);
+
+/* http.c */
+int sched_http_init(struct sched *s, struct opsd_error *err);
+void sched_http_start(struct mon *m);
+void sched_http_cancel(struct mon *m);
+void sched_http_close(struct sched *s, uv_close_cb cb);
+void sched_http_cleanup(struct sched *s);
+
+/* tcp.c */
+void sched_tcp_start(struct mon *m);
+void sched_tcp_cancel(struct mon *m);

@@ -1,0 +1,82 @@
+/* The engine: one libuv loop runs every check. libcurl multi is driven
+ * through its socket API on the loop (no thread per check); TCP checks are
+ * uv_tcp connects; heartbeats are deadline timers fed by pings. Results are
+ * batched and written to the store off the loop. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "probe/probe.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+struct sched;
+
+/* A read-only view of one monitor, valid until the next loop iteration that
+ * may reload the config (do not keep pointers across callbacks). */
+struct sched_monitor_view {
+    const struct conf_monitor *conf;
+    int64_t store_id;
+    struct probe_sm sm;        /* state and since */
+    bool has_result;
+    struct probe_result last;  /* the most recent result, if has_result */
+    uint64_t checks_total;
+    uint64_t checks_failed;
+    uint64_t last_ping_ms;     /* heartbeats: last ping of any kind, 0 if none */
+};
+
+/* Engine-wide counters for /metrics and the benchmark. */
+struct sched_stats {
+    uint64_t checks_scheduled;   /* slots that came due */
+    uint64_t checks_started;
+    uint64_t checks_done;
+    uint64_t checks_ok;
+    uint64_t checks_failed;
+    uint64_t checks_skipped;     /* a slot came due while the previous check still ran */
+    uint64_t results_written;
+    uint64_t write_errors;
+    unsigned in_flight;
+    unsigned queued;             /* waiting for the concurrency limit */
+    /* start lag (actual - scheduled) histogram, cumulative Prometheus-style */
+    uint64_t lag_bucket[12];
+    double lag_sum_s;
+    uint64_t lag_count;
+};
+/* Upper bounds (seconds) of the lag histogram buckets; the last is +Inf. */
+extern const double sched_lag_bounds[12];
+/* Estimated p-quantile (0..1) of start lag in seconds from the histogram. */
+double sched_lag_quantile(const struct sched_stats *st, double q);
+
+/* Creates the engine. Borrows loop, store and clock; takes ownership of conf
+ * (freed by sched_free or replaced by sched_reload), also on failure. On
+ * failure the engine's handles are closing: run the loop before closing it. */
+int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
+              const struct opsd_clock *clock, struct sched **ret, struct opsd_error *err);
+int sched_start(struct sched *s, struct opsd_error *err);
+/* Swaps in a new config (taking ownership): added monitors start, removed
+ * ones stop, changed ones restart with their history. On failure the old
+ * config keeps running and conf is freed. */
+int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err);
+/* Stops scheduling, lets in-flight checks finish or time out, flushes every
+ * result to the store, then calls done(userdata) on the loop. */
+void sched_stop(struct sched *s, void (*done)(void *userdata), void *userdata);
+struct sched *sched_free(struct sched *s);
+
+const struct conf *sched_conf(const struct sched *s);
+size_t sched_monitor_count(const struct sched *s);
+/* i in [0, count): monitors in config order. */
+const struct sched_monitor_view *sched_monitor_at(const struct sched *s, size_t i);
+const struct sched_monitor_view *sched_monitor_find(const struct sched *s, const char *name);
+void sched_get_stats(const struct sched *s, struct sched_stats *ret);
+
+/* A heartbeat ping. Returns 0, or -ENOENT for an unknown token (nothing
+ * changes). exit_code is used for PROBE_PING_EXIT; body (may be NULL) is
+ * kept as the result message, capped. */
+int sched_heartbeat_ping(struct sched *s, const char *token, enum probe_ping_kind kind,
+                         int exit_code, const char *body, size_t body_len);
+/* Flushes pending results now (tests, shutdown); done called on the loop. */
+void sched_flush(struct sched *s);

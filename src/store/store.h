@@ -1,0 +1,141 @@
+/* The store: where results, state changes and rollups live. An interface
+ * (struct store_ops in store-impl.h) with SQLite behind it; a PostgreSQL
+ * backend plugs in beside sqlite.c without touching callers.
+ *
+ * Threads: store_write() may run on one worker thread (the engine batches
+ * results and writes them off the loop through uv_queue_work), while every
+ * other call runs on the loop thread. At most one store_write() at a time.
+ * The backend keeps a writer and a reader connection so the two never
+ * block each other (SQLite WAL). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/clock.h"
+#include "util/error.h"
+
+struct store;
+
+/* Errors: every int function returns >= 0 or a negative errno and fills err
+ * (which may be NULL): -EINVAL for bad arguments (including a result for an
+ * unknown monitor), -ENOENT for nothing found, -ENOSPC for a full disk,
+ * -ENOTSUP when store_open() finds a schema newer than this opsd knows, -EIO
+ * for other database failures. Out parameters are untouched on failure. */
+
+#define STORE_NO_VALUE INT32_MIN /* a timing or number that does not apply */
+
+/* One check's outcome. Strings are borrowed for the duration of a call. */
+struct store_result {
+    int64_t monitor_id;
+    uint64_t ts_ms;      /* when the check started (wall clock) */
+    int status;          /* 0 ok, 1 warning, 2 critical, 3 unknown (Nagios) */
+    bool ok;             /* counts as up for uptime */
+    bool maintenance;    /* during a maintenance window: excluded from uptime (later issue) */
+    int32_t dns_us;      /* name lookup; STORE_NO_VALUE if not applicable */
+    int32_t connect_us;  /* TCP connect done */
+    int32_t tls_us;      /* TLS handshake done */
+    int32_t ttfb_us;     /* first byte */
+    int32_t total_us;    /* whole check; always set */
+    int32_t http_status; /* STORE_NO_VALUE if none */
+    int32_t cert_days;   /* days to certificate expiry; STORE_NO_VALUE if none */
+    const char *message; /* short human text; may be NULL */
+};
+
+/* A state change of a monitor, with its cause. */
+struct store_event {
+    int64_t monitor_id;
+    uint64_t ts_ms;
+    int from_state;      /* 0 pending, 1 up, 2 down, 3 paused */
+    int to_state;
+    const char *cause;
+};
+
+/* What the engine hands to store_write(): owned arrays, filled on the loop,
+ * written in one transaction on the worker. */
+struct store_batch {
+    struct store_result *results;
+    size_t n_results, cap_results;
+    struct store_event *events;
+    size_t n_events, cap_events;
+};
+
+/* Copies r (and its message) into b. */
+void store_batch_add_result(struct store_batch *b, const struct store_result *r);
+void store_batch_add_event(struct store_batch *b, const struct store_event *e);
+void store_batch_clear(struct store_batch *b); /* frees contents, keeps b usable */
+
+/* Sums over a window, from rollups: never a scan of raw results. */
+struct store_uptime {
+    uint64_t count;
+    uint64_t failures;      /* checks with ok == false */
+    uint64_t latency_sum_us;
+    int64_t latency_min_us; /* -1 when count == 0 */
+    int64_t latency_max_us;
+};
+
+/* uptime ratio in [0,1], or -1 when there is no data */
+double store_uptime_ratio(const struct store_uptime *u);
+
+/* The pure part of the rollup math: how a window [since, until) is covered by
+ * minute buckets at the edges and hour buckets in the middle. Buckets are
+ * included when their start lies inside the window. spans[i] are
+ * [start, end) in ms with their bucket width; returns how many (0..3). */
+struct store_span {
+    uint64_t start_ms, end_ms;
+    uint64_t bucket_ms; /* 60000 or 3600000 */
+};
+size_t store_rollup_plan(uint64_t since_ms, uint64_t until_ms, struct store_span spans[3]);
+
+struct store_monitor_state {
+    int state;          /* last stored to_state; 0 (pending) if none */
+    uint64_t since_ms;  /* when it entered that state; 0 if none */
+};
+
+typedef int (*store_result_cb)(const struct store_result *r, void *userdata);
+
+/* Opens (creating if needed) the store under data_dir, runs pending schema
+ * migrations, and enables WAL. The clock is borrowed for the store's life.
+ * Caller closes with store_close(). */
+int store_open(const char *data_dir, const struct opsd_clock *clock, struct store **ret_store,
+               struct opsd_error *err);
+struct store *store_close(struct store *s);
+
+/* Schema version after migrations (for tests and `opsd status --json`). */
+int store_schema_version(struct store *s);
+/* Runs PRAGMA integrity_check; 0 if "ok". */
+int store_integrity_check(struct store *s, struct opsd_error *err);
+
+/* Finds or creates the monitor row by name; history is keyed by name, so a
+ * changed or re-added monitor keeps it. type is enum conf_monitor_type. */
+int store_monitor_ensure(struct store *s, const char *name, int type, int64_t *ret_id,
+                         struct opsd_error *err);
+int store_monitor_state(struct store *s, int64_t monitor_id, struct store_monitor_state *ret,
+                        struct opsd_error *err);
+
+/* Writes every result and event of b in one transaction, updating the minute
+ * and hour rollups in the same transaction. Worker-thread safe (see top). */
+int store_write(struct store *s, const struct store_batch *b, struct opsd_error *err);
+
+int store_uptime(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                 struct store_uptime *ret, struct opsd_error *err);
+/* Per UTC day, the ndays days ending with the day of now_ms (oldest first):
+ * out[i] must have room for ndays entries. From hour rollups.
+ * ndays is 1..STORE_MAX_DAYS. */
+#define STORE_MAX_DAYS 3660
+int store_uptime_days(struct store *s, int64_t monitor_id, uint64_t now_ms, unsigned ndays,
+                      struct store_uptime *out, struct opsd_error *err);
+/* Raw results in [since, until), newest first, at most limit; cb returning
+ * non-zero stops the walk. The result passed to cb is valid during the call.
+ * limit is capped at OPSD_MAX_RESULTS_LIMIT; 0 returns nothing. Returns how
+ * many results cb saw, or a negative value cb returned. cb must not call
+ * back into the store. */
+int store_results(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                  unsigned limit, store_result_cb cb, void *userdata, struct opsd_error *err);
+/* The newest raw result; -ENOENT when there is none. ret->message points into
+ * msgbuf (msglen bytes). */
+int store_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,
+                      char *msgbuf, size_t msglen, struct opsd_error *err);
+/* Deletes raw results (and minute rollups) older than before_ms; hour rollups
+ * are kept for 400 days. Returns rows deleted (>= 0). */
+int store_prune(struct store *s, uint64_t before_ms, struct opsd_error *err);

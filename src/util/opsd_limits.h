@@ -1,0 +1,14 @@
+/* Hard caps on everything sized by remote or user input, in one place. */
+#pragma once
+
+#define OPSD_MAX_BODY_CAPTURE (64 * 1024)  /* bytes of an HTTP probe's body kept for matching */
+#define OPSD_MAX_API_BODY (64 * 1024)      /* bytes accepted in an API request body */
+#define OPSD_MAX_MESSAGE 512               /* bytes of a result message stored */
+#define OPSD_MAX_MONITORS 200000           /* monitors in one config */
+#define OPSD_MAX_NAME 128                  /* bytes in a monitor name */
+#define OPSD_MAX_LABELS 32                 /* labels per monitor */
+#define OPSD_MAX_CONFIG_BYTES (16 << 20)   /* size of a config file */
+#define OPSD_MIN_TOKEN_LEN 16              /* heartbeat token length */
+#define OPSD_MAX_TOKEN_LEN 128
+#define OPSD_MAX_RESULTS_LIMIT 10000       /* rows one results query returns */
+#define OPSD_MAX_CONFIG_DIAGS 200          /* diagnostics kept from one config load */

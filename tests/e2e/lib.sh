@@ -1,0 +1,105 @@
+# Shared by the end-to-end tests: sourced, never run. Each test starts the
+# servers it needs on free loopback ports, polls for readiness (no fixed
+# sleeps), and stops everything by PID on exit.
+set -u
+OPSD=${OPSD:?set OPSD to the opsd binary}
+OPSD=$(realpath "$OPSD")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/opsd-e2e.XXXXXX)
+TEST_NAME=$(basename "$0" .sh)
+PIDS=()
+PASSED=0
+FAILED=0
+OPSD_PID=
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}" $OPSD_PID; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]}" $OPSD_PID; do
+        wait "$p" 2>/dev/null
+    done
+    if [ "$FAILED" -gt 0 ] && [ -f "$T/opsd.log" ]; then
+        echo "--- last lines of opsd's log ($TEST_NAME) ---"
+        tail -n 40 "$T/opsd.log"
+    fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   $TEST_NAME: $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "FAIL $TEST_NAME: $*"; }
+
+# check DESCRIPTION COMMAND...: one assertion.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# eventually SECONDS DESCRIPTION COMMAND...: an assertion that must become
+# true within SECONDS (polling every 100 ms).
+eventually() {
+    local secs=$1 desc=$2
+    shift 2
+    if wait_for "$secs" "$@"; then ok "$desc"; else not_ok "$desc (not within ${secs}s)"; fi
+}
+
+wait_for() {
+    local secs=$1
+    shift
+    local deadline=$((SECONDS + secs))
+    while ! "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.1
+    done
+    return 0
+}
+
+finish() {
+    echo "$TEST_NAME: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
+
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_target: a switchable HTTP server (target.py); sets TPORT and CPORT.
+start_target() {
+    TPORT=$(free_port)
+    CPORT=$(free_port)
+    $PY "$HERE/target.py" "$TPORT" "$CPORT" &
+    PIDS+=($!)
+    wait_for 10 curl -sf "http://127.0.0.1:$CPORT/hits" || { echo "target did not start"; exit 1; }
+}
+
+target_mode() { curl -sf "http://127.0.0.1:$CPORT/mode/$1" >/dev/null; }
+
+# start_opsd CONFIG: runs opsd serve in the background; sets OPSD_PID.
+# The config must use $PORT for server.listen and $T/data for data_dir.
+start_opsd() {
+    "$OPSD" serve -c "$1" >>"$T/opsd.log" 2>&1 &
+    OPSD_PID=$!
+    wait_for 20 curl -sf "$URL/healthz" || { not_ok "opsd did not start"; cat "$T/opsd.log"; exit 1; }
+}
+
+# stop_opsd: SIGTERM and wait; sets STOP_RC.
+stop_opsd() {
+    kill -TERM "$OPSD_PID"
+    wait "$OPSD_PID"
+    STOP_RC=$?
+    OPSD_PID=
+}
+
+new_port() {
+    PORT=$(free_port)
+    URL="http://127.0.0.1:$PORT"
+}
+
+api() { curl -s "$URL$1"; }
+state_of() { api "/api/v1/monitors/$1" | jq -r .state; }
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+status_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Loopback HTTP target for the end-to-end tests.
+
+  target.py PORT CONTROL_PORT
+
+PORT serves what the monitors check; CONTROL_PORT switches its behaviour:
+  GET /mode/200     answer 200 "ok" (the default)
+  GET /mode/500     answer 500 "error"
+  GET /mode/slow    answer after 5 s (longer than the tests' timeouts)
+  GET /mode/closed  stop listening: connections are refused
+  GET /hits         how many requests PORT has served
+Only the standard library, so Debian's /usr/bin/python3 runs it as is.
+"""
+import http.server
+import socketserver
+import sys
+import threading
+import time
+
+state = {"mode": "200", "hits": 0}
+lock = threading.Lock()
+
+
+class Target(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        with lock:
+            state["hits"] += 1
+            mode = state["mode"]
+        if mode == "slow":
+            time.sleep(5)
+        code = 500 if mode == "500" else 200
+        body = b"error\n" if code == 500 else b"ok\n"
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    do_HEAD = do_GET
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    port, cport = int(sys.argv[1]), int(sys.argv[2])
+    holder = {"srv": None}
+
+    def open_target():
+        srv = Server(("127.0.0.1", port), Target)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        holder["srv"] = srv
+
+    class Control(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            parts = self.path.strip("/").split("/")
+            if parts[0] == "mode" and len(parts) == 2:
+                mode = parts[1]
+                with lock:
+                    old = state["mode"]
+                    state["mode"] = mode
+                if mode == "closed" and holder["srv"]:
+                    holder["srv"].shutdown()
+                    holder["srv"].server_close()
+                    holder["srv"] = None
+                elif mode != "closed" and old == "closed":
+                    open_target()
+                out = b"mode " + mode.encode() + b"\n"
+            elif parts[0] == "hits":
+                out = str(state["hits"]).encode() + b"\n"
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+    open_target()
+    ctl = Server(("127.0.0.1", cport), Control)
+    ctl.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

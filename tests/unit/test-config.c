@@ -1,0 +1,857 @@
+/* Unit tests for src/config: YAML in, struct conf or located diagnostics out. */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "util/duration.h"
+#include "util/opsd_limits.h"
+#include "util/sbuf.h"
+#include "util/xalloc.h"
+
+/* A pointer no load may write: *ret_conf must stay as it was on failure. */
+#define UNTOUCHED ((struct conf *)(uintptr_t)0x5eed)
+
+static struct conf_diags diags;
+
+static int teardown(void **state)
+{
+    conf_diags_free(&diags);
+    return 0;
+}
+
+static void dump_diags(void)
+{
+    conf_diags_print(&diags, stderr);
+}
+
+static int load(const char *text, struct conf **ret)
+{
+    conf_diags_free(&diags);
+    return conf_load_string("t.yaml", text, strlen(text), ret, &diags);
+}
+
+/* Loads text, which must be valid; the caller frees the result. */
+static struct conf *load_ok(const char *text)
+{
+    struct conf *c = NULL;
+    int r = load(text, &c);
+
+    if (r < 0)
+        dump_diags();
+    assert_int_equal(r, 0);
+    assert_int_equal(diags.n, 0);
+    assert_non_null(c);
+    return c;
+}
+
+/* Asserts one of the diagnostics sits at line:col and contains what. */
+static void assert_diag(unsigned line, unsigned col, const char *what)
+{
+    for (size_t i = 0; i < diags.n; i++)
+        if (diags.v[i].line == line && diags.v[i].col == col && strstr(diags.v[i].msg, what))
+            return;
+    fprintf(stderr, "no diagnostic at %u:%u containing \"%s\"; got:\n", line, col, what);
+    dump_diags();
+    fail();
+}
+
+/* The 1-based column where the first at starts on line line of text. */
+static unsigned col_of(const char *text, unsigned line, const char *at)
+{
+    const char *p = text, *end, *hit;
+
+    for (unsigned l = 1; l < line; l++) {
+        p = strchr(p, '\n');
+        assert_non_null(p);
+        p++;
+    }
+    end = strchrnul(p, '\n');
+    hit = memmem(p, (size_t)(end - p), at, strlen(at));
+    if (!hit)
+        fprintf(stderr, "'%s' is not on line %u of:\n%s", at, line, text);
+    assert_non_null(hit);
+    return (unsigned)(hit - p) + 1;
+}
+
+/* Asserts a diagnostic points at line of text, at the column where at starts. */
+static void assert_diag_at(const char *text, unsigned line, const char *at, const char *what)
+{
+    assert_diag(line, col_of(text, line, at), what);
+}
+
+/* Loads text, which must fail with exactly one problem saying what, placed on
+ * line at the column where at starts (at is the offending node's text). */
+static void assert_one(const char *text, unsigned line, const char *at, const char *what)
+{
+    struct conf *c = UNTOUCHED;
+    int r = load(text, &c);
+
+    assert_int_equal(r, -EINVAL);
+    assert_ptr_equal(c, UNTOUCHED);
+    if (diags.n != 1)
+        dump_diags();
+    assert_int_equal(diags.n, 1);
+    assert_diag_at(text, line, at, what);
+}
+
+/* ---- valid configs ---------------------------------------------------------------- */
+
+static const char *full_example =
+    "server:\n"
+    "  listen: 0.0.0.0:9090\n"
+    "  data_dir: /var/lib/opsd\n"
+    "  retention: 30d\n"
+    "  max_concurrency: 50\n"
+    "  log_level: debug\n"
+    "  title: \"Acme status\"\n"
+    "defaults:\n"
+    "  interval: 2m\n"
+    "  timeout: 20s\n"
+    "  confirm: 3\n"
+    "monitors:\n"
+    "  - name: api\n"
+    "    type: http\n"
+    "    description: \"Public API\"\n"
+    "    paused: true\n"
+    "    public: false\n"
+    "    url: https://example.com/health\n"
+    "    method: HEAD\n"
+    "    interval: 30s\n"
+    "    timeout: 1500ms\n"
+    "    confirm: 4\n"
+    "    follow_redirects: false\n"
+    "    max_redirects: 0\n"
+    "    tls_verify: false\n"
+    "    expect: {status: [204, 200, 204], body_contains: \"ok\", max_latency: 500ms}\n"
+    "    labels: {team: core, env: prod}\n"
+    "  - {name: db, type: tcp, host: 127.0.0.1, port: 5432}\n"
+    "  - {name: nightly-backup, type: heartbeat, token: \"abcdefghijklmnop_-12\", period: 24h, "
+    "grace: 1h}\n";
+
+static void test_full_example(void **state)
+{
+    struct conf *c = load_ok(full_example);
+    const struct conf_monitor *m;
+
+    assert_string_equal(c->path, "t.yaml");
+    assert_string_equal(c->server.listen, "0.0.0.0:9090");
+    assert_string_equal(c->server.data_dir, "/var/lib/opsd");
+    assert_int_equal(c->server.retention_ms, 30ULL * 86400000);
+    assert_int_equal(c->server.max_concurrency, 50);
+    assert_string_equal(c->server.log_level, "debug");
+    assert_string_equal(c->server.title, "Acme status");
+    assert_int_equal(c->n_monitors, 3);
+
+    m = &c->monitors[0];
+    assert_string_equal(m->name, "api");
+    assert_int_equal(m->type, CONF_MON_HTTP);
+    assert_string_equal(m->description, "Public API");
+    assert_true(m->paused);
+    assert_false(m->public_);
+    assert_string_equal(m->url, "https://example.com/health");
+    assert_string_equal(m->method, "HEAD");
+    assert_int_equal(m->interval_ms, 30000);
+    assert_int_equal(m->timeout_ms, 1500);
+    assert_int_equal(m->confirm, 4);
+    assert_false(m->follow_redirects);
+    assert_int_equal(m->max_redirects, 0);
+    assert_false(m->tls_verify);
+    assert_int_equal(m->n_expect_status, 2); /* sorted, repeats dropped */
+    assert_int_equal(m->expect_status[0], 200);
+    assert_int_equal(m->expect_status[1], 204);
+    assert_string_equal(m->body_contains, "ok");
+    assert_int_equal(m->max_latency_ms, 500);
+    assert_int_equal(m->n_labels, 2); /* sorted by key */
+    assert_string_equal(m->labels[0].key, "env");
+    assert_string_equal(m->labels[0].value, "prod");
+    assert_string_equal(m->labels[1].key, "team");
+    assert_string_equal(m->labels[1].value, "core");
+    assert_int_equal(m->line, 13);
+
+    m = &c->monitors[1];
+    assert_int_equal(m->type, CONF_MON_TCP);
+    assert_string_equal(m->host, "127.0.0.1");
+    assert_int_equal(m->port, 5432);
+    assert_int_equal(m->interval_ms, 120000); /* from defaults */
+    assert_int_equal(m->timeout_ms, 20000);
+    assert_int_equal(m->confirm, 3);
+    assert_null(m->url);
+    assert_null(m->method);
+    assert_int_equal(m->line, 28);
+
+    m = &c->monitors[2];
+    assert_int_equal(m->type, CONF_MON_HEARTBEAT);
+    assert_string_equal(m->token, "abcdefghijklmnop_-12");
+    assert_int_equal(m->period_ms, 86400000);
+    assert_int_equal(m->grace_ms, 3600000);
+
+    assert_ptr_equal(conf_find_monitor(c, "db"), &c->monitors[1]);
+    assert_ptr_equal(conf_find_monitor(c, "nightly-backup"), &c->monitors[2]);
+    assert_null(conf_find_monitor(c, "nope"));
+    assert_ptr_equal(conf_find_heartbeat(c, "abcdefghijklmnop_-12"), &c->monitors[2]);
+    assert_null(conf_find_heartbeat(c, "abcdefghijklmnop_-13"));
+    conf_free(c);
+}
+
+static void test_defaults_applied(void **state)
+{
+    struct conf *c = load_ok("monitors:\n"
+                             "  - {name: a, type: http, url: http://a}\n"
+                             "  - {name: b, type: tcp, host: h, port: 1}\n"
+                             "  - {name: c, type: heartbeat, token: 0123456789abcdef, period: 1m}\n"
+                             "  - {name: d, type: tcp, host: h, port: 1, interval: 5s}\n");
+    const struct conf_monitor *m = &c->monitors[0];
+
+    assert_string_equal(c->server.listen, "127.0.0.1:8080");
+    assert_string_equal(c->server.data_dir, "./var");
+    assert_int_equal(c->server.retention_ms, 7ULL * 86400000);
+    assert_int_equal(c->server.max_concurrency, 1000);
+    assert_string_equal(c->server.log_level, "info");
+    assert_string_equal(c->server.title, "Status");
+
+    assert_int_equal(m->interval_ms, 60000);
+    assert_int_equal(m->timeout_ms, 10000);
+    assert_int_equal(m->confirm, 2);
+    assert_string_equal(m->method, "GET");
+    assert_true(m->follow_redirects);
+    assert_int_equal(m->max_redirects, 5);
+    assert_true(m->tls_verify);
+    assert_true(m->public_);
+    assert_false(m->paused);
+    assert_int_equal(m->n_expect_status, 0);
+    assert_null(m->body_contains);
+    assert_int_equal(m->max_latency_ms, 0);
+    assert_null(m->description);
+    assert_int_equal(m->n_labels, 0);
+
+    assert_int_equal(c->monitors[1].timeout_ms, 10000);
+    assert_int_equal(c->monitors[2].grace_ms, 60000);
+    assert_int_equal(c->monitors[2].confirm, 2);
+    /* an interval under 10s pulls the default timeout down with it */
+    assert_int_equal(c->monitors[3].interval_ms, 5000);
+    assert_int_equal(c->monitors[3].timeout_ms, 5000);
+    conf_free(c);
+}
+
+static void test_defaults_section(void **state)
+{
+    struct conf *c =
+        load_ok("defaults: {interval: 3s, confirm: 5}\n"
+                "monitors:\n"
+                "  - {name: a, type: tcp, host: h, port: 1}\n"
+                "  - {name: b, type: tcp, host: h, port: 1, interval: 1m, confirm: 1}\n"
+                "  - {name: c, type: tcp, host: h, port: 1, timeout: 2s}\n");
+
+    assert_int_equal(c->monitors[0].interval_ms, 3000);
+    assert_int_equal(c->monitors[0].timeout_ms, 3000);
+    assert_int_equal(c->monitors[0].confirm, 5);
+    assert_int_equal(c->monitors[1].interval_ms, 60000);
+    assert_int_equal(c->monitors[1].timeout_ms, 10000);
+    assert_int_equal(c->monitors[1].confirm, 1);
+    assert_int_equal(c->monitors[2].timeout_ms, 2000);
+    conf_free(c);
+}
+
+static void test_empty_and_server_only(void **state)
+{
+    struct conf *c = load_ok("");
+
+    assert_int_equal(c->n_monitors, 0);
+    assert_string_equal(c->server.listen, "127.0.0.1:8080");
+    conf_free(c);
+    c = load_ok("# nothing but a comment\n---\n");
+    conf_free(c);
+    c = load_ok("server: {listen: ':8080'}\nmonitors:\n");
+    assert_int_equal(c->n_monitors, 0);
+    assert_string_equal(c->server.listen, ":8080");
+    conf_free(c);
+    c = load_ok("server:\n  listen: '[::]:8080'\nmonitors: []\n");
+    conf_free(c);
+}
+
+static void test_durations(void **state)
+{
+    static const struct {
+        const char *s;
+        uint64_t ms;
+    } good[] = {
+        { "1s", 1000 },       { "90s", 90000 },   { "1m30s", 90000 },
+        { "1h30m", 5400000 }, { "1500ms", 1500 }, { "1d", 86400000 },
+    };
+    uint64_t ms = 42;
+    char text[256];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct conf *c;
+
+        assert_int_equal(duration_parse_ms(good[i].s, &ms), 0);
+        assert_int_equal(ms, good[i].ms);
+        snprintf(text, sizeof(text),
+                 "monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: %s, "
+                 "timeout: 100ms}\n",
+                 good[i].s);
+        c = load_ok(text);
+        assert_int_equal(c->monitors[0].interval_ms, good[i].ms);
+        conf_free(c);
+    }
+    ms = 42;
+    assert_int_equal(duration_parse_ms("30", &ms), -EINVAL);
+    assert_int_equal(duration_parse_ms("1x", &ms), -EINVAL);
+    assert_int_equal(duration_parse_ms("", &ms), -EINVAL);
+    assert_int_equal(duration_parse_ms("99999999999999999999d", &ms), -ERANGE);
+    assert_int_equal(ms, 42);
+
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: 30}\n", 2, "30}",
+               "interval '30' is not a valid duration (use a number and a unit");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: 1.5s}\n", 2, "1.5s",
+               "interval '1.5s' is not a valid duration");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: 200ms}\n", 2,
+               "200ms", "interval '200ms' is below the 1s minimum (monitors[0].interval)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: 25h}\n", 2, "25h",
+               "interval '25h' is above the 1d maximum (monitors[0].interval)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: "
+               "99999999999999999999d}\n",
+               2, "9999", "is above the 1d maximum");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, timeout: 50ms}\n", 2, "50ms",
+               "timeout '50ms' is below the 100ms minimum (monitors[0].timeout)");
+    assert_one("server:\n  retention: 30m\n", 2, "30m",
+               "retention '30m' is below the 1h minimum (server.retention)");
+    assert_one(
+        "monitors:\n  - {name: a, type: heartbeat, token: 0123456789abcdef, period: 500ms}\n", 2,
+        "500ms", "period '500ms' is below the 1s minimum (monitors[0].period)");
+}
+
+/* ---- every kind of rejection -------------------------------------------------------- */
+
+static void test_unknown_keys(void **state)
+{
+    assert_one("monitors:\n"
+               "  - name: a\n"
+               "    type: tcp\n"
+               "    host: h\n"
+               "    port: 1\n"
+               "    intervall: 30s\n",
+               6, "intervall", "unknown key 'intervall' (did you mean 'interval'?)");
+    assert_one("monitor: []\n", 1, "monitor", "unknown key 'monitor' (did you mean 'monitors'?)");
+    assert_one("server:\n  colour: blue\n", 2, "colour",
+               "unknown key 'colour' (valid keys: listen, data_dir, retention, max_concurrency, "
+               "log_level, title)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, zzz: 1}\n", 2, "zzz",
+               "unknown key 'zzz' (valid keys: name, type, description, paused, public, interval, "
+               "timeout, confirm, labels, host, port)");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', expect: {statuss: 200}}\n", 2,
+               "statuss", "unknown key 'statuss' (did you mean 'status'?)");
+    assert_one("defaults: {confirn: 3}\n", 1, "confirn",
+               "unknown key 'confirn' (did you mean 'confirm'?)");
+}
+
+static void test_key_does_not_apply(void **state)
+{
+    assert_one("monitors:\n  - {name: db, type: tcp, host: h, port: 1, url: 'http://x'}\n", 2,
+               "url", "key 'url' does not apply to a tcp monitor (only to http monitors)");
+    /* the type is known even when it comes after the key */
+    assert_one("monitors:\n  - {port: 1, name: a, type: http, url: 'http://x'}\n", 2, "port",
+               "key 'port' does not apply to an http monitor (only to tcp monitors)");
+    assert_one(
+        "monitors:\n"
+        "  - {name: a, type: heartbeat, token: 0123456789abcdef, period: 1m, interval: 1m}\n",
+        2, "interval",
+        "key 'interval' does not apply to a heartbeat monitor (only to http and tcp "
+        "monitors)");
+}
+
+static void test_duplicate_keys(void **state)
+{
+    assert_one("server:\n  listen: ':1'\n  title: x\n  listen: ':2'\n", 4, "listen",
+               "duplicate key 'listen' (first at line 2)");
+    assert_one("monitors:\n  - name: a\n    type: tcp\n    host: h\n    port: 1\n    port: 2\n", 6,
+               "port", "duplicate key 'port' (first at line 5)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, labels: {a: x, a: y}}\n", 2,
+               "a: y", "duplicate key 'a' (first at line 2)");
+    assert_one("monitors: []\nmonitors: []\n", 2, "monitors",
+               "duplicate key 'monitors' (first at line 1)");
+}
+
+static void test_wrong_types(void **state)
+{
+    assert_one("server: [a]\n", 1, "[a]", "expected a mapping, got a sequence (server)");
+    assert_one("server: 5\n", 1, "5", "expected a mapping, got '5' (server)");
+    assert_one("monitors: {a: 1}\n", 1, "{a",
+               "expected a sequence of monitors, got a mapping (monitors)");
+    assert_one("monitors:\n  - just-a-name\n", 2, "just",
+               "expected a mapping, got 'just-a-name' (monitors[0])");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 5s}\n", 2, "5s",
+               "expected an integer, got '5s' (monitors[0].port)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 0x50}\n", 2, "0x50",
+               "expected an integer, got '0x50' (monitors[0].port)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: [h], port: 1}\n", 2, "[h]",
+               "expected a string, got a sequence (monitors[0].host)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, paused: yes}\n", 2, "yes",
+               "expected true or false, got 'yes' (monitors[0].paused)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, paused: True}\n", 2, "True",
+               "expected true or false, got 'True' (monitors[0].paused)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, labels: [a]}\n", 2, "[a]",
+               "expected a mapping, got a sequence (monitors[0].labels)");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', expect: 200}\n", 2, "200",
+               "expected a mapping, got '200' (monitors[0].expect)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, confirm: {a: 1}}\n", 2,
+               "{a: 1}", "expected an integer, got a mapping (monitors[0].confirm)");
+    assert_one("monitors:\n  - name: a\n    type: tcp\n    host:\n    port: 1\n", 4, "host",
+               "key 'host' has no value (monitors[0].host)");
+    assert_one("monitors:\n  - {[a]: 1, name: a, type: tcp, host: h, port: 1}\n", 2, "[a]",
+               "expected a key name, got a sequence (monitors[0])");
+}
+
+static void test_ranges(void **state)
+{
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 70000}\n", 2, "70000",
+               "port '70000' is above the maximum of 65535 (monitors[0].port)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: -1}\n", 2, "-1",
+               "port '-1' is below the minimum of 1 (monitors[0].port)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 99999999999999999999999}\n", 2,
+               "9999", "is above the maximum of 65535");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, confirm: 0}\n", 2, "0}",
+               "confirm '0' is below the minimum of 1 (monitors[0].confirm)");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', max_redirects: 51}\n", 2,
+               "51", "max_redirects '51' is above the maximum of 50 (monitors[0].max_redirects)");
+    assert_one("server: {max_concurrency: 100001}\n", 1, "100001",
+               "max_concurrency '100001' is above the maximum of 100000 (server.max_concurrency)");
+    assert_one(
+        "monitors:\n  - {name: a, type: http, url: 'http://a', expect: {status: [200, 99]}}\n", 2,
+        "99]", "status '99' is below the minimum of 100 (monitors[0].expect.status[1])");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', expect: {status: 600}}\n", 2,
+               "600", "status '600' is above the maximum of 599 (monitors[0].expect.status)");
+    assert_one(
+        "monitors:\n  - {name: a, type: tcp, host: h, port: 1, interval: 10s, timeout: 11s}\n", 2,
+        "11s", "timeout '11s' exceeds the interval '10s' (monitors[0].timeout)");
+    assert_one("defaults: {interval: 5s, timeout: 6s}\n", 1, "6s",
+               "timeout '6s' exceeds the interval '5s' (defaults.timeout)");
+    assert_one(
+        "monitors:\n"
+        "  - {name: a, type: http, url: 'http://a', timeout: 1s, expect: {max_latency: 2s}}\n",
+        2, "2s}", "max_latency '2s' exceeds the timeout '1s'");
+}
+
+static void test_bad_strings(void **state)
+{
+    char text[512], name[OPSD_MAX_NAME + 2];
+
+    assert_one("monitors:\n  - {name: Api, type: tcp, host: h, port: 1}\n", 2, "Api",
+               "monitor name 'Api' is not valid (use lowercase letters, digits, '_', '.' and '-')");
+    assert_one("monitors:\n  - {name: '', type: tcp, host: h, port: 1}\n", 2, "''",
+               "monitor name '' is not valid");
+    memset(name, 'a', OPSD_MAX_NAME + 1);
+    name[OPSD_MAX_NAME + 1] = '\0';
+    snprintf(text, sizeof(text), "monitors:\n  - {name: %s, type: tcp, host: h, port: 1}\n", name);
+    assert_one(text, 2, "aaa", "is longer than 128 characters (monitors[0].name)");
+    name[OPSD_MAX_NAME] = '\0';
+    snprintf(text, sizeof(text), "monitors:\n  - {name: %s, type: tcp, host: h, port: 1}\n", name);
+    conf_free(load_ok(text));
+
+    assert_one("monitors:\n  - {name: a, type: htp}\n", 2, "htp",
+               "unknown monitor type 'htp' (did you mean 'http'?)");
+    assert_one("monitors:\n  - {name: a, type: icmp}\n", 2, "icmp",
+               "unknown monitor type 'icmp' (expected http, tcp or heartbeat)");
+    assert_one("monitors:\n  - {name: a, type: http, url: ftp://x}\n", 2, "ftp",
+               "url 'ftp://x' does not start with http:// or https:// (monitors[0].url)");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'https://'}\n", 2, "'https",
+               "url 'https://' has no host (monitors[0].url)");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', method: get}\n", 2, "get",
+               "method 'get' is not supported (expected GET, HEAD, POST, PUT, DELETE, OPTIONS or "
+               "PATCH)");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: 'http://h', port: 1}\n", 2, "'http://h'",
+               "host 'http://h' is a URL, not a host name or address (monitors[0].host)");
+    assert_one("server: {listen: '8080'}\n", 1, "'8080'", "listen '8080' is not host:port");
+    assert_one("server: {listen: 'localhost:http'}\n", 1, "'localhost",
+               "listen 'localhost:http' is not");
+    assert_one("server: {log_level: verbose}\n", 1, "verbose",
+               "log_level 'verbose' is not valid (expected debug, info, warn or error)");
+    assert_one("server: {data_dir: ''}\n", 1, "''", "data_dir must not be empty (server.data_dir)");
+    assert_one(
+        "monitors:\n  - {name: a, type: http, url: 'http://a', expect: {body_contains: ''}}\n", 2,
+        "''", "body_contains must not be empty");
+}
+
+static void test_tokens(void **state)
+{
+    assert_one("monitors:\n  - {name: a, type: heartbeat, token: secret, period: 1m}\n", 2,
+               "secret", "token is 6 characters long, below the 16 minimum (monitors[0].token)");
+    assert_false(strstr(diags.v[0].msg, "secret"));
+    assert_one("monitors:\n  - {name: a, type: heartbeat, token: 'secret+secret+secret', period: "
+               "1m}\n",
+               2, "'secret", "token has a character other than letters, digits, '_' and '-'");
+    assert_false(strstr(diags.v[0].msg, "secret+"));
+    assert_one("monitors:\n"
+               "  - {name: a, type: heartbeat, token: 0123456789abcdef, period: 1m}\n"
+               "  - {name: b, type: tcp, host: h, port: 1}\n"
+               "  - {name: c, type: heartbeat, token: 0123456789abcdef, period: 1m}\n",
+               4, "0123456789abcdef",
+               "duplicate heartbeat token (already used by monitor 'a' at line 2)");
+    assert_false(strstr(diags.v[0].msg, "0123456789abcdef"));
+}
+
+static void test_duplicate_names(void **state)
+{
+    assert_one("monitors:\n"
+               "  - {name: api, type: tcp, host: h, port: 1}\n"
+               "  - {name: db, type: tcp, host: h, port: 2}\n"
+               "  - name: api\n"
+               "    type: tcp\n"
+               "    host: h\n"
+               "    port: 3\n",
+               4, "api", "duplicate monitor name 'api' (first defined at line 2)");
+}
+
+static void test_missing_required(void **state)
+{
+    struct conf *c = UNTOUCHED;
+
+    assert_int_equal(load("monitors:\n"
+                          "  - type: tcp\n"
+                          "    description: x\n"
+                          "  - {name: b}\n"
+                          "  - {name: c, type: http}\n"
+                          "  - {name: d, type: heartbeat, token: 0123456789abcdef}\n",
+                          &c),
+                     -EINVAL);
+    assert_ptr_equal(c, UNTOUCHED);
+    assert_int_equal(diags.n, 6);
+    assert_diag(2, 5, "missing required key 'name' (monitors[0])");
+    assert_diag(2, 5, "missing required key 'host' for a tcp monitor (monitors[0])");
+    assert_diag(2, 5, "missing required key 'port' for a tcp monitor (monitors[0])");
+    assert_diag(4, 5, "missing required key 'type' (monitors[1])");
+    assert_diag(5, 5, "missing required key 'url' for an http monitor (monitors[2])");
+    assert_diag(6, 5, "missing required key 'period' for a heartbeat monitor (monitors[3])");
+}
+
+static void test_labels(void **state)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, labels: {my-team: x}}\n", 2,
+               "my-team", "label name 'my-team' is not valid (use letters, digits and '_'");
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, labels: {team: [x]}}\n", 2,
+               "[x]", "expected a string, got a sequence (monitors[0].labels.team)");
+    sbuf_puts(&sb,
+              "monitors:\n  - name: a\n    type: tcp\n    host: h\n    port: 1\n    labels:\n");
+    for (int i = 0; i < OPSD_MAX_LABELS + 1; i++)
+        sbuf_addf(&sb, "      k%d: v\n", i);
+    assert_one(sb.buf, 7 + OPSD_MAX_LABELS, "k32", "too many labels (the limit is 32)");
+    sbuf_release(&sb);
+}
+
+static void test_malformed_yaml(void **state)
+{
+    assert_one("server:\n  listen: ':1'\n bad: x\n", 3, "bad",
+               "invalid YAML: did not find expected key (while parsing a block mapping at line 1, "
+               "column 1)");
+    assert_one("server:\n\tlisten: x\n", 2, "\t",
+               "invalid YAML: found character that cannot start any token (indent with spaces");
+    assert_one("server: {title: \"abc}\n", 2, "",
+               "invalid YAML: found unexpected end of stream (while scanning a quoted scalar at "
+               "line 1, column 17)");
+    assert_one("title: a\xff\n", 1, "\xff", "invalid YAML: invalid leading UTF-8 octet");
+    assert_one("monitors: []\n---\nmonitors: []\n", 2, "---", "unexpected second YAML document");
+    assert_one("- a\n- b\n", 1, "- a", "expected a mapping at the top level, got a sequence");
+}
+
+static void test_too_large_and_unreadable(void **state)
+{
+    struct conf *c = UNTOUCHED;
+    size_t n = OPSD_MAX_CONFIG_BYTES + 1;
+    char *big = xmalloc(n);
+    FILE *f;
+
+    memset(big, '#', n);
+    conf_diags_free(&diags);
+    assert_int_equal(conf_load_string("big.yaml", big, n, &c, &diags), -EFBIG);
+    free(big);
+    assert_ptr_equal(c, UNTOUCHED);
+    assert_int_equal(diags.n, 1);
+    assert_int_equal(diags.v[0].line, 0);
+    assert_string_equal(diags.v[0].msg, "config is larger than the 16 MiB limit");
+
+    conf_diags_free(&diags);
+    assert_int_equal(conf_load("/nonexistent/opsd.yaml", &c, &diags), -ENOENT);
+    assert_ptr_equal(c, UNTOUCHED);
+    assert_int_equal(diags.n, 1);
+    assert_int_equal(diags.v[0].line, 0);
+    assert_int_equal(diags.v[0].col, 0);
+    assert_string_equal(diags.v[0].msg, "cannot read config: No such file or directory");
+
+    {
+        char *out = NULL;
+        size_t len = 0;
+
+        f = open_memstream(&out, &len);
+        conf_diags_print(&diags, f);
+        fclose(f);
+        assert_string_equal(out, "/nonexistent/opsd.yaml: error: cannot read config: No such "
+                                 "file or directory\n");
+        free(out);
+    }
+}
+
+static void test_load_file(void **state)
+{
+    char dir[] = "/tmp/opsd-test-config-XXXXXX", path[PATH_MAX];
+    struct conf *c = NULL;
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/opsd.yaml", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(full_example, f);
+    fclose(f);
+    conf_diags_free(&diags);
+    assert_int_equal(conf_load(path, &c, &diags), 0);
+    assert_int_equal(c->n_monitors, 3);
+    assert_string_equal(c->path, path);
+    conf_free(c);
+
+    c = UNTOUCHED;
+    conf_diags_free(&diags);
+    assert_int_equal(conf_load(dir, &c, &diags), -EISDIR);
+    assert_ptr_equal(c, UNTOUCHED);
+    assert_string_equal(diags.v[0].msg, "cannot read config: Is a directory");
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_env_expansion(void **state)
+{
+    struct conf *c;
+
+    setenv("OPSD_TEST_HOST", "db.internal", 1);
+    setenv("OPSD_TEST_PORT", "5433", 1);
+    setenv("OPSD_TEST_TOKEN", "0123456789abcdef0123", 1);
+    setenv("OPSD_TEST_EMPTY", "", 1);
+    unsetenv("OPSD_TEST_UNSET");
+    c = load_ok("server: {title: 'Costs $$5 at ${OPSD_TEST_HOST}${OPSD_TEST_EMPTY}, $HOME'}\n"
+                "monitors:\n"
+                "  - {name: db, type: tcp, host: '${OPSD_TEST_HOST}', port: '${OPSD_TEST_PORT}'}\n"
+                "  - {name: hb, type: heartbeat, token: '${OPSD_TEST_TOKEN}', period: 1h}\n");
+    assert_string_equal(c->server.title, "Costs $5 at db.internal, $HOME");
+    assert_string_equal(c->monitors[0].host, "db.internal");
+    assert_int_equal(c->monitors[0].port, 5433);
+    assert_string_equal(c->monitors[1].token, "0123456789abcdef0123");
+    conf_free(c);
+
+    assert_one("monitors:\n  - {name: a, type: tcp, host: '${OPSD_TEST_UNSET}', port: 1}\n", 2,
+               "'${", "environment variable 'OPSD_TEST_UNSET' is not set (monitors[0].host)");
+    assert_one("server: {title: 'a ${OPSD_TEST_HOST'}\n", 1, "'a",
+               "unterminated '${' in 'a ${OPSD_TEST_HOST' (write '$$' for a literal '$')");
+    assert_one("server: {title: '${A-B}'}\n", 1, "'${A", "invalid environment variable name 'A-B'");
+    /* the expanded value is what gets checked */
+    setenv("OPSD_TEST_PORT", "http", 1);
+    assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: '${OPSD_TEST_PORT}'}\n", 2,
+               "'${", "expected an integer, got 'http' (monitors[0].port)");
+    /* keys are not expanded */
+    assert_one("server: {'${OPSD_TEST_HOST}': 1}\n", 1, "'${", "unknown key '${OPSD_TEST_HOST}'");
+}
+
+static void test_many_problems_at_once(void **state)
+{
+    struct conf *c = UNTOUCHED;
+    const char *text = "server:\n"                                      /* 1 */
+                       "  listen: 8080\n"                               /* 2 */
+                       "  retention: 1m\n"                              /* 3 */
+                       "monitors:\n"                                    /* 4 */
+                       "  - name: api\n"                                /* 5 */
+                       "    type: http\n"                               /* 6 */
+                       "    url: example.com\n"                         /* 7 */
+                       "    intervall: 30s\n"                           /* 8 */
+                       "  - {name: db, type: tcp, host: h, port: 0}\n"  /* 9 */
+                       "  - {name: api, type: tcp, host: h, port: 1}\n" /* 10 */
+                       "  - {type: heartbeat, token: x, period: 1m}\n"; /* 11 */
+
+    assert_int_equal(load(text, &c), -EINVAL);
+    assert_ptr_equal(c, UNTOUCHED);
+    assert_int_equal(diags.n, 8);
+    assert_diag_at(text, 2, "8080", "listen '8080' is not host:port");
+    assert_diag_at(text, 3, "1m", "retention '1m' is below the 1h minimum");
+    assert_diag_at(text, 7, "example", "url 'example.com' does not start with http:// or https://");
+    assert_diag_at(text, 8, "intervall", "unknown key 'intervall' (did you mean 'interval'?)");
+    assert_diag_at(text, 9, "0}", "port '0' is below the minimum of 1");
+    assert_diag_at(text, 10, "api", "duplicate monitor name 'api' (first defined at line 5)");
+    assert_diag_at(text, 11, "{type", "missing required key 'name' (monitors[3])");
+    assert_diag_at(text, 11, "x,", "token is 1 characters long");
+    /* sorted by place */
+    for (size_t i = 1; i < diags.n; i++)
+        assert_true(
+            diags.v[i - 1].line < diags.v[i].line ||
+            (diags.v[i - 1].line == diags.v[i].line && diags.v[i - 1].col <= diags.v[i].col));
+}
+
+static void test_diag_cap(void **state)
+{
+    struct sbuf sb = SBUF_INIT;
+    struct conf *c = UNTOUCHED;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    sbuf_puts(&sb, "monitors:\n");
+    for (int i = 0; i < OPSD_MAX_CONFIG_DIAGS + 50; i++)
+        sbuf_addf(&sb, "  - {name: m%d, type: tcp, host: h, port: 0}\n", i);
+    assert_int_equal(load(sb.buf, &c), -EINVAL);
+    sbuf_release(&sb);
+    assert_ptr_equal(c, UNTOUCHED);
+    assert_int_equal(diags.n, OPSD_MAX_CONFIG_DIAGS);
+    assert_int_equal(diags.dropped, 50);
+    f = open_memstream(&out, &len);
+    conf_diags_print(&diags, f);
+    fclose(f);
+    assert_non_null(strstr(out, "t.yaml:2:42: error: port '0' is below the minimum of 1 "
+                                "(monitors[0].port)\n"));
+    assert_non_null(strstr(out, "t.yaml: error: 50 more problems not shown (only the first 200 "
+                                "are)\n"));
+    free(out);
+}
+
+static void test_monitor_equal(void **state)
+{
+    static const char *base =
+        "monitors:\n"
+        "  - name: api\n"
+        "    type: http\n"
+        "    url: http://a/\n"
+        "    labels: {team: core, env: prod}\n"
+        "    expect: {status: [200, 204]}\n"
+        "  - {name: db, type: tcp, host: h, port: 1}\n"
+        "  - {name: hb, type: heartbeat, token: 0123456789abcdef, period: 1h}\n";
+    static const struct {
+        const char *from, *to;
+        bool equal;
+    } edits[] = {
+        { "url: http://a/", "url: http://b/", false },
+        { "url: http://a/", "url: http://a/\n    method: POST", false },
+        { "url: http://a/", "url: http://a/\n    interval: 30s", false },
+        { "url: http://a/", "url: http://a/\n    timeout: 5s", false },
+        { "url: http://a/", "url: http://a/\n    confirm: 3", false },
+        { "url: http://a/", "url: http://a/\n    paused: true", false },
+        { "url: http://a/", "url: http://a/\n    tls_verify: false", false },
+        { "url: http://a/", "url: http://a/\n    follow_redirects: false", false },
+        { "url: http://a/", "url: http://a/\n    max_redirects: 1", false },
+        { "status: [200, 204]", "status: [200]", false },
+        { "status: [200, 204]", "status: [200, 204], body_contains: ok", false },
+        { "status: [200, 204]", "status: [200, 204], max_latency: 1s", false },
+        { "env: prod", "env: dev", false },
+        { "env: prod", "env: prod, x: y", false },
+        { "port: 1", "port: 2", false },
+        { "host: h", "host: i", false },
+        { "period: 1h", "period: 2h", false },
+        { "period: 1h", "period: 1h, grace: 2m", false },
+        { "token: 0123456789abcdef", "token: 0123456789abcdeg", false },
+        /* what does not change the checking */
+        { "url: http://a/", "url: http://a/\n    description: hello", true },
+        { "url: http://a/", "url: http://a/\n    public: false", true },
+        { "{team: core, env: prod}", "{env: prod, team: core}", true },
+        { "[200, 204]", "[204, 200, 200]", true },
+        { "url: http://a/", "url: http://a/\n    method: GET\n    interval: 60s", true },
+        { "monitors:\n", "# moved down a line\nmonitors:\n", true },
+    };
+    struct conf *a = load_ok(base);
+
+    for (size_t i = 0; i < a->n_monitors; i++)
+        assert_true(conf_monitor_equal(&a->monitors[i], &a->monitors[i]));
+    assert_false(conf_monitor_equal(&a->monitors[0], &a->monitors[1]));
+
+    for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+        struct sbuf sb = SBUF_INIT;
+        const char *at = strstr(base, edits[e].from);
+        struct conf *b;
+        size_t changed = 0;
+
+        assert_non_null(at);
+        sbuf_add(&sb, base, (size_t)(at - base));
+        sbuf_puts(&sb, edits[e].to);
+        sbuf_puts(&sb, at + strlen(edits[e].from));
+        b = load_ok(sb.buf);
+        sbuf_release(&sb);
+        for (size_t i = 0; i < a->n_monitors; i++)
+            changed += !conf_monitor_equal(&a->monitors[i], &b->monitors[i]);
+        if (changed != (edits[e].equal ? 0u : 1u))
+            fprintf(stderr, "edit %zu: '%s' -> '%s'\n", e, edits[e].from, edits[e].to);
+        assert_int_equal(changed, edits[e].equal ? 0 : 1);
+        conf_free(b);
+    }
+    conf_free(a);
+}
+
+static void test_type_strings_and_free(void **state)
+{
+    enum conf_monitor_type t = 0;
+
+    assert_string_equal(conf_monitor_type_to_string(CONF_MON_HTTP), "http");
+    assert_string_equal(conf_monitor_type_to_string(CONF_MON_TCP), "tcp");
+    assert_string_equal(conf_monitor_type_to_string(CONF_MON_HEARTBEAT), "heartbeat");
+    assert_string_equal(conf_monitor_type_to_string((enum conf_monitor_type)99), "unknown");
+    assert_int_equal(conf_monitor_type_from_string("tcp", &t), 0);
+    assert_int_equal(t, CONF_MON_TCP);
+    assert_int_equal(conf_monitor_type_from_string("TCP", &t), -EINVAL);
+    assert_int_equal(t, CONF_MON_TCP);
+    assert_null(conf_free(NULL));
+    conf_diags_free(NULL);
+}
+
+static void test_default_path(void **state)
+{
+    char dir[] = "/tmp/opsd-test-cwd-XXXXXX", old[PATH_MAX];
+    FILE *f;
+
+    assert_non_null(getcwd(old, sizeof(old)));
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chdir(dir), 0);
+    assert_string_equal(conf_default_path(), "/etc/opsd/opsd.yaml");
+    f = fopen("opsd.yaml", "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_string_equal(conf_default_path(), "./opsd.yaml");
+    unlink("opsd.yaml");
+    assert_int_equal(chdir(old), 0);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_full_example, teardown),
+        cmocka_unit_test_teardown(test_defaults_applied, teardown),
+        cmocka_unit_test_teardown(test_defaults_section, teardown),
+        cmocka_unit_test_teardown(test_empty_and_server_only, teardown),
+        cmocka_unit_test_teardown(test_durations, teardown),
+        cmocka_unit_test_teardown(test_unknown_keys, teardown),
+        cmocka_unit_test_teardown(test_key_does_not_apply, teardown),
+        cmocka_unit_test_teardown(test_duplicate_keys, teardown),
+        cmocka_unit_test_teardown(test_wrong_types, teardown),
+        cmocka_unit_test_teardown(test_ranges, teardown),
+        cmocka_unit_test_teardown(test_bad_strings, teardown),
+        cmocka_unit_test_teardown(test_tokens, teardown),
+        cmocka_unit_test_teardown(test_duplicate_names, teardown),
+        cmocka_unit_test_teardown(test_missing_required, teardown),
+        cmocka_unit_test_teardown(test_labels, teardown),
+        cmocka_unit_test_teardown(test_malformed_yaml, teardown),
+        cmocka_unit_test_teardown(test_too_large_and_unreadable, teardown),
+        cmocka_unit_test_teardown(test_load_file, teardown),
+        cmocka_unit_test_teardown(test_env_expansion, teardown),
+        cmocka_unit_test_teardown(test_many_problems_at_once, teardown),
+        cmocka_unit_test_teardown(test_diag_cap, teardown),
+        cmocka_unit_test_teardown(test_monitor_equal, teardown),
+        cmocka_unit_test_teardown(test_type_strings_and_free, teardown),
+        cmocka_unit_test_teardown(test_default_path, teardown),
+    };
+
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,326 @@
+/* Unit tests for the pure monitor logic: state machine with confirmation,
+ * spreading of checks over an interval, HTTP evaluation, heartbeat deadlines. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+
+#include "probe/probe.h"
+
+static void test_sm_pending_needs_confirm(void **state)
+{
+    struct probe_sm sm;
+    enum probe_state from = PROBE_STATE_PAUSED;
+
+    (void)state;
+    probe_sm_init(&sm, PROBE_STATE_PENDING, 0);
+    assert_false(probe_sm_feed(&sm, true, false, 2, 1000, &from));
+    assert_int_equal(sm.state, PROBE_STATE_PENDING);
+    assert_int_equal(from, PROBE_STATE_PAUSED); /* untouched when nothing changed */
+    assert_true(probe_sm_feed(&sm, true, false, 2, 2000, &from));
+    assert_int_equal(sm.state, PROBE_STATE_UP);
+    assert_int_equal(from, PROBE_STATE_PENDING);
+    assert_int_equal(sm.since_ms, 2000);
+}
+
+static void test_sm_flips_only_after_confirm(void **state)
+{
+    struct probe_sm sm;
+    enum probe_state from;
+
+    (void)state;
+    probe_sm_init(&sm, PROBE_STATE_UP, 100);
+    assert_false(probe_sm_feed(&sm, false, false, 3, 1000, &from));
+    assert_false(probe_sm_feed(&sm, false, false, 3, 2000, &from));
+    /* a success in between resets the count */
+    assert_false(probe_sm_feed(&sm, true, false, 3, 3000, &from));
+    assert_false(probe_sm_feed(&sm, false, false, 3, 4000, &from));
+    assert_false(probe_sm_feed(&sm, false, false, 3, 5000, &from));
+    assert_int_equal(sm.state, PROBE_STATE_UP);
+    assert_int_equal(sm.since_ms, 100);
+    assert_true(probe_sm_feed(&sm, false, false, 3, 6000, &from));
+    assert_int_equal(sm.state, PROBE_STATE_DOWN);
+    assert_int_equal(from, PROBE_STATE_UP);
+    assert_int_equal(sm.since_ms, 6000);
+    /* and back up after three successes */
+    assert_false(probe_sm_feed(&sm, true, false, 3, 7000, &from));
+    assert_false(probe_sm_feed(&sm, true, false, 3, 8000, &from));
+    assert_true(probe_sm_feed(&sm, true, false, 3, 9000, &from));
+    assert_int_equal(sm.state, PROBE_STATE_UP);
+    assert_int_equal(from, PROBE_STATE_DOWN);
+}
+
+static void test_sm_forced_ignores_confirm(void **state)
+{
+    struct probe_sm sm;
+    enum probe_state from;
+
+    (void)state;
+    probe_sm_init(&sm, PROBE_STATE_UP, 0);
+    assert_true(probe_sm_feed(&sm, false, true, 10, 500, &from));
+    assert_int_equal(sm.state, PROBE_STATE_DOWN);
+    assert_true(probe_sm_feed(&sm, true, true, 10, 600, &from));
+    assert_int_equal(sm.state, PROBE_STATE_UP);
+    /* a forced result agreeing with the state changes nothing */
+    assert_false(probe_sm_feed(&sm, true, true, 10, 700, &from));
+    assert_int_equal(sm.since_ms, 600);
+}
+
+static void test_sm_confirm_one_and_zero(void **state)
+{
+    struct probe_sm sm;
+
+    (void)state;
+    probe_sm_init(&sm, PROBE_STATE_PENDING, 0);
+    assert_true(probe_sm_feed(&sm, false, false, 1, 1, NULL));
+    assert_int_equal(sm.state, PROBE_STATE_DOWN);
+    /* confirm 0 is treated as 1, never as "flip on nothing" */
+    assert_true(probe_sm_feed(&sm, true, false, 0, 2, NULL));
+    assert_int_equal(sm.state, PROBE_STATE_UP);
+}
+
+static void test_sm_paused_stays_paused(void **state)
+{
+    struct probe_sm sm;
+
+    (void)state;
+    probe_sm_init(&sm, PROBE_STATE_PAUSED, 5);
+    assert_false(probe_sm_feed(&sm, false, true, 1, 10, NULL));
+    assert_int_equal(sm.state, PROBE_STATE_PAUSED);
+    assert_int_equal(sm.since_ms, 5);
+}
+
+static void test_state_names(void **state)
+{
+    enum probe_state s = PROBE_STATE_UP;
+
+    (void)state;
+    assert_string_equal(probe_state_to_string(PROBE_STATE_DOWN), "down");
+    assert_string_equal(probe_status_to_string(PROBE_WARNING), "warning");
+    assert_int_equal(probe_state_from_string("paused", &s), 0);
+    assert_int_equal(s, PROBE_STATE_PAUSED);
+    assert_int_equal(probe_state_from_string("sideways", &s), -EINVAL);
+    assert_int_equal(s, PROBE_STATE_PAUSED);
+    /* stored values never change meaning */
+    assert_int_equal(PROBE_STATE_PENDING, 0);
+    assert_int_equal(PROBE_STATE_UP, 1);
+    assert_int_equal(PROBE_STATE_DOWN, 2);
+    assert_int_equal(PROBE_STATE_PAUSED, 3);
+    assert_int_equal(PROBE_CRITICAL, 2);
+}
+
+/* 10 000 monitors on one 10 s interval: no 100 ms slice of the interval may
+ * hold more than twice its fair share. */
+static void test_spread_is_even(void **state)
+{
+    enum { N = 10000, SLICES = 100 };
+    static unsigned counts[SLICES];
+    char name[32];
+    unsigned max = 0, min = N;
+
+    (void)state;
+    memset(counts, 0, sizeof(counts));
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "m%d", i);
+        uint64_t off = probe_spread_offset(name, 10000);
+        assert_true(off < 10000);
+        counts[off / 100]++;
+    }
+    for (int i = 0; i < SLICES; i++) {
+        if (counts[i] > max)
+            max = counts[i];
+        if (counts[i] < min)
+            min = counts[i];
+    }
+    assert_true(max <= 2 * N / SLICES);
+    assert_true(min >= N / SLICES / 2);
+}
+
+static void test_spread_is_stable(void **state)
+{
+    (void)state;
+    assert_int_equal(probe_spread_offset("api", 30000), probe_spread_offset("api", 30000));
+    assert_int_not_equal(probe_spread_offset("api", 30000), probe_spread_offset("apj", 30000));
+    assert_int_equal(probe_spread_offset("api", 0), 0);
+}
+
+static void test_next_slot(void **state)
+{
+    (void)state;
+    /* slots are offset + k * interval on the wall clock */
+    assert_int_equal(probe_next_slot(100000, 10000, 2500), 102500);
+    assert_int_equal(probe_next_slot(102500, 10000, 2500), 102500);
+    assert_int_equal(probe_next_slot(102501, 10000, 2500), 112500);
+    assert_int_equal(probe_next_slot(109999, 10000, 0), 110000);
+    assert_int_equal(probe_next_slot(7, 0, 3), 7);
+}
+
+static struct conf_monitor http_monitor(void)
+{
+    static int codes[] = { 200, 204 };
+    struct conf_monitor m;
+
+    memset(&m, 0, sizeof(m));
+    m.name = "api";
+    m.type = CONF_MON_HTTP;
+    m.expect_status = codes;
+    m.n_expect_status = 2;
+    return m;
+}
+
+static struct probe_http_obs obs_ok(void)
+{
+    struct probe_http_obs o;
+
+    memset(&o, 0, sizeof(o));
+    o.http_status = 200;
+    o.body = "status: ok";
+    o.body_len = 10;
+    o.dns_us = 10;
+    o.connect_us = 100;
+    o.tls_us = PROBE_NO_VALUE;
+    o.ttfb_us = 900;
+    o.total_us = 1200;
+    o.cert_days = PROBE_NO_VALUE;
+    return o;
+}
+
+static void test_http_ok(void **state)
+{
+    struct conf_monitor m = http_monitor();
+    struct probe_http_obs o = obs_ok();
+    struct probe_result r;
+
+    (void)state;
+    probe_result_init(&r, 42);
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_OK);
+    assert_true(probe_result_ok(&r));
+    assert_int_equal(r.http_status, 200);
+    assert_int_equal(r.connect_us, 100);
+    assert_int_equal(r.total_us, 1200);
+    assert_int_equal(r.started_ms, 42);
+    assert_string_equal(r.message, "HTTP 200 in 1 ms");
+}
+
+static void test_http_status_not_expected(void **state)
+{
+    struct conf_monitor m = http_monitor();
+    struct probe_http_obs o = obs_ok();
+    struct probe_result r;
+
+    (void)state;
+    o.http_status = 500;
+    probe_result_init(&r, 0);
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_false(probe_result_ok(&r));
+    assert_string_equal(r.message, "HTTP 500 (expected 200, 204)");
+
+    /* no list: any 2xx/3xx */
+    m.n_expect_status = 0;
+    o.http_status = 302;
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_OK);
+    o.http_status = 404;
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "HTTP 404 (expected 2xx or 3xx)");
+}
+
+static void test_http_body_and_latency(void **state)
+{
+    struct conf_monitor m = http_monitor();
+    struct probe_http_obs o = obs_ok();
+    struct probe_result r;
+
+    (void)state;
+    m.body_contains = "ok";
+    probe_result_init(&r, 0);
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_OK);
+    m.body_contains = "healthy";
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_non_null(strstr(r.message, "body does not contain 'healthy'"));
+    o.body = NULL;
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+
+    m.body_contains = NULL;
+    m.max_latency_ms = 1;
+    o = obs_ok();
+    o.total_us = 1000;
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_OK); /* exactly at the limit is fine */
+    o.total_us = 1001;
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_non_null(strstr(r.message, "above max_latency 1 ms"));
+}
+
+static void test_http_transport_errors(void **state)
+{
+    struct conf_monitor m = http_monitor();
+    struct probe_http_obs o = obs_ok();
+    struct probe_result r;
+
+    (void)state;
+    o.http_status = 0;
+    o.curl_code = CURLE_COULDNT_CONNECT;
+    o.curl_error = "Failed to connect to 127.0.0.1 port 9: Connection refused";
+    probe_result_init(&r, 0);
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "connect: Failed to connect to 127.0.0.1 port 9: Connection refused");
+    assert_int_equal(r.http_status, PROBE_NO_VALUE);
+
+    o.curl_code = CURLE_OPERATION_TIMEDOUT;
+    o.curl_error = "";
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_non_null(strstr(r.message, "timeout: "));
+
+    o.curl_code = CURLE_PEER_FAILED_VERIFICATION;
+    o.curl_error = "SSL certificate problem: certificate has expired";
+    probe_http_evaluate(&m, &o, &r);
+    assert_string_equal(r.message, "tls: SSL certificate problem: certificate has expired");
+}
+
+static void test_heartbeat_deadline(void **state)
+{
+    struct conf_monitor m;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    m.period_ms = 24 * 3600000ULL;
+    m.grace_ms = 3600000ULL;
+    assert_int_equal(probe_heartbeat_deadline(&m, 1000), 1000 + 25 * 3600000ULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sm_pending_needs_confirm),
+        cmocka_unit_test(test_sm_flips_only_after_confirm),
+        cmocka_unit_test(test_sm_forced_ignores_confirm),
+        cmocka_unit_test(test_sm_confirm_one_and_zero),
+        cmocka_unit_test(test_sm_paused_stays_paused),
+        cmocka_unit_test(test_state_names),
+        cmocka_unit_test(test_spread_is_even),
+        cmocka_unit_test(test_spread_is_stable),
+        cmocka_unit_test(test_next_slot),
+        cmocka_unit_test(test_http_ok),
+        cmocka_unit_test(test_http_status_not_expected),
+        cmocka_unit_test(test_http_body_and_latency),
+        cmocka_unit_test(test_http_transport_errors),
+        cmocka_unit_test(test_heartbeat_deadline),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
