@@ -292,17 +292,15 @@ int sched_heartbeat_ping(struct sched *s, const char *token, enum probe_ping_kin
     uint64_t now = now_ms(s);
     char extra[OPSD_MAX_MESSAGE];
 
+    const struct conf_monitor *cf;
+
     if (!token)
         return -ENOENT;
-    for (size_t i = 0; i < s->n_mons; i++) {
-        const struct conf_monitor *c = s->mons[i]->conf;
-        if (c->type == CONF_MON_HEARTBEAT && c->token && strcmp(c->token, token) == 0) {
-            m = s->mons[i];
-            break;
-        }
-    }
-    if (!m)
+    /* s->mons[i] always runs s->conf->monitors[i]. */
+    cf = conf_find_heartbeat(s->conf, token);
+    if (!cf || (size_t)(cf - s->conf->monitors) >= s->n_mons)
         return -ENOENT;
+    m = s->mons[cf - s->conf->monitors];
     if (s->stopping)
         return -ESHUTDOWN;
     m->view.last_ping_ms = now;
@@ -596,12 +594,13 @@ int sched_start(struct sched *s, struct opsd_error *err)
     return 0;
 }
 
-static struct mon *find_mon(struct sched *s, const char *name)
+static struct mon *find_mon(const struct sched *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_mons; i++)
-        if (s->mons[i] && strcmp(s->mons[i]->conf->name, name) == 0)
-            return s->mons[i];
-    return NULL;
+    const struct conf_monitor *cf = conf_find_monitor(s->conf, name);
+
+    if (!cf || (size_t)(cf - s->conf->monitors) >= s->n_mons)
+        return NULL;
+    return s->mons[cf - s->conf->monitors];
 }
 
 int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
@@ -794,10 +793,9 @@ const struct sched_monitor_view *sched_monitor_at(const struct sched *s, size_t 
 
 const struct sched_monitor_view *sched_monitor_find(const struct sched *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_mons; i++)
-        if (strcmp(s->mons[i]->conf->name, name) == 0)
-            return &s->mons[i]->view;
-    return NULL;
+    struct mon *m = find_mon(s, name);
+
+    return m ? &m->view : NULL;
 }
 
 void sched_get_stats(const struct sched *s, struct sched_stats *ret)

@@ -2,11 +2,11 @@
  * (struct store_ops in store-impl.h) with SQLite behind it; a PostgreSQL
  * backend plugs in beside sqlite.c without touching callers.
  *
- * Threads: store_write() may run on one worker thread (the engine batches
- * results and writes them off the loop through uv_queue_work), while every
- * other call runs on the loop thread. At most one store_write() at a time.
- * The backend keeps a writer and a reader connection so the two never
- * block each other (SQLite WAL). */
+ * Threads: store_write() and store_prune() may run on one worker thread (the
+ * engine batches results and writes them off the loop through
+ * uv_queue_work), while every other call runs on the loop thread. At most
+ * one store_write() or store_prune() at a time. The backend keeps a writer
+ * and a reader connection so the two never block each other (SQLite WAL). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,984 @@
+/* The SQLite backend: one database file in WAL mode with two connections,
+ * a writer for store_write() and store_prune() (on a worker thread) and a
+ * loop connection for everything else (on the loop thread), so readers
+ * never wait for a batch being written. Schema changes are an ordered list of
+ * migrations, each applied once in its own transaction. */
+#include "store/store-impl.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+/* Rows one prune statement deletes: small enough that the write lock is
+ * held for milliseconds, so the loop connection's small writes (and other
+ * processes, a backup) are never stalled for long behind a big prune. */
+#define PRUNE_CHUNK 5000
+#define BUSY_TIMEOUT_MS 5000
+/* The writer's page cache, in KiB (SQLite's default is 2 MiB). A batch
+ * touches one leaf of the (monitor_id, ts_ms) index per monitor; keeping
+ * those hot cut a 10 000-result batch on a 2-million-row database from
+ * ~86 ms to ~61 ms. Pages are only allocated as they are used. */
+#define WRITER_CACHE_PRAGMA "PRAGMA cache_size = -32768"
+
+/* Append-only: a database records how many of these it has applied, so an
+ * entry is never edited or reordered once released; changes go in a new one. */
+static const char *const migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE monitors ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  type INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    /* Timings, http_status, cert_days and message are NULL when they do not
+     * apply (STORE_NO_VALUE / NULL in struct store_result). */
+    "CREATE TABLE results ("
+    "  monitor_id INTEGER NOT NULL REFERENCES monitors(id),"
+    "  ts_ms INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  maintenance INTEGER NOT NULL,"
+    "  dns_us INTEGER,"
+    "  connect_us INTEGER,"
+    "  tls_us INTEGER,"
+    "  ttfb_us INTEGER,"
+    "  total_us INTEGER NOT NULL,"
+    "  http_status INTEGER,"
+    "  cert_days INTEGER,"
+    "  message TEXT);"
+    "CREATE INDEX results_monitor_ts ON results(monitor_id, ts_ms);"
+    /* Lets prune find old rows across all monitors without a table scan. */
+    "CREATE INDEX results_ts ON results(ts_ms);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  monitor_id INTEGER NOT NULL REFERENCES monitors(id),"
+    "  ts_ms INTEGER NOT NULL,"
+    "  from_state INTEGER NOT NULL,"
+    "  to_state INTEGER NOT NULL,"
+    "  cause TEXT);"
+    "CREATE INDEX events_monitor_ts ON events(monitor_id, ts_ms);"
+    /* Rollups: one row per monitor and bucket, maintenance checks left out.
+     * A row exists only with count >= 1, so min and max are always set. */
+    "CREATE TABLE rollup_minute ("
+    "  monitor_id INTEGER NOT NULL REFERENCES monitors(id),"
+    "  bucket_ms INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  latency_sum_us INTEGER NOT NULL,"
+    "  latency_min_us INTEGER NOT NULL,"
+    "  latency_max_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (monitor_id, bucket_ms)) WITHOUT ROWID;"
+    "CREATE INDEX rollup_minute_bucket ON rollup_minute(bucket_ms);"
+    "CREATE TABLE rollup_hour ("
+    "  monitor_id INTEGER NOT NULL REFERENCES monitors(id),"
+    "  bucket_ms INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  latency_sum_us INTEGER NOT NULL,"
+    "  latency_min_us INTEGER NOT NULL,"
+    "  latency_max_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (monitor_id, bucket_ms)) WITHOUT ROWID;"
+    "CREATE INDEX rollup_hour_bucket ON rollup_hour(bucket_ms);",
+};
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_BEGIN_IMMEDIATE,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_INSERT_RESULT,
+    ST_INSERT_EVENT,
+    ST_UPSERT_MINUTE,
+    ST_UPSERT_HOUR,
+    ST_MONITOR_FIND,
+    ST_MONITOR_UPSERT,
+    ST_MONITOR_STATE,
+    ST_SUM_MINUTE,
+    ST_SUM_HOUR,
+    ST_DAY_SUMS,
+    ST_RESULTS,
+    ST_PRUNE_RESULTS,
+    ST_PRUNE_MINUTE,
+    ST_PRUNE_HOUR,
+    ST_COUNT,
+};
+
+#define UPSERT_ROLLUP(table)                                                                       \
+    "INSERT INTO " table " (monitor_id, bucket_ms, count, failures, latency_sum_us,"               \
+    " latency_min_us, latency_max_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"                         \
+    " ON CONFLICT (monitor_id, bucket_ms) DO UPDATE SET"                                           \
+    " count = count + excluded.count,"                                                             \
+    " failures = failures + excluded.failures,"                                                    \
+    " latency_sum_us = latency_sum_us + excluded.latency_sum_us,"                                  \
+    " latency_min_us = min(latency_min_us, excluded.latency_min_us),"                              \
+    " latency_max_us = max(latency_max_us, excluded.latency_max_us)"
+
+#define SUM_ROLLUP(table)                                                                          \
+    "SELECT coalesce(sum(count), 0), coalesce(sum(failures), 0),"                                  \
+    " coalesce(sum(latency_sum_us), 0), coalesce(min(latency_min_us), -1),"                        \
+    " coalesce(max(latency_max_us), -1) FROM " table                                               \
+    " WHERE monitor_id = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3"
+
+/* Deleting by key through a LIMITed subquery is how SQLite (built without
+ * SQLITE_ENABLE_UPDATE_DELETE_LIMIT, as Debian's is) bounds a DELETE. */
+#define PRUNE_ROLLUP(table)                                                                        \
+    "DELETE FROM " table " WHERE (monitor_id, bucket_ms) IN (SELECT monitor_id, bucket_ms"         \
+    " FROM " table " WHERE bucket_ms < ?1 LIMIT ?2)"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    /* Takes the write lock up front: a deferred transaction that reads and
+     * then writes can fail with SQLITE_BUSY_SNAPSHOT without waiting. */
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_INSERT_RESULT] = "INSERT INTO results (monitor_id, ts_ms, status, ok, maintenance,"
+                         " dns_us, connect_us, tls_us, ttfb_us, total_us, http_status,"
+                         " cert_days, message)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_INSERT_EVENT] = "INSERT INTO events (monitor_id, ts_ms, from_state, to_state, cause)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_UPSERT_MINUTE] = UPSERT_ROLLUP("rollup_minute"),
+    [ST_UPSERT_HOUR] = UPSERT_ROLLUP("rollup_hour"),
+    [ST_MONITOR_FIND] = "SELECT id, type FROM monitors WHERE name = ?1",
+    [ST_MONITOR_UPSERT] = "INSERT INTO monitors (name, type, created_ms) VALUES (?1, ?2, ?3)"
+                          " ON CONFLICT (name) DO UPDATE SET type = excluded.type"
+                          " RETURNING id",
+    /* id breaks ties between events stored with the same timestamp: the
+     * later insert is the later change. */
+    [ST_MONITOR_STATE] = "SELECT to_state, ts_ms FROM events WHERE monitor_id = ?1"
+                         " ORDER BY ts_ms DESC, id DESC LIMIT 1",
+    [ST_SUM_MINUTE] = SUM_ROLLUP("rollup_minute"),
+    [ST_SUM_HOUR] = SUM_ROLLUP("rollup_hour"),
+    [ST_DAY_SUMS] = "SELECT bucket_ms / 86400000 AS day, sum(count), sum(failures),"
+                    " sum(latency_sum_us), min(latency_min_us), max(latency_max_us)"
+                    " FROM rollup_hour WHERE monitor_id = ?1 AND bucket_ms >= ?2"
+                    " AND bucket_ms < ?3 GROUP BY day",
+    [ST_RESULTS] = "SELECT ts_ms, status, ok, maintenance, dns_us, connect_us, tls_us, ttfb_us,"
+                   " total_us, http_status, cert_days, message FROM results"
+                   " WHERE monitor_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+                   " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
+    [ST_PRUNE_RESULTS] = "DELETE FROM results WHERE rowid IN"
+                         " (SELECT rowid FROM results WHERE ts_ms < ?1 LIMIT ?2)",
+    [ST_PRUNE_MINUTE] = PRUNE_ROLLUP("rollup_minute"),
+    [ST_PRUNE_HOUR] = PRUNE_ROLLUP("rollup_hour"),
+};
+
+/* A connection and its statement cache, prepared on first use. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* Our two connections take turns at SQLite's write lock in arrival order.
+ * SQLite's own busy handler polls, sleeping up to 100 ms between tries, so
+ * a connection that writes in a loop (startup ensuring thousands of new
+ * monitors, or prune chunk after chunk) can keep the other out past
+ * busy_timeout; a ticket lock cannot starve anyone.
+ * Other processes (a sqlite3 shell, a backup) still meet busy_timeout. */
+struct turnstile {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t next, serving;
+};
+
+struct sqlite_store {
+    struct store base;  /* first, so a struct store * is a struct sqlite_store * */
+    struct conn writer; /* store_write() and store_prune(), on the worker thread */
+    struct conn loop;   /* every other call, on the loop thread; small writes too */
+    struct turnstile turn;
+};
+
+static struct sqlite_store *to_sq(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+/* ---- the turnstile ---- */
+
+static struct turnstile *turn_take(struct turnstile *t)
+{
+    uint64_t ticket;
+
+    pthread_mutex_lock(&t->mu);
+    ticket = t->next++;
+    while (ticket != t->serving)
+        pthread_cond_wait(&t->cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+    return t;
+}
+
+static void turn_givep(struct turnstile **t)
+{
+    if (!*t)
+        return;
+    pthread_mutex_lock(&(*t)->mu);
+    (*t)->serving++;
+    pthread_cond_broadcast(&(*t)->cv);
+    pthread_mutex_unlock(&(*t)->mu);
+}
+#define _cleanup_turn_ _cleanup_(turn_givep)
+
+/* ---- errors and statements ---- */
+
+static int errno_from_sqlite(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return -EINVAL;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    default:
+        return -EIO;
+    }
+}
+
+/* Fills err with "<what>: <sqlite's message>" and returns the errno. Must be
+ * called before anything else runs on db, which would replace the message. */
+static int db_errf(struct opsd_error *err, sqlite3 *db, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int db_errf(struct opsd_error *err, sqlite3 *db, int rc, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+
+    if (!err)
+        return errno_from_sqlite(rc);
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return opsd_errorf(err, errno_from_sqlite(rc), "%s: %s", what,
+                       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* Statements go back to the cache reset: a SELECT left mid-walk would hold
+ * its read snapshot open and keep the WAL from being checkpointed. */
+static void stmt_resetp(sqlite3_stmt **st)
+{
+    if (*st)
+        sqlite3_reset(*st);
+}
+#define _cleanup_reset_ _cleanup_(stmt_resetp)
+
+static int conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **ret, struct opsd_error *err)
+{
+    int rc;
+
+    if (!c->stmt[id]) {
+        rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                                NULL);
+        if (rc != SQLITE_OK)
+            return db_errf(err, c->db, rc, "cannot prepare statement");
+    } else if (sqlite3_stmt_busy(c->stmt[id])) {
+        /* Only reachable from a store_results() callback calling back in;
+         * resetting the statement under the outer walk would corrupt it. */
+        return opsd_errorf(err, -EBUSY, "store called re-entrantly from a callback");
+    }
+    *ret = c->stmt[id];
+    return 0;
+}
+
+static int conn_exec(struct conn *c, enum stmt_id id, const char *what, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, id, &st, err);
+    if (r < 0)
+        return r;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "%s", what);
+    return 0;
+}
+
+/* After a failure, ends whatever transaction is still open on c. SQLite
+ * rolls some failures (I/O, disk full) back by itself, hence the check. */
+static void conn_rollback(struct conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        conn_exec(c, ST_ROLLBACK, "cannot roll back", NULL);
+}
+
+/* Bind results go unchecked: binding to an index the statement has cannot
+ * fail, and texts are capped (store_message_len(), OPSD_MAX_NAME) far below
+ * SQLITE_MAX_LENGTH. Texts are bound SQLITE_STATIC: they outlive the step. */
+static void bind_opt(sqlite3_stmt *st, int i, int32_t v)
+{
+    if (v == STORE_NO_VALUE)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int(st, i, v);
+}
+
+static int32_t column_opt(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? STORE_NO_VALUE : sqlite3_column_int(st, i);
+}
+
+/* Capped like a batch's copy, for batches filled without store_batch_add_*(). */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, (int)store_message_len(s), SQLITE_STATIC);
+}
+
+static void column_uptime(sqlite3_stmt *st, int first, struct store_uptime *u)
+{
+    u->count = (uint64_t)sqlite3_column_int64(st, first);
+    u->failures = (uint64_t)sqlite3_column_int64(st, first + 1);
+    u->latency_sum_us = (uint64_t)sqlite3_column_int64(st, first + 2);
+    u->latency_min_us = sqlite3_column_int64(st, first + 3);
+    u->latency_max_us = sqlite3_column_int64(st, first + 4);
+}
+
+/* ---- opening, migrations, closing ---- */
+
+static void conn_close(struct conn *c)
+{
+    size_t i;
+
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof(*c));
+}
+
+static void sq_free(struct sqlite_store *q)
+{
+    if (!q)
+        return;
+    /* The writer goes last: the last connection to close checkpoints the
+     * WAL into the database and removes it. */
+    conn_close(&q->loop);
+    conn_close(&q->writer);
+    pthread_cond_destroy(&q->turn.cv);
+    pthread_mutex_destroy(&q->turn.mu);
+    free(q);
+}
+
+static void sq_freep(struct sqlite_store **q)
+{
+    sq_free(*q);
+}
+
+static void sq_close(struct store *s)
+{
+    sq_free(to_sq(s));
+}
+
+static int conn_open(struct conn *c, const char *path, struct opsd_error *err)
+{
+    int rc;
+
+    /* NOMUTEX (SQLite's multi-thread mode) because no connection is ever
+     * used by two threads at once: the writer only by the one store_write()
+     * or store_prune() in flight, the loop connection only by the loop.
+     * FULLMUTEX would buy nothing but a lock on every call, and would mask
+     * a caller breaking the one-writer rule instead of making it correct. */
+    rc = sqlite3_open_v2(path, &c->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return db_errf(err, c->db, rc, "cannot open database '%s'", path);
+    sqlite3_extended_result_codes(c->db, 1);
+    /* The loop connection writes too (monitor_ensure), and other processes
+     * may (a backup): waiting for the write lock beats failing. */
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    /* synchronous=NORMAL in WAL mode: a commit is written to the WAL file
+     * before COMMIT returns, and fsynced only at checkpoints. A process
+     * crash (kill -9, abort) loses nothing acknowledged, because the data is
+     * already in the kernel's page cache; only a power loss or kernel crash
+     * can drop the last few transactions, and even then the database stays
+     * consistent. FULL would add an fsync to every batch for that case. */
+    rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", NULL, NULL,
+                      NULL);
+    if (rc != SQLITE_OK)
+        return db_errf(err, c->db, rc, "cannot configure database '%s'", path);
+    return 0;
+}
+
+/* One-row, one-column queries used while opening. */
+static int query_text(sqlite3 *db, const char *sql, char *buf, size_t n, struct opsd_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r = 0, rc;
+
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        r = db_errf(err, db, rc, "cannot run '%s'", sql);
+        goto out;
+    }
+    snprintf(buf, n, "%s",
+             sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+out:
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int exec_pragma(sqlite3 *db, const char *sql, struct opsd_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        return db_errf(err, db, rc, "cannot run '%s'", sql);
+    return 0;
+}
+
+static int enable_wal(sqlite3 *db, struct opsd_error *err)
+{
+    char mode[16];
+    int r;
+
+    /* WAL is a property of the file, so setting it once suffices. */
+    r = query_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode), err);
+    if (r < 0)
+        return r;
+    if (strcmp(mode, "wal") != 0)
+        return opsd_errorf(err, -EIO, "cannot enable WAL journal (got '%s')", mode);
+    return 0;
+}
+
+static int migrate(struct sqlite_store *q, struct opsd_error *err)
+{
+    sqlite3 *db = q->writer.db;
+    const int known = (int)ARRAY_SIZE(migrations);
+    char buf[32], sql[128];
+    bool in_tx = false;
+    int version = 0, rc, r;
+
+    /* One migration per transaction, re-reading the version inside it, so
+     * two processes opening the same new database cannot both apply one. */
+    for (;;) {
+        rc = sqlite3_exec(db,
+                          "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+                          NULL, NULL, NULL);
+        in_tx = !sqlite3_get_autocommit(db);
+        if (rc != SQLITE_OK) {
+            r = db_errf(err, db, rc, "cannot begin schema migration");
+            goto out;
+        }
+        r = query_text(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", buf,
+                       sizeof(buf), err);
+        if (r < 0)
+            goto out;
+        version = atoi(buf);
+        if (version > known) {
+            r = opsd_errorf(err, -ENOTSUP,
+                            "database schema version %d is newer than this opsd knows (%d)",
+                            version, known);
+            goto out;
+        }
+        if (version == known)
+            break;
+        rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            r = db_errf(err, db, rc, "cannot apply schema migration %d", version + 1);
+            goto out;
+        }
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %llu)",
+                 version + 1, (unsigned long long)clock_now_ms(q->base.clock));
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            r = db_errf(err, db, rc, "cannot record schema migration %d", version + 1);
+            goto out;
+        }
+        in_tx = false;
+    }
+    rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        r = db_errf(err, db, rc, "cannot end schema migration");
+        goto out;
+    }
+    in_tx = false;
+    q->base.schema_version = version;
+    r = 0;
+out:
+    if (in_tx && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return r;
+}
+
+static const struct store_ops sqlite_ops;
+
+int store_sqlite_open(const char *db_path, const struct opsd_clock *clock, struct store **ret_store,
+                      struct opsd_error *err)
+{
+    _cleanup_(sq_freep) struct sqlite_store *q = NULL;
+    int r;
+
+    if (!sqlite3_threadsafe())
+        return opsd_errorf(err, -ENOTSUP, "cannot use sqlite3: library built without threads");
+
+    q = xcalloc(1, sizeof(*q));
+    q->base.ops = &sqlite_ops;
+    q->base.clock = clock;
+    pthread_mutex_init(&q->turn.mu, NULL);
+    pthread_cond_init(&q->turn.cv, NULL);
+
+    r = conn_open(&q->writer, db_path, err);
+    if (r < 0)
+        return r;
+    r = enable_wal(q->writer.db, err);
+    if (r < 0)
+        return r;
+    r = exec_pragma(q->writer.db, WRITER_CACHE_PRAGMA, err);
+    if (r < 0)
+        return r;
+    r = migrate(q, err);
+    if (r < 0)
+        return r;
+    r = conn_open(&q->loop, db_path, err);
+    if (r < 0)
+        return r;
+
+    *ret_store = &steal_ptr(q)->base;
+    return 0;
+}
+
+static int sq_integrity_check(struct store *s, struct opsd_error *err)
+{
+    char verdict[256];
+    int r;
+
+    r = query_text(to_sq(s)->loop.db, "PRAGMA integrity_check", verdict, sizeof(verdict), err);
+    if (r < 0)
+        return r;
+    if (strcmp(verdict, "ok") != 0)
+        return opsd_errorf(err, -EIO, "database integrity check failed: %s", verdict);
+    return 0;
+}
+
+/* ---- monitors ---- */
+
+/* Returns 1 and the id when name exists with this type, 0 when it needs
+ * inserting or its type updating. */
+static int monitor_find(struct conn *c, const char *name, int type, int64_t *ret_id,
+                        struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_MONITOR_FIND, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot look up monitor '%s'", name);
+    if (sqlite3_column_int(st, 1) != type)
+        return 0;
+    *ret_id = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
+static int sq_monitor_ensure(struct store *s, const char *name, int type, int64_t *ret_id,
+                             struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    struct conn *c = &q->loop;
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    int r, rc;
+
+    /* Startup ensures every configured monitor, nearly all unchanged: a
+     * read answers those without taking the write lock. */
+    r = monitor_find(c, name, type, &id, err);
+    if (r < 0)
+        return r;
+    if (r == 0) {
+        r = conn_stmt(c, ST_MONITOR_UPSERT, &st, err);
+        if (r < 0)
+            return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, type);
+        sqlite3_bind_int64(st, 3, (int64_t)MIN(clock_now_ms(s->clock), STORE_TS_MAX));
+        turn = turn_take(&q->turn);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            return db_errf(err, c->db, rc, "cannot store monitor '%s'", name);
+        id = sqlite3_column_int64(st, 0);
+        /* Run to completion so an autocommit failure is seen, not lost in
+         * the reset. */
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            return db_errf(err, c->db, rc, "cannot store monitor '%s'", name);
+    }
+    *ret_id = id;
+    return 0;
+}
+
+static int sq_monitor_state(struct store *s, int64_t monitor_id, struct store_monitor_state *ret,
+                            struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_MONITOR_STATE, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        *ret = (struct store_monitor_state){ .state = 0, .since_ms = 0 };
+        return 0;
+    }
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read state of monitor %lld", (long long)monitor_id);
+    ret->state = sqlite3_column_int(st, 0);
+    ret->since_ms = (uint64_t)sqlite3_column_int64(st, 1);
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static int insert_result(struct conn *c, const struct store_result *res, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_INSERT_RESULT, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, res->monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)res->ts_ms);
+    sqlite3_bind_int(st, 3, res->status);
+    sqlite3_bind_int(st, 4, res->ok);
+    sqlite3_bind_int(st, 5, res->maintenance);
+    bind_opt(st, 6, res->dns_us);
+    bind_opt(st, 7, res->connect_us);
+    bind_opt(st, 8, res->tls_us);
+    bind_opt(st, 9, res->ttfb_us);
+    sqlite3_bind_int(st, 10, res->total_us);
+    bind_opt(st, 11, res->http_status);
+    bind_opt(st, 12, res->cert_days);
+    bind_text(st, 13, res->message);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot store result of monitor %lld",
+                       (long long)res->monitor_id);
+    return 0;
+}
+
+static int insert_event(struct conn *c, const struct store_event *e, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_INSERT_EVENT, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, e->monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)e->ts_ms);
+    sqlite3_bind_int(st, 3, e->from_state);
+    sqlite3_bind_int(st, 4, e->to_state);
+    bind_text(st, 5, e->cause);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot store event of monitor %lld",
+                       (long long)e->monitor_id);
+    return 0;
+}
+
+static int upsert_rollup(struct conn *c, enum stmt_id id, const struct store_rollup *row,
+                         struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, id, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, row->monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)row->bucket_ms);
+    sqlite3_bind_int64(st, 3, (int64_t)row->count);
+    sqlite3_bind_int64(st, 4, (int64_t)row->failures);
+    sqlite3_bind_int64(st, 5, (int64_t)row->latency_sum_us);
+    sqlite3_bind_int64(st, 6, row->latency_min_us);
+    sqlite3_bind_int64(st, 7, row->latency_max_us);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot update rollup of monitor %lld",
+                       (long long)row->monitor_id);
+    return 0;
+}
+
+static int sq_write(struct store *s, const struct store_batch *b, struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    struct conn *c = &q->writer;
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    _cleanup_free_ struct store_rollup *minutes = NULL;
+    _cleanup_free_ struct store_rollup *hours = NULL;
+    size_t n_minutes, n_hours, i;
+    int r;
+
+    store_rollup_aggregate(b, &minutes, &n_minutes, &hours, &n_hours);
+    turn = turn_take(&q->turn);
+
+    /* A previous failure whose rollback also failed must not make this
+     * batch part of a transaction that is already doomed. */
+    conn_rollback(c);
+    r = conn_exec(c, ST_BEGIN_IMMEDIATE, "cannot begin writing batch", err);
+    if (r < 0)
+        goto out;
+    for (i = 0; i < b->n_results && r >= 0; i++)
+        r = insert_result(c, &b->results[i], err);
+    for (i = 0; i < b->n_events && r >= 0; i++)
+        r = insert_event(c, &b->events[i], err);
+    for (i = 0; i < n_minutes && r >= 0; i++)
+        r = upsert_rollup(c, ST_UPSERT_MINUTE, &minutes[i], err);
+    for (i = 0; i < n_hours && r >= 0; i++)
+        r = upsert_rollup(c, ST_UPSERT_HOUR, &hours[i], err);
+    if (r < 0)
+        goto out;
+    r = conn_exec(c, ST_COMMIT, "cannot commit batch", err);
+out:
+    if (r < 0)
+        conn_rollback(c);
+    return r;
+}
+
+/* ---- reading ---- */
+
+static int sum_span(struct conn *c, int64_t monitor_id, const struct store_span *span,
+                    struct store_uptime *ret, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, span->bucket_ms == STORE_HOUR_MS ? ST_SUM_HOUR : ST_SUM_MINUTE, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)span->start_ms);
+    sqlite3_bind_int64(st, 3, (int64_t)span->end_ms);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read uptime of monitor %lld", (long long)monitor_id);
+    column_uptime(st, 0, ret);
+    return 0;
+}
+
+static int sq_span_sums(struct store *s, int64_t monitor_id, const struct store_span *spans,
+                        size_t n, struct store_uptime *ret, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    size_t i;
+    int r;
+
+    /* One read transaction, so a batch committed between the span queries
+     * cannot show up in the hour table but not in the minute table. */
+    r = conn_exec(c, ST_BEGIN, "cannot read uptime", err);
+    if (r < 0)
+        return r;
+    for (i = 0; i < n && r >= 0; i++)
+        r = sum_span(c, monitor_id, &spans[i], &ret[i], err);
+    if (r >= 0)
+        r = conn_exec(c, ST_COMMIT, "cannot read uptime", err);
+    if (r < 0)
+        conn_rollback(c);
+    return r;
+}
+
+static int sq_day_sums(struct store *s, int64_t monitor_id, int64_t first_day, unsigned ndays,
+                       struct store_uptime *out, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_DAY_SUMS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    sqlite3_bind_int64(st, 2, first_day * (int64_t)STORE_DAY_MS);
+    sqlite3_bind_int64(st, 3, (first_day + ndays) * (int64_t)STORE_DAY_MS);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t i = sqlite3_column_int64(st, 0) - first_day;
+        struct store_uptime day;
+
+        if (i < 0 || i >= ndays)
+            continue;
+        column_uptime(st, 1, &day);
+        store_uptime_add(&out[i], &day);
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read daily uptime of monitor %lld",
+                       (long long)monitor_id);
+    return 0;
+}
+
+static void column_result(sqlite3_stmt *st, int64_t monitor_id, struct store_result *res)
+{
+    *res = (struct store_result){
+        .monitor_id = monitor_id,
+        .ts_ms = (uint64_t)sqlite3_column_int64(st, 0),
+        .status = sqlite3_column_int(st, 1),
+        .ok = sqlite3_column_int(st, 2) != 0,
+        .maintenance = sqlite3_column_int(st, 3) != 0,
+        .dns_us = column_opt(st, 4),
+        .connect_us = column_opt(st, 5),
+        .tls_us = column_opt(st, 6),
+        .ttfb_us = column_opt(st, 7),
+        .total_us = sqlite3_column_int(st, 8),
+        .http_status = column_opt(st, 9),
+        .cert_days = column_opt(st, 10),
+        .message = (const char *)sqlite3_column_text(st, 11),
+    };
+}
+
+static int bind_results(struct conn *c, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                        unsigned limit, sqlite3_stmt **ret, struct opsd_error *err)
+{
+    sqlite3_stmt *st;
+    int r;
+
+    r = conn_stmt(c, ST_RESULTS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)since_ms);
+    sqlite3_bind_int64(st, 3, (int64_t)until_ms);
+    sqlite3_bind_int64(st, 4, limit);
+    *ret = st;
+    return 0;
+}
+
+static int sq_results(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                      unsigned limit, store_result_cb cb, void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = bind_results(c, monitor_id, since_ms, until_ms, limit, &st, err);
+    if (r < 0)
+        return r;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_result res;
+
+        column_result(st, monitor_id, &res);
+        seen++;
+        r = cb(&res, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read results of monitor %lld",
+                       (long long)monitor_id);
+    return seen;
+}
+
+static int sq_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,
+                          char *msgbuf, size_t msglen, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    struct store_result res;
+    int r, rc;
+
+    r = bind_results(c, monitor_id, 0, STORE_TS_MAX, 1, &st, err);
+    if (r < 0)
+        return r;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return opsd_errorf(err, -ENOENT, "no results for monitor %lld", (long long)monitor_id);
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read last result of monitor %lld",
+                       (long long)monitor_id);
+    column_result(st, monitor_id, &res);
+    if (res.message && msglen > 0) {
+        snprintf(msgbuf, msglen, "%s", res.message);
+        res.message = msgbuf;
+    } else {
+        res.message = NULL;
+    }
+    *ret = res;
+    return 0;
+}
+
+/* ---- pruning ---- */
+
+static int prune_table(struct sqlite_store *q, enum stmt_id id, uint64_t before, int64_t *total,
+                       struct opsd_error *err)
+{
+    struct conn *c = &q->writer;
+
+    for (;;) {
+        _cleanup_turn_ struct turnstile *turn = NULL;
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t n;
+        int r, rc;
+
+        r = conn_stmt(c, id, &st, err);
+        if (r < 0)
+            return r;
+        sqlite3_bind_int64(st, 1, (int64_t)before);
+        sqlite3_bind_int(st, 2, PRUNE_CHUNK);
+        /* Each chunk is its own autocommit transaction, committed when the
+         * step is done, so a waiting writer gets its turn between chunks. */
+        turn = turn_take(&q->turn);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            return db_errf(err, c->db, rc, "cannot prune old rows");
+        n = sqlite3_changes64(c->db);
+        *total += n;
+        if (n < PRUNE_CHUNK)
+            return 0;
+    }
+}
+
+static int sq_prune(struct store *s, uint64_t before_ms, uint64_t hour_before_ms,
+                    struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    int64_t total = 0;
+    int r;
+
+    conn_rollback(&q->writer);
+
+    r = prune_table(q, ST_PRUNE_RESULTS, before_ms, &total, err);
+    if (r < 0)
+        return r;
+    /* A bucket goes only once it ends at or before the cut, so a rollup is
+     * never pruned while raw results inside it remain. */
+    r = prune_table(q, ST_PRUNE_MINUTE, before_ms - before_ms % STORE_MINUTE_MS, &total, err);
+    if (r < 0)
+        return r;
+    r = prune_table(q, ST_PRUNE_HOUR, hour_before_ms - hour_before_ms % STORE_HOUR_MS, &total, err);
+    if (r < 0)
+        return r;
+    return (int)MIN(total, (int64_t)INT_MAX);
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .integrity_check = sq_integrity_check,
+    .monitor_ensure = sq_monitor_ensure,
+    .monitor_state = sq_monitor_state,
+    .write = sq_write,
+    .span_sums = sq_span_sums,
+    .day_sums = sq_day_sums,
+    .results = sq_results,
+    .last_result = sq_last_result,
+    .prune = sq_prune,
+};

@@ -1,0 +1,1401 @@
+/* Unit tests for the store: the pure rollup planning, and everything behind
+ * store.h through a real SQLite database in a temporary directory, checked
+ * against brute-force sums over the rows the test itself wrote. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/opsd_limits.h"
+
+#define MIN_MS UINT64_C(60000)
+#define HOUR_MS UINT64_C(3600000)
+#define DAY_MS UINT64_C(86400000)
+#define DAY0 (UINT64_C(20833) * DAY_MS) /* 2027-01-15T00:00:00Z */
+
+struct fixture {
+    char dir[64];
+    struct opsd_clock clock;
+    struct store *s;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+
+static uint64_t rnd(void)
+{
+    /* xorshift64: deterministic, so a failure reproduces. */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+    return rnd() % n;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/opsd-test-store-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    clock_virtual_init(&f->clock, DAY0 + 12 * HOUR_MS);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    f->s = store_close(f->s);
+    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void open_store(struct fixture *f)
+{
+    struct opsd_error err = { 0 };
+    int r;
+
+    r = store_open(f->dir, &f->clock, &f->s, &err);
+    if (r < 0)
+        fail_msg("store_open: %s", err.msg);
+}
+
+static void reopen_store(struct fixture *f)
+{
+    f->s = store_close(f->s);
+    open_store(f);
+}
+
+static int64_t ensure(struct fixture *f, const char *name)
+{
+    struct opsd_error err = { 0 };
+    int64_t id = -1;
+
+    assert_int_equal(store_monitor_ensure(f->s, name, 1, &id, &err), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+static struct store_result mk_result(int64_t mon, uint64_t ts, bool ok, int32_t total_us)
+{
+    return (struct store_result){
+        .monitor_id = mon,
+        .ts_ms = ts,
+        .status = ok ? 0 : 2,
+        .ok = ok,
+        .dns_us = STORE_NO_VALUE,
+        .connect_us = STORE_NO_VALUE,
+        .tls_us = STORE_NO_VALUE,
+        .ttfb_us = STORE_NO_VALUE,
+        .total_us = total_us,
+        .http_status = STORE_NO_VALUE,
+        .cert_days = STORE_NO_VALUE,
+    };
+}
+
+static void write_batch(struct fixture *f, struct store_batch *b)
+{
+    struct opsd_error err = { 0 };
+    int r;
+
+    r = store_write(f->s, b, &err);
+    if (r < 0)
+        fail_msg("store_write: %s", err.msg);
+    store_batch_clear(b);
+}
+
+static void write_results(struct fixture *f, const struct store_result *rs, size_t n)
+{
+    struct store_batch b = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_batch_add_result(&b, &rs[i]);
+    write_batch(f, &b);
+}
+
+/* A side connection for looking at what the store's API does not show. */
+static sqlite3 *side_open(const struct fixture *f)
+{
+    char path[128];
+    sqlite3 *db = NULL;
+
+    snprintf(path, sizeof(path), "%s/opsd.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static int64_t sql_int(const struct fixture *f, const char *sql)
+{
+    sqlite3 *db = side_open(f);
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static int64_t sql_intf(const struct fixture *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int64_t sql_intf(const struct fixture *f, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return sql_int(f, sql);
+}
+
+static void sql_exec(const struct fixture *f, const char *sql)
+{
+    sqlite3 *db = side_open(f);
+
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void assert_uptime_equal(const struct store_uptime *got, const struct store_uptime *want)
+{
+    assert_int_equal(got->count, want->count);
+    assert_int_equal(got->failures, want->failures);
+    assert_int_equal(got->latency_sum_us, want->latency_sum_us);
+    assert_int_equal(got->latency_min_us, want->latency_min_us);
+    assert_int_equal(got->latency_max_us, want->latency_max_us);
+}
+
+static const struct store_uptime empty_uptime = { .latency_min_us = -1, .latency_max_us = -1 };
+
+static void uptime_add_result(struct store_uptime *u, const struct store_result *r)
+{
+    if (u->count == 0 || r->total_us < u->latency_min_us)
+        u->latency_min_us = r->total_us;
+    if (u->count == 0 || r->total_us > u->latency_max_us)
+        u->latency_max_us = r->total_us;
+    u->count++;
+    u->failures += !r->ok;
+    u->latency_sum_us += (uint64_t)r->total_us;
+}
+
+/* THE RULE the store promises: a result counts towards the window [since,
+ * until) when it is not a maintenance result and the start of its minute
+ * bucket lies in the window, i.e. since <= floor_minute(ts) < until. For
+ * minute-aligned windows that is simply since <= ts < until. */
+static struct store_uptime brute_uptime(const struct store_result *rs, size_t n, int64_t mon,
+                                        uint64_t since, uint64_t until)
+{
+    struct store_uptime u = empty_uptime;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        uint64_t bucket = rs[i].ts_ms - rs[i].ts_ms % MIN_MS;
+
+        if (rs[i].monitor_id == mon && !rs[i].maintenance && since <= bucket && bucket < until)
+            uptime_add_result(&u, &rs[i]);
+    }
+    return u;
+}
+
+/* ---- rollup plan (pure) ---- */
+
+struct plan_case {
+    const char *name;
+    uint64_t since, until;
+    size_t n;
+    struct store_span spans[3];
+};
+
+#define H0 (DAY0 + 10 * HOUR_MS)
+#define M(x) ((x)*MIN_MS)
+#define HR(x) ((x)*HOUR_MS)
+
+static const struct plan_case plan_cases[] = {
+    { "empty window", H0 + 5, H0 + 5, 0, { { 0 } } },
+    { "inverted window", H0 + HR(2), H0, 0, { { 0 } } },
+    { "one aligned hour", H0, H0 + HR(1), 1, { { H0, H0 + HR(1), HOUR_MS } } },
+    { "three aligned hours", H0, H0 + HR(3), 1, { { H0, H0 + HR(3), HOUR_MS } } },
+    { "aligned minutes inside an hour",
+      H0 + M(10),
+      H0 + M(50),
+      1,
+      { { H0 + M(10), H0 + M(50), MIN_MS } } },
+    { "unaligned edges inside an hour",
+      H0 + M(10) + 5000,
+      H0 + M(50) + 30000,
+      1,
+      { { H0 + M(11), H0 + M(50) + 30000, MIN_MS } } },
+    { "under a minute, no bucket start inside",
+      H0 + M(10) + 5000,
+      H0 + M(10) + 50000,
+      0,
+      { { 0 } } },
+    { "under a minute, one bucket start inside",
+      H0 + M(10) + 50000,
+      H0 + M(11) + 10000,
+      1,
+      { { H0 + M(11), H0 + M(11) + 10000, MIN_MS } } },
+    { "one millisecond on a bucket start",
+      H0 + M(10),
+      H0 + M(10) + 1,
+      1,
+      { { H0 + M(10), H0 + M(10) + 1, MIN_MS } } },
+    { "one millisecond after a bucket start", H0 + M(10) + 1, H0 + M(10) + 2, 0, { { 0 } } },
+    { "crossing an hour, no whole hour",
+      H0 + M(50),
+      H0 + HR(1) + M(10),
+      2,
+      { { H0 + M(50), H0 + HR(1), MIN_MS }, { H0 + HR(1), H0 + HR(1) + M(10), MIN_MS } } },
+    { "head, hours and tail",
+      H0 + M(30) + 1,
+      H0 + HR(5) + M(20) + 30000,
+      3,
+      { { H0 + M(31), H0 + HR(1), MIN_MS },
+        { H0 + HR(1), H0 + HR(5), HOUR_MS },
+        { H0 + HR(5), H0 + HR(5) + M(20) + 30000, MIN_MS } } },
+    { "crossing midnight",
+      DAY0 + DAY_MS - M(90),
+      DAY0 + DAY_MS + M(150),
+      3,
+      { { DAY0 + DAY_MS - M(90), DAY0 + DAY_MS - M(60), MIN_MS },
+        { DAY0 + DAY_MS - M(60), DAY0 + DAY_MS + HR(2), HOUR_MS },
+        { DAY0 + DAY_MS + HR(2), DAY0 + DAY_MS + M(150), MIN_MS } } },
+    { "aligned start, unaligned end",
+      H0,
+      H0 + HR(2) + M(5) + 7,
+      2,
+      { { H0, H0 + HR(2), HOUR_MS }, { H0 + HR(2), H0 + HR(2) + M(5) + 7, MIN_MS } } },
+    { "start rounds up onto an hour",
+      H0 + M(59) + 59000,
+      H0 + HR(3),
+      1,
+      { { H0 + HR(1), H0 + HR(3), HOUR_MS } } },
+    { "aligned start, end inside the same hour",
+      H0,
+      H0 + M(45) + 1,
+      1,
+      { { H0, H0 + M(45) + 1, MIN_MS } } },
+    { "a day of hours", DAY0, DAY0 + DAY_MS, 1, { { DAY0, DAY0 + DAY_MS, HOUR_MS } } },
+    { "from the epoch", 0, M(90), 2, { { 0, HR(1), HOUR_MS }, { HR(1), M(90), MIN_MS } } },
+    { "top of the range, no bucket start", UINT64_MAX - 10, UINT64_MAX, 0, { { 0 } } },
+    /* UINT64_MAX % 60000 == 51615: one minute starts in the last minute of
+     * the range and no hour does, so the ceilings must not wrap. */
+    { "top of the range, one bucket start",
+      UINT64_MAX - MIN_MS,
+      UINT64_MAX,
+      1,
+      { { UINT64_MAX - 51615, UINT64_MAX, MIN_MS } } },
+};
+
+static void test_plan_cases(void **state)
+{
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(plan_cases); i++) {
+        const struct plan_case *c = &plan_cases[i];
+        struct store_span spans[3];
+        size_t n;
+
+        memset(spans, 0xAB, sizeof(spans));
+        n = store_rollup_plan(c->since, c->until, spans);
+        if (n != c->n)
+            fail_msg("%s: %zu spans, want %zu", c->name, n, c->n);
+        for (j = 0; j < n; j++) {
+            if (spans[j].start_ms != c->spans[j].start_ms ||
+                spans[j].end_ms != c->spans[j].end_ms ||
+                spans[j].bucket_ms != c->spans[j].bucket_ms)
+                fail_msg("%s: span %zu is [%llu, %llu)/%llu", c->name, j,
+                         (unsigned long long)spans[j].start_ms, (unsigned long long)spans[j].end_ms,
+                         (unsigned long long)spans[j].bucket_ms);
+        }
+    }
+}
+
+/* Checks the plan for one window against the definition: every minute
+ * bucket start b with since <= b < until is covered exactly once (by a
+ * minute span containing b or an hour span containing it), nothing else is,
+ * hour spans are whole hours, and the spans come in order. */
+static void check_plan(uint64_t since, uint64_t until)
+{
+    struct store_span spans[3];
+    size_t n, i, hours = 0;
+    uint64_t b, lo, hi;
+
+    n = store_rollup_plan(since, until, spans);
+    assert_true(n <= 3);
+    for (i = 0; i < n; i++) {
+        assert_true(spans[i].start_ms < spans[i].end_ms);
+        assert_int_equal(spans[i].start_ms % MIN_MS, 0);
+        if (spans[i].bucket_ms == HOUR_MS) {
+            hours++;
+            assert_int_equal(spans[i].start_ms % HOUR_MS, 0);
+            assert_int_equal(spans[i].end_ms % HOUR_MS, 0);
+        } else {
+            assert_int_equal(spans[i].bucket_ms, MIN_MS);
+        }
+        if (i > 0)
+            assert_int_equal(spans[i].start_ms, spans[i - 1].end_ms);
+    }
+    assert_true(hours <= 1);
+    if (n > 0)
+        assert_true(spans[n - 1].end_ms <= until);
+
+    lo = since > 2 * HOUR_MS ? since - 2 * HOUR_MS : 0;
+    lo -= lo % MIN_MS;
+    hi = until + 2 * HOUR_MS;
+    for (b = lo; b < hi; b += MIN_MS) {
+        int covered = 0;
+
+        for (i = 0; i < n; i++)
+            covered += spans[i].start_ms <= b && b < spans[i].end_ms;
+        if (covered != (since <= b && b < until))
+            fail_msg("window [%llu, %llu): bucket %llu covered %d times", (unsigned long long)since,
+                     (unsigned long long)until, (unsigned long long)b, covered);
+    }
+}
+
+static uint64_t random_edge(uint64_t base)
+{
+    static const uint64_t align[] = { 1, 1000, MIN_MS, HOUR_MS, DAY_MS };
+    uint64_t t = base + rnd_below(3 * DAY_MS);
+
+    t -= t % align[rnd_below(ARRAY_SIZE(align))];
+    switch (rnd_below(4)) {
+    case 0:
+        return t + 1;
+    case 1:
+        return t - 1;
+    default:
+        return t;
+    }
+}
+
+static void test_plan_property(void **state)
+{
+    static const uint64_t lengths[] = { 1,       59999,       60000,       60001,  HOUR_MS - 1,
+                                        HOUR_MS, HOUR_MS + 1, 2 * HOUR_MS, DAY_MS, 50 * HOUR_MS };
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3000; i++) {
+        uint64_t since = random_edge(DAY0), until;
+
+        if (i % 3 == 0)
+            until = random_edge(DAY0);
+        else if (i % 3 == 1)
+            until = since + lengths[rnd_below(ARRAY_SIZE(lengths))];
+        else
+            until = since + rnd_below(30 * HOUR_MS);
+        check_plan(since, until);
+    }
+    check_plan(0, 1);
+    check_plan(0, 3 * HOUR_MS + 1);
+}
+
+static void test_uptime_ratio(void **state)
+{
+    struct store_uptime u = empty_uptime;
+
+    (void)state;
+    assert_true(store_uptime_ratio(&u) < 0);
+    assert_true(store_uptime_ratio(NULL) < 0);
+    u.count = 4;
+    u.failures = 1;
+    assert_true(store_uptime_ratio(&u) == 0.75);
+    u.failures = 0;
+    assert_true(store_uptime_ratio(&u) == 1.0);
+}
+
+/* ---- batches ---- */
+
+static void test_batch_helpers(void **state)
+{
+    struct store_batch b = { 0 };
+    struct store_result r = mk_result(1, DAY0, true, 10);
+    struct store_event e = { .monitor_id = 1, .ts_ms = DAY0, .from_state = 0, .to_state = 1 };
+    char msg[16] = "hello";
+    char cause[16] = "first check";
+    char *big = malloc(OPSD_MAX_MESSAGE + 10);
+    int i;
+
+    (void)state;
+    r.message = msg;
+    e.cause = cause;
+    store_batch_add_result(&b, &r);
+    store_batch_add_event(&b, &e);
+    strcpy(msg, "changed");
+    strcpy(cause, "changed");
+    assert_string_equal(b.results[0].message, "hello");
+    assert_string_equal(b.events[0].cause, "first check");
+
+    /* A long message is cut below the cap on a character boundary: here a
+     * two-byte 'é' straddles the cap. */
+    assert_non_null(big);
+    memset(big, 'a', OPSD_MAX_MESSAGE + 9);
+    big[OPSD_MAX_MESSAGE - 1] = (char)0xC3;
+    big[OPSD_MAX_MESSAGE] = (char)0xA9;
+    big[OPSD_MAX_MESSAGE + 9] = '\0';
+    r.message = big;
+    store_batch_add_result(&b, &r);
+    assert_int_equal(strlen(b.results[1].message), OPSD_MAX_MESSAGE - 1);
+    free(big);
+
+    r.message = NULL;
+    for (i = 0; i < 100; i++)
+        store_batch_add_result(&b, &r);
+    assert_int_equal(b.n_results, 102);
+    assert_null(b.results[101].message);
+
+    store_batch_clear(&b);
+    assert_int_equal(b.n_results, 0);
+    assert_int_equal(b.n_events, 0);
+    assert_null(b.results);
+    store_batch_add_result(&b, &r);
+    assert_int_equal(b.n_results, 1);
+    store_batch_clear(&b);
+    store_batch_clear(&b);
+}
+
+/* ---- opening and migrations ---- */
+
+static void test_migrations(void **state)
+{
+    struct fixture *f = *state;
+    int version;
+
+    open_store(f);
+    version = store_schema_version(f->s);
+    assert_true(version >= 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), version);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                " name IN ('monitors', 'results', 'events', 'rollup_minute',"
+                                " 'rollup_hour', 'schema_migrations')"),
+                     6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+                                " name IN ('results_monitor_ts', 'events_monitor_ts')"),
+                     2);
+    assert_int_equal(sql_int(f, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+    assert_int_equal(sql_int(f, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
+                     f->clock.virt_ms);
+
+    /* Reopening later applies nothing again. */
+    clock_advance(&f->clock, DAY_MS);
+    reopen_store(f);
+    assert_int_equal(store_schema_version(f->s), version);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), version);
+    assert_int_equal(sql_int(f, "SELECT max(applied_at) FROM schema_migrations"),
+                     f->clock.virt_ms - DAY_MS);
+    assert_int_equal(store_schema_version(NULL), -EINVAL);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store *s = (struct store *)&err; /* a sentinel: must stay untouched */
+
+    open_store(f);
+    f->s = store_close(f->s);
+    sql_exec(f, "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
+    assert_int_equal(store_open(f->dir, &f->clock, &s, &err), -ENOTSUP);
+    assert_ptr_equal(s, (struct store *)&err);
+    assert_non_null(strstr(err.msg, "999"));
+}
+
+static void test_open_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store *s = NULL;
+    char path[128];
+    struct stat st;
+    FILE *fp;
+
+    /* mkdir -p, with the new directories private to the service's group. */
+    snprintf(path, sizeof(path), "%s/a/b/c/", f->dir);
+    assert_int_equal(store_open(path, &f->clock, &s, &err), 0);
+    s = store_close(s);
+    snprintf(path, sizeof(path), "%s/a/b", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0027, 0);
+    assert_int_equal(st.st_mode & 0700, 0700);
+
+    /* The data directory is a file. */
+    snprintf(path, sizeof(path), "%s/file", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(store_open(path, &f->clock, &s, &err), -ENOTDIR);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "file"));
+
+    /* Something that is not a database sits where the database goes. */
+    snprintf(path, sizeof(path), "%s/opsd.db", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("this is not an SQLite database, not even close, no header at all\n", fp);
+    fclose(fp);
+    assert_int_equal(store_open(f->dir, &f->clock, &s, &err), -EIO);
+    assert_null(s);
+
+    assert_int_equal(store_open("", &f->clock, &s, &err), -EINVAL);
+    assert_int_equal(store_open(f->dir, NULL, &s, &err), -EINVAL);
+    assert_null(s);
+    assert_null(store_close(NULL));
+}
+
+/* ---- monitors and events ---- */
+
+static void test_monitor_ensure(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    char longname[OPSD_MAX_NAME + 2];
+    int64_t a, b, id;
+
+    open_store(f);
+    assert_int_equal(store_monitor_ensure(f->s, "web", 1, &a, &err), 0);
+    assert_int_equal(store_monitor_ensure(f->s, "web", 1, &id, &err), 0);
+    assert_int_equal(id, a);
+    assert_int_equal(store_monitor_ensure(f->s, "db", 2, &b, &err), 0);
+    assert_true(b != a);
+
+    /* A changed type keeps the id (and so the history). */
+    assert_int_equal(store_monitor_ensure(f->s, "web", 3, &id, &err), 0);
+    assert_int_equal(id, a);
+    assert_int_equal(sql_int(f, "SELECT type FROM monitors WHERE name = 'web'"), 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM monitors"), 2);
+
+    reopen_store(f);
+    assert_int_equal(store_monitor_ensure(f->s, "db", 2, &id, &err), 0);
+    assert_int_equal(id, b);
+
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    id = 12345;
+    assert_int_equal(store_monitor_ensure(f->s, "", 1, &id, &err), -EINVAL);
+    assert_int_equal(store_monitor_ensure(f->s, NULL, 1, &id, &err), -EINVAL);
+    assert_int_equal(store_monitor_ensure(f->s, longname, 1, &id, &err), -EINVAL);
+    assert_int_equal(id, 12345);
+    longname[OPSD_MAX_NAME] = '\0';
+    assert_int_equal(store_monitor_ensure(f->s, longname, 1, &id, &err), 0);
+}
+
+static void test_events_state(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_monitor_state st = { 9, 9 };
+    struct store_batch b = { 0 };
+    struct store_event e;
+    int64_t web, db;
+
+    open_store(f);
+    web = ensure(f, "web");
+    db = ensure(f, "db");
+    assert_int_equal(store_monitor_state(f->s, web, &st, &err), 0);
+    assert_int_equal(st.state, 0);
+    assert_int_equal(st.since_ms, 0);
+
+    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "first check passed" };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ web, DAY0 + 5000, 1, 2, "3 of 3 checks failed" };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ db, DAY0 + 9000, 0, 3, NULL };
+    store_batch_add_event(&b, &e);
+    write_batch(f, &b);
+
+    assert_int_equal(store_monitor_state(f->s, web, &st, &err), 0);
+    assert_int_equal(st.state, 2);
+    assert_int_equal(st.since_ms, DAY0 + 5000);
+    assert_int_equal(store_monitor_state(f->s, db, &st, &err), 0);
+    assert_int_equal(st.state, 3);
+
+    /* Two changes with one timestamp: the one stored later wins. */
+    e = (struct store_event){ web, DAY0 + 7000, 2, 1, "recovered" };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ web, DAY0 + 7000, 1, 3, "paused" };
+    store_batch_add_event(&b, &e);
+    write_batch(f, &b);
+    assert_int_equal(store_monitor_state(f->s, web, &st, &err), 0);
+    assert_int_equal(st.state, 3);
+    assert_int_equal(st.since_ms, DAY0 + 7000);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE cause IS NULL"), 1);
+
+    st = (struct store_monitor_state){ 9, 9 };
+    assert_int_equal(store_monitor_state(f->s, web, NULL, &err), -EINVAL);
+    assert_int_equal(store_monitor_state(NULL, web, &st, &err), -EINVAL);
+    assert_int_equal(st.state, 9);
+}
+
+/* ---- writing and reading results ---- */
+
+struct collect {
+    struct store_result r[64];
+    char msg[64][64];
+    int n;
+    int stop_after; /* 0: never */
+    int ret;        /* returned when stopping */
+};
+
+static int collect_cb(const struct store_result *r, void *userdata)
+{
+    struct collect *c = userdata;
+
+    assert_true(c->n < 64);
+    c->r[c->n] = *r;
+    if (r->message) {
+        snprintf(c->msg[c->n], sizeof(c->msg[0]), "%s", r->message);
+        c->r[c->n].message = c->msg[c->n];
+    }
+    c->n++;
+    if (c->stop_after && c->n == c->stop_after)
+        return c->ret;
+    return 0;
+}
+
+static void test_write_read(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_result rs[3], got, untouched;
+    struct collect c = { 0 };
+    char msgbuf[8];
+    int64_t web, db;
+
+    open_store(f);
+    web = ensure(f, "web");
+    db = ensure(f, "db");
+
+    rs[0] = mk_result(web, DAY0 + 1000, true, 1500);
+    rs[0].dns_us = 100;
+    rs[0].connect_us = 200;
+    rs[0].tls_us = 300;
+    rs[0].ttfb_us = 400;
+    rs[0].http_status = 200;
+    rs[0].cert_days = 42;
+    rs[0].message = "200 OK";
+    rs[1] = mk_result(web, DAY0 + 2000, false, 5000000); /* every optional one NULL */
+    rs[1].status = 2;
+    rs[1].message = NULL;
+    rs[2] = mk_result(db, DAY0 + 3000, true, 7);
+    rs[2].message = "a rather long message that will not fit";
+    write_results(f, rs, 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results WHERE dns_us IS NULL AND"
+                                " connect_us IS NULL AND tls_us IS NULL AND ttfb_us IS NULL AND"
+                                " http_status IS NULL AND cert_days IS NULL"),
+                     2);
+
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 100, collect_cb, &c, &err), 2);
+    assert_int_equal(c.n, 2);
+    /* Newest first. */
+    assert_int_equal(c.r[0].ts_ms, DAY0 + 2000);
+    assert_int_equal(c.r[0].monitor_id, web);
+    assert_false(c.r[0].ok);
+    assert_false(c.r[0].maintenance);
+    assert_int_equal(c.r[0].status, 2);
+    assert_int_equal(c.r[0].dns_us, STORE_NO_VALUE);
+    assert_int_equal(c.r[0].connect_us, STORE_NO_VALUE);
+    assert_int_equal(c.r[0].tls_us, STORE_NO_VALUE);
+    assert_int_equal(c.r[0].ttfb_us, STORE_NO_VALUE);
+    assert_int_equal(c.r[0].http_status, STORE_NO_VALUE);
+    assert_int_equal(c.r[0].cert_days, STORE_NO_VALUE);
+    assert_int_equal(c.r[0].total_us, 5000000);
+    assert_null(c.r[0].message);
+    assert_int_equal(c.r[1].ts_ms, DAY0 + 1000);
+    assert_true(c.r[1].ok);
+    assert_int_equal(c.r[1].dns_us, 100);
+    assert_int_equal(c.r[1].connect_us, 200);
+    assert_int_equal(c.r[1].tls_us, 300);
+    assert_int_equal(c.r[1].ttfb_us, 400);
+    assert_int_equal(c.r[1].total_us, 1500);
+    assert_int_equal(c.r[1].http_status, 200);
+    assert_int_equal(c.r[1].cert_days, 42);
+    assert_string_equal(c.r[1].message, "200 OK");
+
+    assert_int_equal(store_last_result(f->s, web, &got, msgbuf, sizeof(msgbuf), &err), 0);
+    assert_int_equal(got.ts_ms, DAY0 + 2000);
+    assert_null(got.message);
+    assert_int_equal(store_last_result(f->s, db, &got, msgbuf, sizeof(msgbuf), &err), 0);
+    assert_ptr_equal(got.message, msgbuf);
+    assert_string_equal(got.message, "a rathe");
+    assert_int_equal(store_last_result(f->s, db, &got, NULL, 0, &err), 0);
+    assert_null(got.message);
+    assert_int_equal(got.total_us, 7);
+
+    /* Nothing stored: -ENOENT with a message, *ret untouched. */
+    memset(&untouched, 0x5A, sizeof(untouched));
+    got = untouched;
+    err.msg[0] = '\0';
+    assert_int_equal(store_last_result(f->s, web + 100, &got, msgbuf, sizeof(msgbuf), &err),
+                     -ENOENT);
+    assert_memory_equal(&got, &untouched, sizeof(got));
+    assert_true(err.msg[0] != '\0');
+    assert_int_equal(store_last_result(f->s, web, NULL, msgbuf, 1, &err), -EINVAL);
+    assert_int_equal(store_last_result(f->s, web, &got, NULL, 8, &err), -EINVAL);
+
+    /* Survives a reopen. */
+    reopen_store(f);
+    assert_int_equal(store_last_result(f->s, web, &got, msgbuf, sizeof(msgbuf), &err), 0);
+    assert_int_equal(got.ts_ms, DAY0 + 2000);
+}
+
+static int reenter_cb(const struct store_result *r, void *userdata)
+{
+    struct store *s = userdata;
+    struct collect c = { 0 };
+
+    return store_results(s, r->monitor_id, 0, UINT64_MAX, 1, collect_cb, &c, NULL);
+}
+
+static void test_results_order_limit(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_result rs[50];
+    struct collect c = { 0 };
+    int64_t web;
+    int i;
+
+    open_store(f);
+    web = ensure(f, "web");
+    for (i = 0; i < 50; i++) {
+        /* Pairs share a timestamp; the later-stored one counts as newer. */
+        rs[i] = mk_result(web, DAY0 + (uint64_t)(i / 2) * 1000, true, i);
+    }
+    write_results(f, rs, 50);
+
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 10, collect_cb, &c, &err), 10);
+    for (i = 0; i < 10; i++)
+        assert_int_equal(c.r[i].total_us, 49 - i);
+
+    /* [since, until): since included, until excluded. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_results(f->s, web, DAY0 + 3000, DAY0 + 6000, 100, collect_cb, &c, &err),
+                     6);
+    assert_int_equal(c.r[0].ts_ms, DAY0 + 5000);
+    assert_int_equal(c.r[5].ts_ms, DAY0 + 3000);
+
+    /* A callback stops the walk; a negative return is passed on. */
+    memset(&c, 0, sizeof(c));
+    c.stop_after = 3;
+    c.ret = 1;
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 100, collect_cb, &c, &err), 3);
+    assert_int_equal(c.n, 3);
+    memset(&c, 0, sizeof(c));
+    c.stop_after = 2;
+    c.ret = -ECANCELED;
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 100, collect_cb, &c, &err),
+                     -ECANCELED);
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 0, collect_cb, &c, &err), 0);
+    assert_int_equal(store_results(f->s, web, DAY0, DAY0, 10, collect_cb, &c, &err), 0);
+    assert_int_equal(store_results(f->s, web + 1, 0, UINT64_MAX, 10, collect_cb, &c, &err), 0);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(store_results(f->s, web, DAY0 + 1, DAY0, 10, collect_cb, &c, &err), -EINVAL);
+    assert_int_equal(store_results(f->s, web, 0, 1, 10, NULL, &c, &err), -EINVAL);
+
+    /* Calling back into the store from the callback is refused, not UB. */
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 10, reenter_cb, f->s, &err), -EBUSY);
+    /* ... and leaves the store usable. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 5, collect_cb, &c, &err), 5);
+}
+
+static void test_write_atomic(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_batch b = { 0 };
+    struct store_result r;
+    struct store_event e = { 0 };
+    struct store_uptime u;
+    int64_t web;
+
+    open_store(f);
+    web = ensure(f, "web");
+
+    /* The second result names a monitor that does not exist: the whole
+     * batch, the valid result and its rollups included, is rolled back. */
+    r = mk_result(web, DAY0 + 1000, true, 10);
+    store_batch_add_result(&b, &r);
+    r.monitor_id = web + 99;
+    store_batch_add_result(&b, &r);
+    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "up" };
+    store_batch_add_event(&b, &e);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+    store_batch_clear(&b);
+    assert_int_equal(sql_int(f, "SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM"
+                                " events) + (SELECT count(*) FROM rollup_minute) + (SELECT"
+                                " count(*) FROM rollup_hour)"),
+                     0);
+
+    /* Refused before any SQL runs. */
+    r = mk_result(web, DAY0, true, STORE_NO_VALUE);
+    store_batch_add_result(&b, &r);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "total_us"));
+    store_batch_clear(&b);
+    r = mk_result(0, DAY0, true, 1);
+    store_batch_add_result(&b, &r);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    r = mk_result(web, UINT64_MAX, true, 1);
+    store_batch_add_result(&b, &r);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    assert_int_equal(store_write(f->s, NULL, &err), -EINVAL);
+    assert_int_equal(store_write(f->s, &b, &err), 0); /* empty */
+
+    /* The writer is still usable after the rollback. */
+    r = mk_result(web, DAY0 + 1000, true, 10);
+    write_results(f, &r, 1);
+    assert_int_equal(store_uptime(f->s, web, 0, UINT64_MAX, &u, &err), 0);
+    assert_int_equal(u.count, 1);
+}
+
+/* ---- uptime ---- */
+
+static void shuffle(struct store_result *rs, size_t n)
+{
+    size_t i;
+
+    for (i = n - 1; i > 0; i--) {
+        size_t j = rnd_below(i + 1);
+        struct store_result t = rs[i];
+
+        rs[i] = rs[j];
+        rs[j] = t;
+    }
+}
+
+/* Writes rs in batches of random size, so the same bucket is upserted by
+ * several batches and the ON CONFLICT path merges counts and min/max. */
+static void write_in_random_batches(struct fixture *f, struct store_result *rs, size_t n)
+{
+    size_t i = 0;
+
+    shuffle(rs, n);
+    while (i < n) {
+        size_t want = 1 + rnd_below(300);
+        size_t k = MIN(n - i, want);
+
+        write_results(f, rs + i, k);
+        i += k;
+    }
+}
+
+static void check_uptime(struct fixture *f, const struct store_result *rs, size_t n, int64_t mon,
+                         uint64_t since, uint64_t until)
+{
+    struct opsd_error err = { 0 };
+    struct store_uptime got, want;
+
+    assert_int_equal(store_uptime(f->s, mon, since, until, &got, &err), 0);
+    want = brute_uptime(rs, n, mon, since, until);
+    if (memcmp(&got, &want, sizeof(got)) != 0)
+        fail_msg("window [%llu, %llu): count %llu/%llu failures %llu/%llu sum %llu/%llu"
+                 " min %lld/%lld max %lld/%lld (got/want)",
+                 (unsigned long long)since, (unsigned long long)until,
+                 (unsigned long long)got.count, (unsigned long long)want.count,
+                 (unsigned long long)got.failures, (unsigned long long)want.failures,
+                 (unsigned long long)got.latency_sum_us, (unsigned long long)want.latency_sum_us,
+                 (long long)got.latency_min_us, (long long)want.latency_min_us,
+                 (long long)got.latency_max_us, (long long)want.latency_max_us);
+}
+
+static void test_uptime_vs_bruteforce(void **state)
+{
+    struct fixture *f = *state;
+    const uint64_t start = DAY0 + 21 * HOUR_MS, end = DAY0 + 27 * HOUR_MS;
+    const size_t cap = 4000;
+    struct store_result *rs = calloc(cap, sizeof(*rs));
+    struct opsd_error err = { 0 };
+    struct store_uptime u = { 7, 7, 7, 7, 7 };
+    size_t n = 0, i;
+    uint64_t m;
+    int64_t web, db;
+
+    assert_non_null(rs);
+    open_store(f);
+    web = ensure(f, "web");
+    db = ensure(f, "db");
+
+    /* Six hours across midnight: results exactly on minute, hour and day
+     * boundaries, a millisecond before them, and anywhere in between; some
+     * minutes empty, some failing, some in maintenance. */
+    for (m = start; m < end; m += MIN_MS) {
+        uint64_t ts[4] = { m, m - 1, m + 1 + rnd_below(MIN_MS - 2), m + MIN_MS - 1 };
+        size_t k;
+
+        if (rnd_below(13) == 0)
+            continue;
+        for (k = 0; k < 4; k++) {
+            struct store_result *r;
+
+            if (k > 0 && rnd_below(2) == 0 && m % HOUR_MS != 0)
+                continue;
+            assert_true(n + 2 <= cap);
+            r = &rs[n++];
+            *r = mk_result(web, ts[k], rnd_below(7) != 0, (int32_t)(1 + rnd_below(900000)));
+            r->maintenance = rnd_below(11) == 0;
+            /* The other monitor's rows must never leak into web's sums. */
+            rs[n++] = mk_result(db, ts[k], false, 1);
+        }
+    }
+    write_in_random_batches(f, rs, n);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), n);
+
+    check_uptime(f, rs, n, web, 0, UINT64_MAX);
+    check_uptime(f, rs, n, web, start, end);
+    check_uptime(f, rs, n, web, start - 1, end + 1);
+    check_uptime(f, rs, n, web, DAY0 + 22 * HOUR_MS + M(30), DAY0 + 25 * HOUR_MS + M(15));
+    check_uptime(f, rs, n, web, DAY0 + 23 * HOUR_MS - 1, DAY0 + 25 * HOUR_MS + 1);
+    check_uptime(f, rs, n, web, DAY0 + DAY_MS, DAY0 + DAY_MS + 1);
+    check_uptime(f, rs, n, web, DAY0 + DAY_MS - 1, DAY0 + DAY_MS);
+    check_uptime(f, rs, n, web, DAY0 + DAY_MS - MIN_MS, DAY0 + DAY_MS + MIN_MS);
+    check_uptime(f, rs, n, web, DAY0 + DAY_MS + 5, DAY0 + DAY_MS + 10);
+    check_uptime(f, rs, n, db, start, end);
+    for (i = 0; i < 400; i++) {
+        uint64_t a = start - HOUR_MS + rnd_below(8 * HOUR_MS);
+        uint64_t b = a + rnd_below(i % 2 ? 5 * HOUR_MS : 2 * MIN_MS);
+
+        if (rnd_below(2))
+            a -= a % (rnd_below(2) ? HOUR_MS : MIN_MS);
+        if (rnd_below(2))
+            b -= b % (rnd_below(2) ? HOUR_MS : MIN_MS);
+        if (rnd_below(3) == 0)
+            b += rnd_below(3) - 1;
+        if (a > b)
+            continue;
+        check_uptime(f, rs, n, web, a, b);
+    }
+
+    /* No data and bad windows. */
+    assert_int_equal(store_uptime(f->s, web + 99, start, end, &u, &err), 0);
+    assert_uptime_equal(&u, &empty_uptime);
+    u = (struct store_uptime){ 7, 7, 7, 7, 7 };
+    assert_int_equal(store_uptime(f->s, web, end, start, &u, &err), -EINVAL);
+    assert_int_equal(u.count, 7);
+    assert_int_equal(store_uptime(f->s, web, start, start, &u, &err), 0);
+    assert_int_equal(u.count, 0);
+    free(rs);
+}
+
+static void test_maintenance_excluded(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_result rs[4];
+    struct store_uptime u, days[1];
+    struct collect c = { 0 };
+    int64_t web;
+
+    open_store(f);
+    web = ensure(f, "web");
+    rs[0] = mk_result(web, DAY0 + M(1), true, 100);
+    rs[1] = mk_result(web, DAY0 + M(2), false, 999999); /* down, but in maintenance */
+    rs[1].maintenance = true;
+    rs[2] = mk_result(web, DAY0 + M(3), false, 5);
+    rs[2].maintenance = true;
+    rs[3] = mk_result(web, DAY0 + M(4), true, 300);
+    write_results(f, rs, 4);
+
+    /* Stored as history ... */
+    assert_int_equal(store_results(f->s, web, 0, UINT64_MAX, 10, collect_cb, &c, &err), 4);
+    assert_true(c.r[1].maintenance);
+    assert_true(c.r[2].maintenance);
+    assert_false(c.r[0].maintenance);
+
+    /* ... but not counted, at either rollup level. */
+    assert_int_equal(store_uptime(f->s, web, DAY0, DAY0 + M(10), &u, &err), 0);
+    assert_int_equal(u.count, 2);
+    assert_int_equal(u.failures, 0);
+    assert_int_equal(u.latency_sum_us, 400);
+    assert_int_equal(u.latency_min_us, 100);
+    assert_int_equal(u.latency_max_us, 300);
+    assert_int_equal(store_uptime(f->s, web, DAY0, DAY0 + HOUR_MS, &u, &err), 0);
+    assert_int_equal(u.count, 2);
+    assert_true(store_uptime_ratio(&u) == 1.0);
+    assert_int_equal(store_uptime_days(f->s, web, DAY0, 1, days, &err), 0);
+    assert_int_equal(days[0].count, 2);
+    assert_int_equal(days[0].failures, 0);
+
+    /* A bucket holding only maintenance results has no rollup row at all. */
+    rs[0] = mk_result(web, DAY0 + HOUR_MS * 3, false, 1);
+    rs[0].maintenance = true;
+    write_results(f, rs, 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM rollup_minute"), 2);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM rollup_hour"), 1);
+}
+
+static void test_uptime_days(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    const size_t cap = 2000;
+    struct store_result *rs = calloc(cap, sizeof(*rs));
+    struct store_uptime out[8], want, sentinel[2];
+    uint64_t now = DAY0 + 6 * DAY_MS + 5 * HOUR_MS + 17;
+    size_t n = 0;
+    unsigned d;
+    int64_t web, db;
+
+    assert_non_null(rs);
+    open_store(f);
+    web = ensure(f, "web");
+    db = ensure(f, "db");
+
+    /* Days 0..6 with data except day 2 and day 4; results on the first and
+     * last millisecond of a day, and one after now that must not count. */
+    for (d = 0; d < 7; d++) {
+        uint64_t day = DAY0 + d * DAY_MS;
+        int k;
+
+        if (d == 2 || d == 4)
+            continue;
+        rs[n++] = mk_result(web, day, true, 10 + (int32_t)d);
+        rs[n++] = mk_result(web, day + DAY_MS - 1, d % 2 == 0, 1000 * (int32_t)d + 1);
+        for (k = 0; k < 100; k++) {
+            rs[n] = mk_result(web, day + rnd_below(DAY_MS), rnd_below(5) != 0,
+                              (int32_t)(50 + rnd_below(5000)));
+            rs[n].maintenance = rnd_below(10) == 0;
+            n++;
+        }
+        rs[n++] = mk_result(db, day + 1, false, 1);
+    }
+    rs[n++] = mk_result(web, DAY0 + 7 * DAY_MS, true, 1);
+    write_in_random_batches(f, rs, n);
+
+    /* Eight days ending today: day -1 (before any data) .. day 6. */
+    memset(out, 0x77, sizeof(out));
+    assert_int_equal(store_uptime_days(f->s, web, now, 8, out, &err), 0);
+    for (d = 0; d < 8; d++) {
+        uint64_t day = DAY0 + d * DAY_MS - DAY_MS;
+
+        want = brute_uptime(rs, n, web, day, day + DAY_MS);
+        assert_uptime_equal(&out[d], &want);
+    }
+    assert_int_equal(out[0].count, 0);
+    assert_int_equal(out[0].latency_min_us, -1);
+    assert_int_equal(out[3].count, 0);
+    assert_true(out[1].count > 0);
+
+    /* One day: today's so far. */
+    assert_int_equal(store_uptime_days(f->s, web, now, 1, out, &err), 0);
+    want = brute_uptime(rs, n, web, DAY0 + 6 * DAY_MS, DAY0 + 7 * DAY_MS);
+    assert_uptime_equal(&out[0], &want);
+
+    /* Near the epoch, days before it are empty rather than an error. */
+    assert_int_equal(store_uptime_days(f->s, web, 3 * DAY_MS, 8, out, &err), 0);
+    for (d = 0; d < 8; d++)
+        assert_int_equal(out[d].count, 0);
+
+    memset(sentinel, 0x33, sizeof(sentinel));
+    memcpy(out, sentinel, sizeof(sentinel));
+    assert_int_equal(store_uptime_days(f->s, web, now, 0, out, &err), -EINVAL);
+    assert_int_equal(store_uptime_days(f->s, web, now, STORE_MAX_DAYS + 1, out, &err), -EINVAL);
+    assert_int_equal(store_uptime_days(f->s, web, UINT64_MAX, 2, out, &err), -EINVAL);
+    assert_memory_equal(out, sentinel, sizeof(sentinel));
+    free(rs);
+}
+
+/* ---- retention ---- */
+
+static void test_prune(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    const size_t n_old = 12000;
+    struct store_result *rs = calloc(n_old + 100, sizeof(*rs));
+    const uint64_t now = DAY0 + 500 * DAY_MS;
+    const uint64_t cut = now - 30 * DAY_MS + 30000; /* mid-minute */
+    struct store_uptime u;
+    struct collect c = { 0 };
+    int64_t web, rows_before, rows_after;
+    size_t i, n = 0;
+    int r;
+
+    assert_non_null(rs);
+    clock_virtual_init(&f->clock, now);
+    open_store(f);
+    web = ensure(f, "web");
+
+    /* More old rows than one prune chunk, spread over the hour before cut;
+     * then rows after the cut, two of them in the cut's own minute. */
+    for (i = 0; i < n_old; i++)
+        rs[n++] = mk_result(web, cut - HOUR_MS - HOUR_MS + i * 600, true, 1);
+    rs[n++] = mk_result(web, cut - 1, true, 1);
+    rs[n++] = mk_result(web, cut, true, 1);
+    rs[n++] = mk_result(web, cut + 1, true, 1);
+    for (i = 0; i < 50; i++)
+        rs[n++] = mk_result(web, cut + HOUR_MS + i * MIN_MS, true, 1);
+    /* Hour rollups just older and just younger than 400 days. */
+    rs[n++] = mk_result(web, now - 401 * DAY_MS, true, 1);
+    rs[n++] = mk_result(web, now - 399 * DAY_MS, true, 1);
+    write_in_random_batches(f, rs, n);
+
+    rows_before = sql_int(f, "SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM"
+                             " rollup_minute) + (SELECT count(*) FROM rollup_hour)");
+    r = store_prune(f->s, cut, &err);
+    rows_after = sql_int(f, "SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM"
+                            " rollup_minute) + (SELECT count(*) FROM rollup_hour)");
+    assert_true(r > (int)n_old);
+    assert_int_equal(r, rows_before - rows_after);
+
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 52);
+    assert_int_equal(store_results(f->s, web, 0, cut, 10, collect_cb, &c, &err), 0);
+    /* The cut's minute keeps its rollup: raw results inside it remain. */
+    assert_int_equal(sql_intf(f, "SELECT count(*) FROM rollup_minute WHERE bucket_ms < %llu",
+                              (unsigned long long)cut),
+                     1);
+    /* Hour rollups go at 400 days, whatever the raw cut. */
+    assert_int_equal(sql_intf(f, "SELECT count(*) FROM rollup_hour WHERE bucket_ms < %llu",
+                              (unsigned long long)(now - 400 * DAY_MS)),
+                     0);
+    assert_int_equal(sql_intf(f, "SELECT count(*) FROM rollup_hour WHERE bucket_ms < %llu",
+                              (unsigned long long)(now - 398 * DAY_MS)),
+                     1);
+
+    /* A long window still answers from hour rollups after raw rows and
+     * minute rollups are gone: [cut - 3h, cut + 3h) is whole hours around
+     * every row written near the cut. */
+    assert_int_equal(store_uptime(f->s, web, cut - 3 * HOUR_MS, cut + 3 * HOUR_MS, &u, &err), 0);
+    assert_int_equal(u.count, n_old + 3 + 50);
+
+    /* Nothing left to prune. */
+    assert_int_equal(store_prune(f->s, cut, &err), 0);
+    assert_int_equal(store_prune(NULL, cut, &err), -EINVAL);
+    free(rs);
+}
+
+/* ---- integrity, durability, concurrency ---- */
+
+static void test_integrity(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_result r;
+
+    open_store(f);
+    assert_int_equal(store_integrity_check(f->s, &err), 0);
+    r = mk_result(ensure(f, "web"), DAY0, true, 1);
+    write_results(f, &r, 1);
+    assert_int_equal(store_integrity_check(f->s, &err), 0);
+    assert_int_equal(store_integrity_check(NULL, &err), -EINVAL);
+}
+
+/* The child acknowledges batches and dies by SIGKILL the instant the last
+ * store_write() returns, with no close, no checkpoint, no atexit. Every
+ * acknowledged row must be there when the parent opens the store again. */
+static void test_durability_kill9(void **state)
+{
+    struct fixture *f = *state;
+    const int batches = 3, per_batch = 1000;
+    struct opsd_error err = { 0 };
+    struct store_monitor_state st;
+    struct store_uptime u;
+    char wal[128];
+    int64_t web;
+    pid_t pid;
+    int status;
+
+    open_store(f);
+    web = ensure(f, "web");
+    f->s = store_close(f->s); /* never share SQLite handles across fork() */
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *s = NULL;
+        struct store_batch b = { 0 };
+        int i, j;
+
+        if (store_open(f->dir, &f->clock, &s, NULL) < 0)
+            _exit(1);
+        for (i = 0; i < batches; i++) {
+            for (j = 0; j < per_batch; j++) {
+                struct store_result r =
+                    mk_result(web, DAY0 + (uint64_t)(i * per_batch + j) * 1000, j % 10 != 0, j);
+                store_batch_add_result(&b, &r);
+            }
+            struct store_event e = { web, DAY0 + (uint64_t)i, (i + 1) % 3, (i + 2) % 3, "x" };
+            store_batch_add_event(&b, &e);
+            if (store_write(s, &b, NULL) < 0)
+                _exit(2);
+            store_batch_clear(&b);
+        }
+        raise(SIGKILL);
+        _exit(3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+
+    /* The data is still only in the WAL: recovery is what is being tested. */
+    snprintf(wal, sizeof(wal), "%s/opsd.db-wal", f->dir);
+    assert_int_equal(access(wal, F_OK), 0);
+
+    open_store(f);
+    assert_int_equal(store_integrity_check(f->s, &err), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), batches * per_batch);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events"), batches);
+    assert_int_equal(store_uptime(f->s, web, 0, UINT64_MAX, &u, &err), 0);
+    assert_int_equal(u.count, batches * per_batch);
+    assert_int_equal(u.failures, batches * per_batch / 10);
+    assert_int_equal(store_monitor_state(f->s, web, &st, &err), 0);
+    assert_int_equal(st.state, (batches + 1) % 3);
+    assert_int_equal(st.since_ms, DAY0 + batches - 1);
+}
+
+struct writer_arg {
+    struct store *s;
+    int64_t mon;
+    int failures;
+    int pruned;
+    int done;
+    struct opsd_error err;
+};
+
+static void *writer_thread(void *p)
+{
+    struct writer_arg *w = p;
+    struct store_batch b = { 0 };
+    int i, j;
+
+    for (i = 0; i < 40; i++) {
+        for (j = 0; j < 250; j++) {
+            struct store_result r =
+                mk_result(w->mon, DAY0 + (uint64_t)(i * 250 + j) * 100, true, j + 1);
+            store_batch_add_result(&b, &r);
+        }
+        if (store_write(w->s, &b, &w->err) < 0)
+            w->failures++;
+        store_batch_clear(&b);
+    }
+    /* The engine prunes from the worker too, between writes. */
+    w->pruned = store_prune(w->s, DAY0 + 500 * 100, &w->err);
+    __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* store_write() and store_prune() on a worker while the loop thread reads
+ * and does its own small writes: neither side may see an error (busy) or a
+ * torn batch. */
+static void test_concurrent_write_read(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct writer_arg w = { 0 };
+    struct store_uptime u;
+    const char *failed = NULL;
+    pthread_t t;
+    char name[32];
+    int64_t id;
+    int i = 0;
+
+    open_store(f);
+    w.s = f->s;
+    w.mon = ensure(f, "web");
+    assert_int_equal(pthread_create(&t, NULL, writer_thread, &w), 0);
+    /* Failures are noted and reported after the join: failing here would
+     * close the store under the writer thread. */
+    while (!failed) {
+        struct collect c = { 0 };
+        int done = __atomic_load_n(&w.done, __ATOMIC_ACQUIRE);
+
+        if (store_uptime(f->s, w.mon, 0, UINT64_MAX, &u, &err) < 0)
+            failed = "store_uptime";
+        else if (u.count % 250 != 0)
+            failed = "a torn batch";
+        else if (store_results(f->s, w.mon, 0, UINT64_MAX, 5, collect_cb, &c, &err) < 0)
+            failed = "store_results";
+        snprintf(name, sizeof(name), "m%d", i++);
+        if (!failed && store_monitor_ensure(f->s, name, 1, &id, &err) < 0)
+            failed = "store_monitor_ensure";
+        if (done)
+            break;
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (failed)
+        fail_msg("loop thread: %s: %s", failed, err.msg);
+    if (w.failures)
+        fail_msg("%d batches failed, last: %s", w.failures, w.err.msg);
+    assert_int_equal(store_uptime(f->s, w.mon, 0, UINT64_MAX, &u, &err), 0);
+    assert_int_equal(u.count, 40 * 250);
+    assert_int_equal(w.pruned, 500);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 40 * 250 - 500);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_cases),
+        cmocka_unit_test(test_plan_property),
+        cmocka_unit_test(test_uptime_ratio),
+        cmocka_unit_test(test_batch_helpers),
+        cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_monitor_ensure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_order_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uptime_vs_bruteforce, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maintenance_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uptime_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_integrity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_write_read, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    printf("tests: %zu passed, %d failed\n", ARRAY_SIZE(tests) - (size_t)failed, failed);
+    return failed ? 1 : 0;
+}
