@@ -275,8 +275,8 @@ int cmd_serve(int argc, char **argv)
     uv_signal_start(&sv.sig_hup, on_signal, SIGHUP);
     uv_timer_init(&loop, &sv.watchdog);
     wd = getenv("WATCHDOG_USEC");
-    if (wd && atoll(wd) > 0) {
-        uint64_t half_ms = (uint64_t)atoll(wd) / 2000;
+    if (wd && strtoull(wd, NULL, 10) > 0) {
+        uint64_t half_ms = strtoull(wd, NULL, 10) / 2000;
         uv_timer_start(&sv.watchdog, on_watchdog, half_ms, half_ms ? half_ms : 1);
         sv.watchdog_on = true;
     }

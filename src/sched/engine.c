@@ -560,7 +560,7 @@ int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
     uv_timer_init(loop, &s->prune_timer);
     s->prune_timer.data = s;
 
-    s->mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*s->mons));
+    s->mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(struct mon *));
     for (size_t i = 0; i < conf->n_monitors; i++) {
         r = mon_new(s, &conf->monitors[i], NULL, &s->mons[i], err);
         if (r < 0)
@@ -605,7 +605,7 @@ static struct mon *find_mon(const struct sched *s, const char *name)
 
 int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
 {
-    struct mon **mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*mons));
+    struct mon **mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(struct mon *));
     bool *fresh = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*fresh));
     size_t added = 0, removed = 0, changed = 0;
     int r = 0;

@@ -1,6 +1,7 @@
 /* The real clock and time formatting. */
 #include "util/clock.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,12 @@ int clock_parse_time(const char *s, uint64_t *ret_ms)
         p++;
     } else if (*p == '+' || *p == '-') {
         int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
+        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+            !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+            return -EINVAL;
+        hh = (p[1] - '0') * 10 + (p[2] - '0');
+        mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (hh > 23 || mm > 59)
             return -EINVAL;
         off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
         p += 6;
