@@ -1,0 +1,333 @@
+/* The routes: glue that reads the engine (sched) and the store, fills the
+ * plain structs of web-internal.h and hands them to the pure renderers.
+ * Runs on the loop thread, inside MHD_run(), so engine state is read
+ * directly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "web/web-internal.h"
+
+#define CT_JSON "application/json"
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_HTML "text/html; charset=utf-8"
+#define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
+
+static void respond_text(struct web_response *ret, unsigned status, const char *ct,
+                         const char *text)
+{
+    *ret = (struct web_response){ .status = status, .content_type = ct, .no_store = true };
+    ret->body = xstrdup(text);
+    ret->len = strlen(text);
+}
+
+static void respond_sbuf(struct web_response *ret, unsigned status, const char *ct, struct sbuf *sb)
+{
+    *ret = (struct web_response){ .status = status, .content_type = ct, .no_store = true };
+    ret->body = sbuf_detach(sb, &ret->len);
+}
+
+static void respond_json(struct web_response *ret, unsigned status, json_t *j /* stolen */)
+{
+    *ret = (struct web_response){ .status = status, .content_type = CT_JSON, .no_store = true };
+    ret->body = web_json_dump(j, &ret->len);
+}
+
+static enum probe_state view_state(const struct sched_monitor_view *v)
+{
+    return v->conf->paused ? PROBE_STATE_PAUSED : v->sm.state;
+}
+
+static double uptime_ratio(const struct web_ctx *ctx, const struct sched_monitor_view *v,
+                           uint64_t now, uint64_t window_ms)
+{
+    struct store_uptime u;
+    struct opsd_error err = { 0 };
+    int r;
+
+    if (!ctx->store)
+        return -1;
+    r = store_uptime(ctx->store, v->store_id, now > window_ms ? now - window_ms : 0, now, &u, &err);
+    if (r < 0) {
+        log_warn("event=web_store_error monitor=%s op=uptime err=%s", log_q(v->conf->name),
+                 log_q(err.msg));
+        return -1;
+    }
+    return store_uptime_ratio(&u);
+}
+
+static void fill_monitor(const struct web_ctx *ctx, const struct sched_monitor_view *v,
+                         uint64_t now, struct web_monitor *ret)
+{
+    static const uint64_t windows[WEB_UPTIME_N] = {
+        [WEB_UPTIME_24H] = 24ull * 3600 * 1000,
+        [WEB_UPTIME_7D] = 7ull * 24 * 3600 * 1000,
+        [WEB_UPTIME_30D] = 30ull * 24 * 3600 * 1000,
+    };
+    struct web_monitor m = {
+        .conf = v->conf,
+        .state = view_state(v),
+        .since_ms = v->sm.since_ms,
+        .has_result = v->has_result,
+        .checks_total = v->checks_total,
+        .checks_failed = v->checks_failed,
+        .last_ping_ms = v->last_ping_ms,
+    };
+
+    if (v->has_result)
+        web_result_from_probe(&m.last, &v->last); /* borrows v->last.message */
+    for (size_t i = 0; i < WEB_UPTIME_N; i++)
+        m.uptime[i] = uptime_ratio(ctx, v, now, windows[i]);
+    *ret = m;
+}
+
+static void get_monitors(const struct web_ctx *ctx, struct web_response *ret)
+{
+    uint64_t now = clock_now_ms(ctx->clock);
+    size_t n = sched_monitor_count(ctx->sched);
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < n; i++) {
+        struct web_monitor m;
+        fill_monitor(ctx, sched_monitor_at(ctx->sched, i), now, &m);
+        json_array_append_new(arr, web_monitor_json(&m));
+    }
+    respond_json(ret, 200, json_pack("{s:o}", "monitors", arr)); /* "o" steals arr */
+}
+
+static void get_monitor(const struct web_ctx *ctx, const char *name, struct web_response *ret)
+{
+    const struct sched_monitor_view *v = sched_monitor_find(ctx->sched, name);
+    struct web_monitor m;
+
+    if (!v) {
+        web_response_error(ret, 404, "not_found", "no monitor named '%s'", name);
+        return;
+    }
+    fill_monitor(ctx, v, clock_now_ms(ctx->clock), &m);
+    respond_json(ret, 200, web_monitor_json(&m));
+}
+
+static int add_result(const struct store_result *r, void *userdata)
+{
+    json_t *arr = userdata;
+    struct web_result wr;
+
+    web_result_from_store(&wr, r);
+    json_array_append_new(arr, web_result_json(&wr));
+    return 0;
+}
+
+static void get_results(const struct web_ctx *ctx, const char *name,
+                        const struct web_query_arg *args, size_t nargs, struct web_response *ret)
+{
+    const struct sched_monitor_view *v = sched_monitor_find(ctx->sched, name);
+    struct web_results_query q;
+    struct opsd_error err = { 0 };
+    json_t *arr;
+    int r;
+
+    if (!v) {
+        web_response_error(ret, 404, "not_found", "no monitor named '%s'", name);
+        return;
+    }
+    r = web_results_query_parse(args, nargs, clock_now_ms(ctx->clock), &q, &err);
+    if (r < 0) {
+        web_response_error(ret, 400, "bad_request", "%s", err.msg);
+        return;
+    }
+    if (!ctx->store) {
+        web_response_error(ret, 503, "unavailable", "no store is open");
+        return;
+    }
+    arr = json_array();
+    r = store_results(ctx->store, v->store_id, q.since_ms, q.until_ms, q.limit, add_result, arr,
+                      &err);
+    if (r < 0) {
+        json_decref(arr);
+        log_warn("event=web_store_error monitor=%s op=results err=%s", log_q(name), log_q(err.msg));
+        web_response_error(ret, 500, "internal_error", "cannot read results: %s", err.msg);
+        return;
+    }
+    respond_json(ret, 200, json_pack("{s:s,s:o}", "monitor", name, "results", arr));
+}
+
+/* ---- /metrics ---- */
+
+static void read_proc(struct web_proc_stats *ret)
+{
+    char buf[1024];
+    ssize_t n;
+    int fd;
+
+    ret->ok = false;
+    fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    (void)web_proc_parse_stat(buf, sysconf(_SC_PAGESIZE), sysconf(_SC_CLK_TCK), ret);
+}
+
+static void get_metrics(const struct web_ctx *ctx, struct web_response *ret)
+{
+    size_t n = sched_monitor_count(ctx->sched);
+    _cleanup_free_ struct web_metric_monitor *mons = xcalloc(n ? n : 1, sizeof(*mons));
+    struct sched_stats st;
+    struct web_proc_stats proc;
+    struct sbuf sb = SBUF_INIT;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct sched_monitor_view *v = sched_monitor_at(ctx->sched, i);
+        mons[i] = (struct web_metric_monitor){
+            .name = v->conf->name,
+            .state = view_state(v),
+            .has_latency = v->has_result && v->last.total_us != PROBE_NO_VALUE,
+            .latency_s = v->last.total_us / 1e6,
+            .has_cert = v->has_result && v->last.cert_days != PROBE_NO_VALUE,
+            .cert_days = v->last.cert_days,
+        };
+    }
+    sched_get_stats(ctx->sched, &st);
+    read_proc(&proc);
+    web_metrics_render(&sb, mons, n, &st, sched_lag_bounds, &proc);
+    respond_sbuf(ret, 200, CT_PROM, &sb);
+}
+
+/* ---- the status page ---- */
+
+static void get_page(const struct web_ctx *ctx, struct web_response *ret)
+{
+    const struct conf *conf = sched_conf(ctx->sched);
+    uint64_t now = clock_now_ms(ctx->clock);
+    size_t n = sched_monitor_count(ctx->sched), k = 0;
+    _cleanup_free_ struct web_page_monitor *mons = xcalloc(n ? n : 1, sizeof(*mons));
+    _cleanup_free_ struct store_uptime *days = NULL;
+    struct sbuf sb = SBUF_INIT;
+    struct web_page page;
+
+    for (size_t i = 0; i < n; i++)
+        k += sched_monitor_at(ctx->sched, i)->conf->public_;
+    days = xcalloc(k ? k * WEB_STATUS_DAYS : 1, sizeof(*days));
+
+    k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct sched_monitor_view *v = sched_monitor_at(ctx->sched, i);
+        struct opsd_error err = { 0 };
+        struct store_uptime *d;
+
+        mons[i] = (struct web_page_monitor){
+            .name = v->conf->name,
+            .description = v->conf->description,
+            .public_ = v->conf->public_,
+            .state = view_state(v),
+        };
+        if (!v->conf->public_)
+            continue;
+        d = &days[k++ * WEB_STATUS_DAYS];
+        mons[i].days = d;
+        if (ctx->store &&
+            store_uptime_days(ctx->store, v->store_id, now, WEB_STATUS_DAYS, d, &err) < 0) {
+            log_warn("event=web_store_error monitor=%s op=uptime_days err=%s", log_q(v->conf->name),
+                     log_q(err.msg));
+            memset(d, 0, WEB_STATUS_DAYS * sizeof(*d)); /* shown as "no data" */
+        }
+    }
+    page = (struct web_page){
+        .title = conf && conf->server.title ? conf->server.title : "Status",
+        .now_ms = now,
+        .ndays = WEB_STATUS_DAYS,
+        .monitors = mons,
+        .n_monitors = n,
+    };
+    web_page_render(&sb, &page);
+    respond_sbuf(ret, 200, CT_HTML, &sb);
+}
+
+/* ---- heartbeat pings ---- */
+
+static void ping(const struct web_ctx *ctx, const char *path, const char *body, size_t body_len,
+                 struct web_response *ret)
+{
+    struct web_ping p;
+    int r;
+
+    r = web_ping_parse(path, &p);
+    if (r == -ENOENT) {
+        respond_text(ret, 404, CT_TEXT, "not found\n");
+        return;
+    }
+    if (r < 0) {
+        respond_text(ret, 400, CT_TEXT,
+                     "bad request: expected /ping/<token>, /ping/<token>/start, "
+                     "/ping/<token>/fail or /ping/<token>/<exit code 0-255>\n");
+        return;
+    }
+    r = sched_heartbeat_ping(ctx->sched, p.token, p.kind, p.exit_code, body, body_len);
+    if (r == -ENOENT) {
+        respond_text(ret, 404, CT_TEXT, "not found\n");
+        return;
+    }
+    if (r == -ESHUTDOWN) {
+        respond_text(ret, 503, CT_TEXT, "shutting down\n");
+        return;
+    }
+    if (r < 0) {
+        log_warn("event=web_ping_error err=%s", log_q(strerror(-r)));
+        respond_text(ret, 500, CT_TEXT, "internal error\n");
+        return;
+    }
+    respond_text(ret, 200, CT_TEXT, "OK\n");
+}
+
+void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
+                const struct web_query_arg *args, size_t nargs, const char *body, size_t body_len,
+                struct web_response *ret)
+{
+    struct web_match m;
+    char shown[256];
+
+    if (web_route_match(method, path, &m) < 0) {
+        web_response_error(ret, 404, "not_found", "no such endpoint: %s",
+                           web_path_redact(path, shown, sizeof(shown)));
+        return;
+    }
+    if (!m.method_ok) {
+        web_response_error(ret, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+                           method, web_path_redact(path, shown, sizeof(shown)), m.allow);
+        ret->allow = m.allow;
+        return;
+    }
+    switch (m.route) {
+    case WEB_ROUTE_PAGE:
+        get_page(ctx, ret);
+        break;
+    case WEB_ROUTE_HEALTHZ:
+        respond_json(ret, 200, json_pack("{s:s}", "status", "ok"));
+        break;
+    case WEB_ROUTE_METRICS:
+        get_metrics(ctx, ret);
+        break;
+    case WEB_ROUTE_MONITORS:
+        get_monitors(ctx, ret);
+        break;
+    case WEB_ROUTE_MONITOR:
+        get_monitor(ctx, m.name, ret);
+        break;
+    case WEB_ROUTE_RESULTS:
+        get_results(ctx, m.name, args, nargs, ret);
+        break;
+    case WEB_ROUTE_PING:
+        ping(ctx, path, body, body_len, ret);
+        break;
+    }
+}

@@ -1,0 +1,209 @@
+/* What the web module's files share. The first part is pure: plain structs
+ * the glue fills from the engine and the store, and the parsers and
+ * renderers that turn them into bytes. Nothing in it calls sched_* or
+ * store_*, so tests/unit/test-web.c links it alone. The last part is the
+ * glue (handlers.c) that reads the engine and the store. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "probe/probe.h"
+#include "sched/sched.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/opsd_limits.h"
+#include "util/sbuf.h"
+
+#define WEB_PING_BODY_MAX (10 * 1024) /* bytes of a ping's body kept as its message */
+#define WEB_STATUS_DAYS 90            /* days on the status page's uptime bars */
+#define WEB_MAX_QUERY_ARGS 16         /* query parameters looked at in one request */
+#define WEB_RESULTS_DEFAULT_LIMIT 100
+#define WEB_RESULTS_DEFAULT_WINDOW_MS (24ull * 3600 * 1000)
+
+/* ---- parse.c: listen addresses, routes, query strings, ping paths ---- */
+
+/* Parses "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080", "[::]:8080" (also
+ * "localhost:8080", "*:8080" and ":8080"). Numeric addresses only: no DNS.
+ * ret_addr/ret_len are untouched on failure, which returns -EINVAL. */
+int web_listen_parse(const char *listen, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
+                     struct opsd_error *err);
+
+enum web_route {
+    WEB_ROUTE_PAGE,     /* GET / */
+    WEB_ROUTE_HEALTHZ,  /* GET /healthz */
+    WEB_ROUTE_METRICS,  /* GET /metrics */
+    WEB_ROUTE_MONITORS, /* GET /api/v1/monitors */
+    WEB_ROUTE_MONITOR,  /* GET /api/v1/monitors/{name} */
+    WEB_ROUTE_RESULTS,  /* GET /api/v1/monitors/{name}/results */
+    WEB_ROUTE_PING,     /* GET|POST|HEAD /ping/... */
+};
+
+struct web_match {
+    enum web_route route;
+    bool method_ok;               /* false: answer 405 with allow */
+    const char *allow;            /* the methods the route takes, for the Allow header */
+    char name[OPSD_MAX_NAME + 1]; /* {name} of the monitor routes */
+};
+
+/* Matches an (unescaped, query-less) path. Returns 0 and fills *ret, or
+ * -ENOENT when no route has that path (ret untouched). */
+int web_route_match(const char *method, const char *path, struct web_match *ret);
+
+struct web_query_arg {
+    const char *key;
+    const char *value; /* NULL for "?key" without '=' */
+};
+
+struct web_results_query {
+    uint64_t since_ms, until_ms;
+    unsigned limit;
+};
+
+/* Validates ?since=&until=&limit= of the results route; defaults: until=now,
+ * since=until-24h, limit=100. On a bad or unknown parameter returns -EINVAL
+ * with a message naming it in err; ret is untouched on failure. */
+int web_results_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
+                            struct web_results_query *ret, struct opsd_error *err);
+
+/* True when s[0..n) is a syntactically valid heartbeat token. */
+bool web_token_valid(const char *s, size_t n);
+
+struct web_ping {
+    char token[OPSD_MAX_TOKEN_LEN + 1];
+    enum probe_ping_kind kind;
+    int exit_code; /* PROBE_PING_EXIT only */
+};
+
+/* Parses "/ping/<token>[/start|/fail|/<0..255>]". Returns 0, -ENOENT when
+ * the token cannot be one (answer 404 without asking the engine), or -EINVAL
+ * when the rest is malformed (400). ret is untouched on failure. */
+int web_ping_parse(const char *path, struct web_ping *ret);
+
+/* Copies path into buf (size n), with a ping token replaced by "<token>",
+ * so it can be logged. */
+const char *web_path_redact(const char *path, char *buf, size_t n);
+
+/* ---- json.c: the API's JSON shapes ---- */
+
+/* One check's outcome as the API shows it. */
+struct web_result {
+    uint64_t time_ms;
+    enum probe_status status;
+    bool ok;
+    const char *message;                                   /* borrowed; NULL or "" -> null */
+    int32_t http_status;                                   /* PROBE_NO_VALUE if none */
+    int32_t cert_days;                                     /* PROBE_NO_VALUE if none */
+    int32_t dns_us, connect_us, tls_us, ttfb_us, total_us; /* PROBE_NO_VALUE if n/a */
+};
+
+void web_result_from_probe(struct web_result *ret, const struct probe_result *r);
+void web_result_from_store(struct web_result *ret, const struct store_result *r);
+
+enum { WEB_UPTIME_24H, WEB_UPTIME_7D, WEB_UPTIME_30D, WEB_UPTIME_N };
+
+/* One monitor as the API shows it. */
+struct web_monitor {
+    const struct conf_monitor *conf; /* borrowed */
+    enum probe_state state;
+    uint64_t since_ms; /* 0: unknown */
+    bool has_result;
+    struct web_result last; /* valid if has_result */
+    uint64_t checks_total, checks_failed;
+    uint64_t last_ping_ms;       /* heartbeats: 0 if none */
+    double uptime[WEB_UPTIME_N]; /* ratios in [0,1]; < 0 when no data */
+};
+
+/* New references; the caller owns them. */
+json_t *web_result_json(const struct web_result *r);
+json_t *web_monitor_json(const struct web_monitor *m);
+json_t *web_error_json(const char *code, const char *message);
+/* Serialises j (stealing it) as compact JSON plus a newline; caller frees. */
+char *web_json_dump(json_t *j, size_t *ret_len);
+
+/* ---- metrics.c: Prometheus text exposition 0.0.4 ---- */
+
+struct web_metric_monitor {
+    const char *name; /* borrowed */
+    enum probe_state state;
+    bool has_latency;
+    double latency_s; /* the last check's total time */
+    bool has_cert;
+    int32_t cert_days;
+};
+
+struct web_proc_stats {
+    bool ok; /* false: /proc/self/stat could not be read */
+    uint64_t rss_bytes;
+    double cpu_s;
+};
+
+/* Appends s escaped as a label value (\\, \" and \n). */
+void web_prom_escape(struct sbuf *sb, const char *s);
+/* Appends a histogram: name_bucket{le=...} for each of the n cumulative
+ * buckets (the last is +Inf), name_sum and name_count. */
+void web_prom_histogram(struct sbuf *sb, const char *name, const char *help, const double *bounds,
+                        const uint64_t *buckets, size_t n, double sum, uint64_t count);
+/* Parses the text of /proc/self/stat. Returns 0 or -EINVAL (ret untouched). */
+int web_proc_parse_stat(const char *text, long page_size, long ticks_per_s,
+                        struct web_proc_stats *ret);
+/* The whole /metrics body. lag_bounds has ARRAY_SIZE(st->lag_bucket) entries. */
+void web_metrics_render(struct sbuf *sb, const struct web_metric_monitor *mons, size_t n,
+                        const struct sched_stats *st, const double *lag_bounds,
+                        const struct web_proc_stats *proc);
+
+/* ---- page.c: the status page ---- */
+
+struct web_page_monitor {
+    const char *name;        /* borrowed */
+    const char *description; /* borrowed; may be NULL */
+    bool public_;            /* false: left off the page */
+    enum probe_state state;
+    const struct store_uptime *days; /* ndays entries, oldest first; may be NULL */
+};
+
+struct web_page {
+    const char *title;
+    uint64_t now_ms; /* the last day shown is the UTC day of now_ms */
+    unsigned ndays;
+    const struct web_page_monitor *monitors;
+    size_t n_monitors;
+};
+
+/* The CSS class of a day cell: "none" (no data), "full" (100%), "high"
+ * (>= 99%), "mid" (>= 95%) or "low". */
+const char *web_day_class(const struct store_uptime *u);
+/* "100%", "99.95%" (rounded down, so never 100% with a failure), "-" when
+ * count is 0. */
+const char *web_format_percent(uint64_t count, uint64_t failures, char *buf, size_t n);
+void web_page_render(struct sbuf *sb, const struct web_page *p);
+
+/* ---- handlers.c: glue that reads the engine and the store ---- */
+
+struct web_ctx {
+    struct sched *sched;
+    struct store *store;
+    const struct opsd_clock *clock;
+};
+
+struct web_response {
+    unsigned status;
+    char *body; /* malloc'd; freed by whoever sends it */
+    size_t len;
+    const char *content_type;
+    const char *allow; /* for 405; NULL otherwise */
+    bool no_store;     /* Cache-Control: no-store */
+};
+
+/* Answers one request. body is a POST's (capped) body or NULL. */
+void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
+                const struct web_query_arg *args, size_t nargs, const char *body, size_t body_len,
+                struct web_response *ret);
+/* Fills ret with a JSON error {"error":{"code":..,"message":..}}. */
+void web_response_error(struct web_response *ret, unsigned status, const char *code,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));

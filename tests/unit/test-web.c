@@ -1,0 +1,896 @@
+/* Unit tests for the web module's pure parts: listen addresses, routes, the
+ * results query, ping paths, JSON shapes, /metrics and the status page. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/cleanup.h"
+#include "web/web-internal.h"
+
+/* 2026-11-20T12:00:00Z */
+#define T0 1795176000000ull
+
+static size_t count_substr(const char *hay, const char *needle)
+{
+    size_t n = 0, l = strlen(needle);
+
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + l, needle))
+        n++;
+    return n;
+}
+
+/* ---- listen addresses ---- */
+
+static void test_listen_valid(void **state)
+{
+    static const struct {
+        const char *listen;
+        int family;
+        const char *addr;
+        unsigned port;
+    } cases[] = {
+        { "127.0.0.1:8080", AF_INET, "127.0.0.1", 8080 },
+        { "0.0.0.0:80", AF_INET, "0.0.0.0", 80 },
+        { "[::1]:8080", AF_INET6, "::1", 8080 },
+        { "[::]:8080", AF_INET6, "::", 8080 },
+        { "[fe80::1:2]:65535", AF_INET6, "fe80::1:2", 65535 },
+        { "localhost:9000", AF_INET, "127.0.0.1", 9000 },
+        { "*:81", AF_INET, "0.0.0.0", 81 },
+        { ":82", AF_INET, "0.0.0.0", 82 },
+        { "10.1.2.3:0", AF_INET, "10.1.2.3", 0 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = 0;
+        char buf[INET6_ADDRSTRLEN];
+        struct opsd_error err = { 0 };
+
+        assert_int_equal(web_listen_parse(cases[i].listen, &ss, &len, &err), 0);
+        assert_int_equal(ss.ss_family, cases[i].family);
+        if (cases[i].family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+            assert_int_equal(len, sizeof(*a));
+            assert_string_equal(inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf)), cases[i].addr);
+            assert_int_equal(ntohs(a->sin_port), cases[i].port);
+        } else {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+            assert_int_equal(len, sizeof(*a));
+            assert_string_equal(inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof(buf)),
+                                cases[i].addr);
+            assert_int_equal(ntohs(a->sin6_port), cases[i].port);
+        }
+    }
+}
+
+static void test_listen_invalid(void **state)
+{
+    static const struct {
+        const char *listen;
+        const char *msg; /* a part of the message */
+    } cases[] = {
+        { "", "invalid listen address ''" },
+        { "8080", "expected host:port" },
+        { "127.0.0.1", "expected host:port" },
+        { "127.0.0.1:", "invalid port ''" },
+        { "127.0.0.1:65536", "invalid port '65536'" },
+        { "127.0.0.1:80x", "invalid port '80x'" },
+        { "127.0.0.1:-1", "invalid port '-1'" },
+        { "127.0.0.1:123456", "invalid port '123456'" },
+        { "[::1]8080", "expected [IPv6]:port" },
+        { "[::1", "expected [IPv6]:port" },
+        { "[]:80", "invalid IPv6 address" },
+        { "[zz::1]:80", "invalid IPv6 address 'zz::1'" },
+        { "[127.0.0.1]:80", "invalid IPv6 address '127.0.0.1'" },
+        { "::1:8080", "in brackets" },
+        { "example.com:80", "invalid IPv4 address 'example.com'" },
+        { "1.2.3:80", "invalid IPv4 address '1.2.3'" },
+        { "256.1.1.1:80", "invalid IPv4 address '256.1.1.1'" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = 12345;
+        struct opsd_error err = { 0 };
+
+        memset(&ss, 0xab, sizeof(ss));
+        assert_int_equal(web_listen_parse(cases[i].listen, &ss, &len, &err), -EINVAL);
+        assert_int_equal(err.code, -EINVAL);
+        if (!strstr(err.msg, cases[i].msg))
+            fail_msg("'%s': message '%s' lacks '%s'", cases[i].listen, err.msg, cases[i].msg);
+        /* untouched on failure */
+        assert_int_equal(len, 12345);
+        assert_int_equal(((unsigned char *)&ss)[0], 0xab);
+    }
+}
+
+/* ---- routes ---- */
+
+static void test_route_match(void **state)
+{
+    struct web_match m;
+
+    (void)state;
+    assert_int_equal(web_route_match("GET", "/", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_PAGE);
+    assert_true(m.method_ok);
+
+    assert_int_equal(web_route_match("HEAD", "/healthz", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_HEALTHZ);
+    assert_true(m.method_ok);
+
+    assert_int_equal(web_route_match("GET", "/metrics", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_METRICS);
+
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_MONITORS);
+
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors/web-1.prod", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_MONITOR);
+    assert_string_equal(m.name, "web-1.prod");
+
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors/db/results", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_RESULTS);
+    assert_string_equal(m.name, "db");
+
+    assert_int_equal(web_route_match("POST", "/ping/abc", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_PING);
+    assert_true(m.method_ok);
+
+    /* a known path with the wrong method: 405 and what is allowed */
+    assert_int_equal(web_route_match("POST", "/api/v1/monitors", &m), 0);
+    assert_false(m.method_ok);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(web_route_match("DELETE", "/ping/abc/fail", &m), 0);
+    assert_false(m.method_ok);
+    assert_string_equal(m.allow, "GET, HEAD, POST");
+
+    /* unknown paths: ret untouched */
+    memset(&m, 0x5a, sizeof(m));
+    assert_int_equal(web_route_match("GET", "/nope", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors/db/events", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors//results", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/api/v2/monitors", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/healthz/", &m), -ENOENT);
+    assert_int_equal(((unsigned char *)&m)[0], 0x5a);
+}
+
+/* ---- the results query ---- */
+
+static void test_query_defaults(void **state)
+{
+    struct web_results_query q;
+    struct opsd_error err = { 0 };
+
+    (void)state;
+    assert_int_equal(web_results_query_parse(NULL, 0, T0, &q, &err), 0);
+    assert_int_equal(q.until_ms, T0);
+    assert_int_equal(q.since_ms, T0 - 24ull * 3600 * 1000);
+    assert_int_equal(q.limit, 100);
+}
+
+static void test_query_valid(void **state)
+{
+    struct web_query_arg a[] = {
+        { "since", "2026-11-19T12:00:00Z" },
+        { "until", "1795176000" },
+        { "limit", "10000" },
+    };
+    struct web_query_arg b[] = { { "until", "2026-11-20T13:00:00+01:00" }, { "limit", "1" } };
+    struct web_results_query q;
+    struct opsd_error err = { 0 };
+
+    (void)state;
+    assert_int_equal(web_results_query_parse(a, ARRAY_SIZE(a), 1, &q, &err), 0);
+    assert_int_equal(q.since_ms, T0 - 24ull * 3600 * 1000);
+    assert_int_equal(q.until_ms, T0);
+    assert_int_equal(q.limit, 10000);
+
+    /* until alone: since defaults to until - 24h */
+    assert_int_equal(web_results_query_parse(b, ARRAY_SIZE(b), 1, &q, &err), 0);
+    assert_int_equal(q.until_ms, T0);
+    assert_int_equal(q.since_ms, T0 - 24ull * 3600 * 1000);
+    assert_int_equal(q.limit, 1);
+}
+
+static void test_query_invalid(void **state)
+{
+    static const struct {
+        struct web_query_arg args[2];
+        size_t n;
+        const char *msg;
+    } cases[] = {
+        { { { "limit", "0" } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", "10001" } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", "-5" } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", "1.5" } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", "ten" } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", "" } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", NULL } }, 1, "limit must be an integer between 1 and 10000" },
+        { { { "limit", "99999999999999999999" } }, 1, "limit must be an integer" },
+        { { { "since", "yesterday" } }, 1, "since must be an RFC 3339 time" },
+        { { { "since", "" } }, 1, "since needs a value" },
+        { { { "until", NULL } }, 1, "until needs a value" },
+        { { { "until", "2026-13-01T00:00:00Z" } }, 1, "until must be an RFC 3339 time" },
+        { { { "until", "2026-11-20T12:00:00" } }, 1, "until must be an RFC 3339 time" },
+        { { { "sort", "asc" } }, 1, "unknown query parameter 'sort'" },
+        { { { "", "x" } }, 1, "unknown query parameter ''" },
+        { { { "since", "1795176001" }, { "until", "1795176000" } },
+          2,
+          "since must not be later than until" },
+        { { { "limit", "5" }, { "limit", "6" } }, 2, "limit is given more than once" },
+        { { { "since", "1" }, { "since", "2" } }, 2, "since is given more than once" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct web_results_query q = { .since_ms = 7, .until_ms = 8, .limit = 9 };
+        struct opsd_error err = { 0 };
+
+        assert_int_equal(web_results_query_parse(cases[i].args, cases[i].n, T0, &q, &err), -EINVAL);
+        if (!strstr(err.msg, cases[i].msg))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err.msg, cases[i].msg);
+        assert_int_equal(q.since_ms, 7);
+        assert_int_equal(q.until_ms, 8);
+        assert_int_equal(q.limit, 9);
+    }
+}
+
+/* ---- pings ---- */
+
+#define TOKEN "abcdefghijklmnop" /* 16 chars, the shortest allowed */
+
+static void test_ping_parse_valid(void **state)
+{
+    static const struct {
+        const char *path;
+        const char *token;
+        enum probe_ping_kind kind;
+        int exit_code;
+    } cases[] = {
+        { "/ping/" TOKEN, TOKEN, PROBE_PING_SUCCESS, 0 },
+        { "/ping/" TOKEN "/start", TOKEN, PROBE_PING_START, 0 },
+        { "/ping/" TOKEN "/fail", TOKEN, PROBE_PING_FAIL, 0 },
+        { "/ping/" TOKEN "/0", TOKEN, PROBE_PING_EXIT, 0 },
+        { "/ping/" TOKEN "/1", TOKEN, PROBE_PING_EXIT, 1 },
+        { "/ping/" TOKEN "/255", TOKEN, PROBE_PING_EXIT, 255 },
+        { "/ping/" TOKEN "/007", TOKEN, PROBE_PING_EXIT, 7 },
+        { "/ping/Ab_9-Ab_9-Ab_9-Ab_9-", "Ab_9-Ab_9-Ab_9-Ab_9-", PROBE_PING_SUCCESS, 0 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct web_ping p;
+
+        assert_int_equal(web_ping_parse(cases[i].path, &p), 0);
+        assert_string_equal(p.token, cases[i].token);
+        assert_int_equal(p.kind, cases[i].kind);
+        if (cases[i].kind == PROBE_PING_EXIT)
+            assert_int_equal(p.exit_code, cases[i].exit_code);
+    }
+}
+
+static void test_ping_parse_invalid(void **state)
+{
+    char long_ok[6 + 128 + 1], too_long[6 + 129 + 1];
+    struct web_ping p;
+    static const struct {
+        const char *path;
+        int r;
+    } cases[] = {
+        { "/ping/" TOKEN "/256", -EINVAL },
+        { "/ping/" TOKEN "/1000", -EINVAL },
+        { "/ping/" TOKEN "/-1", -EINVAL },
+        { "/ping/" TOKEN "/1x", -EINVAL },
+        { "/ping/" TOKEN "/", -EINVAL },
+        { "/ping/" TOKEN "/start/x", -EINVAL },
+        { "/ping/" TOKEN "/fail/", -EINVAL },
+        { "/ping/" TOKEN "/log", -EINVAL },
+        { "/ping/" TOKEN "/START", -EINVAL },
+        { "/ping/abcdefghijklmno", -ENOENT }, /* 15 chars */
+        { "/ping/abcdefghijklmno/fail", -ENOENT },
+        { "/ping/abcdefgh.jklmnop", -ENOENT },
+        { "/ping/abcdefgh jklmnop", -ENOENT },
+        { "/ping/", -ENOENT },
+        { "/ping", -ENOENT },
+        { "/pong/" TOKEN, -ENOENT },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        memset(&p, 0x5a, sizeof(p));
+        if (web_ping_parse(cases[i].path, &p) != cases[i].r)
+            fail_msg("'%s' should give %d", cases[i].path, cases[i].r);
+        assert_int_equal(p.exit_code, 0x5a5a5a5a); /* untouched */
+    }
+
+    memcpy(long_ok, "/ping/", 6);
+    memset(long_ok + 6, 'x', 128);
+    long_ok[6 + 128] = '\0';
+    assert_int_equal(web_ping_parse(long_ok, &p), 0);
+    assert_int_equal(strlen(p.token), 128);
+
+    memcpy(too_long, "/ping/", 6);
+    memset(too_long + 6, 'x', 129);
+    too_long[6 + 129] = '\0';
+    assert_int_equal(web_ping_parse(too_long, &p), -ENOENT);
+}
+
+static void test_path_redact(void **state)
+{
+    char buf[64];
+
+    (void)state;
+    assert_string_equal(web_path_redact("/ping/" TOKEN, buf, sizeof(buf)), "/ping/<token>");
+    assert_string_equal(web_path_redact("/ping/" TOKEN "/fail", buf, sizeof(buf)),
+                        "/ping/<token>/fail");
+    assert_string_equal(web_path_redact("/ping/x/42", buf, sizeof(buf)), "/ping/<token>/42");
+    assert_string_equal(web_path_redact("/api/v1/monitors", buf, sizeof(buf)), "/api/v1/monitors");
+    assert_null(strstr(web_path_redact("/ping/" TOKEN "/start", buf, sizeof(buf)), TOKEN));
+}
+
+/* ---- JSON ---- */
+
+static char *dump(json_t *j)
+{
+    return web_json_dump(j, NULL);
+}
+
+static void test_monitor_json_http(void **state)
+{
+    struct conf_label labels[] = { { "team", "core" } };
+    struct conf_monitor c = {
+        .name = "api",
+        .type = CONF_MON_HTTP,
+        .description = "Public API",
+        .public_ = true,
+        .interval_ms = 30000,
+        .timeout_ms = 10000,
+        .confirm = 2,
+        .labels = labels,
+        .n_labels = 1,
+    };
+    struct web_monitor m = {
+        .conf = &c,
+        .state = PROBE_STATE_UP,
+        .since_ms = T0,
+        .has_result = true,
+        .last = {
+            .time_ms = T0 + 60000,
+            .status = PROBE_OK,
+            .ok = true,
+            .message = "HTTP 200",
+            .http_status = 200,
+            .cert_days = 42,
+            .dns_us = 1001,
+            .connect_us = PROBE_NO_VALUE,
+            .tls_us = 2500,
+            .ttfb_us = 11000,
+            .total_us = 12345,
+        },
+        .checks_total = 10,
+        .checks_failed = 1,
+        .uptime = { 2878.0 / 2880.0, -1, 1 },
+    };
+    _cleanup_free_ char *s = dump(web_monitor_json(&m));
+
+    (void)state;
+    assert_string_equal(
+        s, "{\"name\":\"api\",\"type\":\"http\",\"description\":\"Public API\","
+           "\"labels\":{\"team\":\"core\"},\"interval_s\":30,\"timeout_s\":10,\"confirm\":2,"
+           "\"paused\":false,\"state\":\"up\",\"since\":\"2026-11-20T12:00:00.000Z\","
+           "\"last_check\":\"2026-11-20T12:01:00.000Z\",\"latency_ms\":12.345,"
+           "\"last_result\":{\"time\":\"2026-11-20T12:01:00.000Z\",\"status\":\"ok\","
+           "\"ok\":true,\"message\":\"HTTP 200\",\"http_status\":200,\"cert_days\":42,"
+           "\"timings_ms\":{\"dns\":1.001,\"connect\":null,\"tls\":2.5,\"first_byte\":11.0,"
+           "\"total\":12.345}},\"uptime\":{\"24h\":0.999306,\"7d\":null,\"30d\":1.0},"
+           "\"checks_total\":10,\"checks_failed\":1}\n");
+}
+
+static void test_monitor_json_heartbeat(void **state)
+{
+    struct conf_monitor c = {
+        .name = "backup",
+        .type = CONF_MON_HEARTBEAT,
+        .public_ = true,
+        .interval_ms = 1500,
+        .timeout_ms = 1000,
+        .confirm = 1,
+        .token = "s3cr3t-t0ken-abcdef",
+        .period_ms = 86400000,
+        .grace_ms = 3600000,
+    };
+    struct web_monitor m = {
+        .conf = &c,
+        .state = PROBE_STATE_PENDING,
+        .last_ping_ms = T0,
+        .uptime = { -1, -1, -1 },
+    };
+    _cleanup_free_ char *s = dump(web_monitor_json(&m));
+    json_t *j = json_loads(s, 0, NULL);
+
+    (void)state;
+    assert_non_null(j);
+    assert_null(strstr(s, "s3cr3t")); /* the token is a secret */
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "heartbeat");
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "pending");
+    assert_string_equal(json_string_value(json_object_get(j, "last_ping")),
+                        "2026-11-20T12:00:00.000Z");
+    assert_int_equal(json_integer_value(json_object_get(j, "period_s")), 86400);
+    assert_int_equal(json_integer_value(json_object_get(j, "grace_s")), 3600);
+    assert_true(json_is_real(json_object_get(j, "interval_s")));
+    assert_true(json_number_value(json_object_get(j, "interval_s")) == 1.5);
+    assert_true(json_is_null(json_object_get(j, "description")));
+    assert_true(json_is_null(json_object_get(j, "since")));
+    assert_true(json_is_null(json_object_get(j, "last_check")));
+    assert_true(json_is_null(json_object_get(j, "latency_ms")));
+    assert_true(json_is_null(json_object_get(j, "last_result")));
+    assert_true(json_is_null(json_object_get(json_object_get(j, "uptime"), "24h")));
+    json_decref(j);
+}
+
+static void test_result_json_from_store(void **state)
+{
+    struct store_result sr = {
+        .monitor_id = 3,
+        .ts_ms = T0,
+        .status = PROBE_CRITICAL,
+        .ok = false,
+        .dns_us = STORE_NO_VALUE,
+        .connect_us = 500,
+        .tls_us = STORE_NO_VALUE,
+        .ttfb_us = STORE_NO_VALUE,
+        .total_us = 5000123,
+        .http_status = STORE_NO_VALUE,
+        .cert_days = STORE_NO_VALUE,
+        .message = "bad \xff byte", /* not UTF-8: must still give valid JSON */
+    };
+    struct web_result r;
+    _cleanup_free_ char *s = NULL;
+
+    (void)state;
+    web_result_from_store(&r, &sr);
+    s = dump(web_result_json(&r));
+    assert_string_equal(s, "{\"time\":\"2026-11-20T12:00:00.000Z\",\"status\":\"critical\","
+                           "\"ok\":false,\"message\":\"bad ? byte\",\"http_status\":null,"
+                           "\"cert_days\":null,\"timings_ms\":{\"dns\":null,\"connect\":0.5,"
+                           "\"tls\":null,\"first_byte\":null,\"total\":5000.123}}\n");
+}
+
+static void test_result_from_probe(void **state)
+{
+    struct probe_result pr = {
+        .started_ms = T0,
+        .status = PROBE_WARNING,
+        .dns_us = 1,
+        .connect_us = 2,
+        .tls_us = 3,
+        .ttfb_us = 4,
+        .total_us = 5,
+        .http_status = 301,
+        .cert_days = 9,
+        .message = "slow",
+    };
+    struct web_result r;
+
+    (void)state;
+    web_result_from_probe(&r, &pr);
+    assert_int_equal(r.time_ms, T0);
+    assert_int_equal(r.status, PROBE_WARNING);
+    assert_true(r.ok); /* a warning counts as up */
+    assert_string_equal(r.message, "slow");
+    assert_int_equal(r.http_status, 301);
+    assert_int_equal(r.cert_days, 9);
+    assert_int_equal(r.ttfb_us, 4);
+    assert_int_equal(r.total_us, 5);
+}
+
+static void test_error_json(void **state)
+{
+    struct web_response res;
+
+    (void)state;
+    web_response_error(&res, 404, "not_found", "no monitor named '%s'", "a\"b");
+    assert_int_equal(res.status, 404);
+    assert_string_equal(res.content_type, "application/json");
+    assert_string_equal(res.body,
+                        "{\"error\":{\"code\":\"not_found\",\"message\":\"no monitor named "
+                        "'a\\\"b'\"}}\n");
+    assert_int_equal(res.len, strlen(res.body));
+    free(res.body);
+}
+
+/* ---- metrics ---- */
+
+static void test_prom_escape(void **state)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    (void)state;
+    web_prom_escape(&sb, "a\"b\\c\nd{e}=f");
+    assert_string_equal(sb.buf, "a\\\"b\\\\c\\nd{e}=f");
+    sbuf_release(&sb);
+}
+
+static void test_prom_histogram(void **state)
+{
+    const double bounds[] = { 0.005, 0.25, 1.0 / 0.0 };
+    const uint64_t buckets[] = { 3, 7, 9 };
+    struct sbuf sb = SBUF_INIT;
+
+    (void)state;
+    web_prom_histogram(&sb, "x_seconds", "How long.", bounds, buckets, 3, 1.5, 9);
+    assert_string_equal(sb.buf, "# HELP x_seconds How long.\n"
+                                "# TYPE x_seconds histogram\n"
+                                "x_seconds_bucket{le=\"0.005\"} 3\n"
+                                "x_seconds_bucket{le=\"0.25\"} 7\n"
+                                "x_seconds_bucket{le=\"+Inf\"} 9\n"
+                                "x_seconds_sum 1.5\n"
+                                "x_seconds_count 9\n");
+    sbuf_release(&sb);
+
+    /* the last bucket is +Inf even when its bound is finite */
+    web_prom_histogram(&sb, "y", "h", (const double[]){ 1, 2 }, (const uint64_t[]){ 1, 2 }, 2, 0,
+                       2);
+    assert_non_null(strstr(sb.buf, "y_bucket{le=\"1\"} 1\ny_bucket{le=\"+Inf\"} 2\n"));
+    sbuf_release(&sb);
+}
+
+static void test_metrics_render(void **state)
+{
+    double bounds[12];
+    struct web_metric_monitor mons[] = {
+        { .name = "api",
+          .state = PROBE_STATE_UP,
+          .has_latency = true,
+          .latency_s = 0.012345,
+          .has_cert = true,
+          .cert_days = 42 },
+        { .name = "we\"ird\\name", .state = PROBE_STATE_DOWN },
+    };
+    struct sched_stats st = { .checks_ok = 90,
+                              .checks_failed = 10,
+                              .checks_scheduled = 101,
+                              .checks_skipped = 1,
+                              .in_flight = 2,
+                              .queued = 3,
+                              .results_written = 99,
+                              .write_errors = 4,
+                              .lag_sum_s = 0.5,
+                              .lag_count = 12 };
+    struct web_proc_stats proc = { .ok = true, .rss_bytes = 4096000, .cpu_s = 1.25 };
+    struct sbuf sb = SBUF_INIT;
+
+    (void)state;
+    for (size_t i = 0; i < 12; i++) {
+        bounds[i] = 0.001 * (double)(1u << i);
+        st.lag_bucket[i] = i + 1;
+    }
+    web_metrics_render(&sb, mons, ARRAY_SIZE(mons), &st, bounds, &proc);
+
+    assert_non_null(strstr(sb.buf, "opsd_monitor_up{monitor=\"api\"} 1\n"));
+    assert_non_null(strstr(sb.buf, "opsd_monitor_up{monitor=\"we\\\"ird\\\\name\"} 0\n"));
+    assert_non_null(strstr(sb.buf, "opsd_monitor_state{monitor=\"api\",state=\"up\"} 1\n"));
+    assert_non_null(strstr(sb.buf, "opsd_monitor_state{monitor=\"api\",state=\"down\"} 0\n"));
+    assert_non_null(
+        strstr(sb.buf, "opsd_monitor_state{monitor=\"we\\\"ird\\\\name\",state=\"down\"} 1\n"));
+    assert_int_equal(count_substr(sb.buf, "opsd_monitor_state{"), 8);
+    assert_non_null(strstr(sb.buf, "opsd_monitor_latency_seconds{monitor=\"api\"} 0.012345\n"));
+    assert_int_equal(count_substr(sb.buf, "opsd_monitor_latency_seconds{"), 1);
+    assert_non_null(strstr(sb.buf, "opsd_monitor_cert_expiry_days{monitor=\"api\"} 42\n"));
+    assert_int_equal(count_substr(sb.buf, "opsd_monitor_cert_expiry_days{"), 1);
+    assert_non_null(strstr(sb.buf, "opsd_checks_total{result=\"ok\"} 90\n"));
+    assert_non_null(strstr(sb.buf, "opsd_checks_total{result=\"failed\"} 10\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_checks_scheduled_total 101\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_checks_skipped_total 1\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_checks_in_flight 2\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_checks_queued 3\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_results_written_total 99\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_store_write_errors_total 4\n"));
+    assert_non_null(strstr(sb.buf, "opsd_check_start_lag_seconds_bucket{le=\"0.001\"} 1\n"));
+    assert_non_null(strstr(sb.buf, "opsd_check_start_lag_seconds_bucket{le=\"+Inf\"} 12\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_check_start_lag_seconds_count 12\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_monitors 2\n"));
+    assert_non_null(strstr(sb.buf, "\nprocess_resident_memory_bytes 4096000\n"));
+    assert_non_null(strstr(sb.buf, "\nprocess_cpu_seconds_total 1.25\n"));
+    assert_non_null(strstr(sb.buf, "\nopsd_build_info{version=\"" OPSD_VERSION "\"} 1\n"));
+    assert_non_null(strstr(sb.buf, "# TYPE opsd_checks_total counter\n"));
+    assert_non_null(strstr(sb.buf, "# TYPE opsd_check_start_lag_seconds histogram\n"));
+    /* every metric family declared once */
+    assert_int_equal(count_substr(sb.buf, "# TYPE opsd_monitor_up "), 1);
+    assert_int_equal(count_substr(sb.buf, "# TYPE "), count_substr(sb.buf, "# HELP "));
+    assert_int_equal(sb.buf[sb.len - 1], '\n');
+    sbuf_release(&sb);
+}
+
+static void test_proc_parse_stat(void **state)
+{
+    /* comm may hold spaces and parentheses */
+    const char *line = "18799 (my (odd) cmd) R 18756 18756 2742 0 -1 4194304 100 0 0 0 "
+                       "250 150 0 0 20 0 1 0 129618 3133440 389 18446744073709551615 0 0\n";
+    struct web_proc_stats p = { 0 };
+
+    (void)state;
+    assert_int_equal(web_proc_parse_stat(line, 4096, 100, &p), 0);
+    assert_true(p.ok);
+    assert_int_equal(p.rss_bytes, 389ull * 4096);
+    assert_true(p.cpu_s == 4.0);
+
+    p.rss_bytes = 77;
+    assert_int_equal(web_proc_parse_stat("12 (x) R 1 2 3", 4096, 100, &p), -EINVAL);
+    assert_int_equal(web_proc_parse_stat("no paren", 4096, 100, &p), -EINVAL);
+    assert_int_equal(p.rss_bytes, 77);
+}
+
+/* ---- the status page ---- */
+
+static char *render_page(const struct web_page_monitor *mons, size_t n, unsigned ndays)
+{
+    struct web_page p = {
+        .title = "Acme Status",
+        .now_ms = T0,
+        .ndays = ndays,
+        .monitors = mons,
+        .n_monitors = n,
+    };
+    struct sbuf sb = SBUF_INIT;
+
+    web_page_render(&sb, &p);
+    return sbuf_detach(&sb, NULL);
+}
+
+static void test_page_banner_all_up(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "api", .public_ = true, .state = PROBE_STATE_UP },
+        { .name = "db", .public_ = true, .state = PROBE_STATE_UP },
+        { .name = "old", .public_ = true, .state = PROBE_STATE_PAUSED },     /* not counted */
+        { .name = "internal", .public_ = false, .state = PROBE_STATE_DOWN }, /* not shown */
+    };
+    _cleanup_free_ char *html = render_page(mons, ARRAY_SIZE(mons), 90);
+
+    (void)state;
+    assert_non_null(strstr(html, "<section class=\"banner up\" role=\"status\">All systems "
+                                 "operational</section>"));
+    assert_null(strstr(html, "internal"));
+    assert_non_null(strstr(html, "<h2>old</h2>"));
+    assert_non_null(strstr(html, "<span class=\"badge paused\">Paused</span>"));
+    assert_non_null(strstr(html, "<span class=\"badge up\">Operational</span>"));
+    assert_int_equal(count_substr(html, "<li class=\"mon\">"), 3);
+    assert_int_equal(count_substr(html, "<span class=\"day "), 3 * 90);
+}
+
+static void test_page_banner_down(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "api", .public_ = true, .state = PROBE_STATE_DOWN },
+        { .name = "web", .public_ = true, .state = PROBE_STATE_UP },
+        { .name = "db", .public_ = true, .state = PROBE_STATE_DOWN },
+        { .name = "queue", .public_ = true, .state = PROBE_STATE_PENDING },
+        { .name = "secret", .public_ = false, .state = PROBE_STATE_DOWN },
+    };
+    _cleanup_free_ char *html = render_page(mons, ARRAY_SIZE(mons), 90);
+    _cleanup_free_ char *one = render_page(mons, 2, 90);
+
+    (void)state;
+    assert_non_null(strstr(html,
+                           "<section class=\"banner down\" role=\"status\">2 monitors down: api, db"
+                           "</section>"));
+    assert_null(strstr(html, "secret"));
+    assert_non_null(strstr(html, "<span class=\"badge down\">Down</span>"));
+    assert_non_null(strstr(one, "1 monitor down: api</section>"));
+}
+
+static void test_page_banner_many_down(void **state)
+{
+    struct web_page_monitor mons[12];
+    char names[12][8];
+    _cleanup_free_ char *html = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < 12; i++) {
+        snprintf(names[i], sizeof(names[i]), "m%zu", i);
+        mons[i] = (struct web_page_monitor){ .name = names[i],
+                                             .public_ = true,
+                                             .state = PROBE_STATE_DOWN };
+    }
+    html = render_page(mons, 12, 90);
+    assert_non_null(strstr(html, "12 monitors down: m0, m1, m2, m3, m4, m5, m6, m7, m8, m9 and "
+                                 "2 more</section>"));
+}
+
+static void test_page_banner_pending(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "api", .public_ = true, .state = PROBE_STATE_UP },
+        { .name = "db", .public_ = true, .state = PROBE_STATE_PENDING },
+    };
+    _cleanup_free_ char *html = render_page(mons, ARRAY_SIZE(mons), 90);
+
+    (void)state;
+    assert_non_null(strstr(html, "<section class=\"banner pending\" role=\"status\">Checking..."
+                                 "</section>"));
+    assert_null(strstr(html, "All systems operational"));
+    assert_non_null(strstr(html, "<span class=\"badge pending\">Checking</span>"));
+}
+
+static void test_page_days(void **state)
+{
+    /* oldest first: 2026-11-16 .. 2026-11-20 */
+    struct store_uptime days[5] = {
+        { .count = 0 },
+        { .count = 2880, .failures = 0 },
+        { .count = 2880, .failures = 2 },  /* 99.93% */
+        { .count = 100, .failures = 5 },   /* 95% exactly */
+        { .count = 1000, .failures = 51 }, /* 94.9% */
+    };
+    struct web_page_monitor mons[] = {
+        { .name = "api",
+          .description = "The API",
+          .public_ = true,
+          .state = PROBE_STATE_UP,
+          .days = days },
+    };
+    _cleanup_free_ char *html = render_page(mons, 1, 5);
+
+    (void)state;
+    assert_non_null(strstr(html, "<span class=\"day none\" title=\"2026-11-16: no data\"></span>\n"
+                                 "<span class=\"day full\" title=\"2026-11-17: 100% (0 failed of "
+                                 "2880 checks)\"></span>\n"
+                                 "<span class=\"day high\" title=\"2026-11-18: 99.93% (2 failed of "
+                                 "2880 checks)\"></span>\n"
+                                 "<span class=\"day mid\" title=\"2026-11-19: 95.00% (5 failed of "
+                                 "100 checks)\"></span>\n"
+                                 "<span class=\"day low\" title=\"2026-11-20: 94.90% (51 failed of "
+                                 "1000 checks)\"></span>\n"));
+    /* overall: 58 failed of 6860 -> 99.15% */
+    assert_non_null(strstr(html, "<div class=\"bar\" role=\"img\" aria-label=\"api: 99.15% "
+                                 "uptime over the last 5 days\">"));
+    assert_non_null(strstr(html, "<span>99.15% uptime</span>"));
+    assert_non_null(strstr(html, "<p class=\"desc\">The API</p>"));
+}
+
+static void test_page_escaping(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "<script>alert(1)</script>",
+          .description = "a & \"b\" 'c'",
+          .public_ = true,
+          .state = PROBE_STATE_DOWN },
+    };
+    struct web_page p = {
+        .title = "<b>Acme</b>",
+        .now_ms = T0,
+        .ndays = 90,
+        .monitors = mons,
+        .n_monitors = 1,
+    };
+    struct sbuf sb = SBUF_INIT;
+
+    (void)state;
+    web_page_render(&sb, &p);
+    assert_null(strstr(sb.buf, "<script"));
+    assert_null(strstr(sb.buf, "<b>"));
+    assert_non_null(strstr(sb.buf, "<title>&lt;b&gt;Acme&lt;/b&gt;</title>"));
+    assert_non_null(strstr(sb.buf, "<h2>&lt;script&gt;alert(1)&lt;/script&gt;</h2>"));
+    assert_non_null(strstr(sb.buf, "1 monitor down: &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_non_null(strstr(sb.buf, "aria-label=\"&lt;script&gt;alert(1)&lt;/script&gt;: no data"));
+    assert_non_null(strstr(sb.buf, "a &amp; &quot;b&quot; &#39;c&#39;"));
+    sbuf_release(&sb);
+}
+
+static void test_page_document(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "api", .public_ = true, .state = PROBE_STATE_UP }
+    };
+    _cleanup_free_ char *html = render_page(mons, 1, 90);
+
+    (void)state;
+    assert_true(strncmp(html, "<!DOCTYPE html>\n<html lang=\"en\">", 31) == 0);
+    assert_non_null(strstr(html, "<meta http-equiv=\"refresh\" content=\"60\">"));
+    assert_non_null(strstr(html, "<meta name=\"viewport\""));
+    assert_non_null(strstr(html, "<title>Acme Status</title>"));
+    assert_non_null(strstr(html, "Updated 2026-11-20 12:00:00 UTC"));
+    /* no JavaScript, nothing loaded from elsewhere */
+    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "http://"));
+    assert_null(strstr(html, "https://"));
+    assert_null(strstr(html, "<link"));
+    assert_null(strstr(html, "url("));
+    /* 90 cells without data, oldest first */
+    assert_int_equal(count_substr(html, "<span class=\"day none\""), 90);
+    assert_non_null(strstr(html, "title=\"2026-08-23: no data\""));
+    assert_true(strstr(html, "2026-08-23") < strstr(html, "2026-11-20: no data"));
+    assert_non_null(strstr(html, "</html>\n"));
+}
+
+static void test_page_empty(void **state)
+{
+    _cleanup_free_ char *html = render_page(NULL, 0, 90);
+
+    (void)state;
+    assert_non_null(strstr(html, "No monitors to show"));
+    assert_null(strstr(html, "<ul"));
+}
+
+static void test_day_class(void **state)
+{
+    static const struct {
+        uint64_t count, failures;
+        const char *cls;
+    } cases[] = {
+        { 0, 0, "none" },     { 1, 0, "full" },    { 2880, 0, "full" }, { 100, 1, "high" },
+        { 1000, 10, "high" }, { 1000, 11, "mid" }, { 100, 5, "mid" },   { 1000, 51, "low" },
+        { 10, 10, "low" },    { 5, 9, "low" },
+    };
+
+    (void)state;
+    assert_string_equal(web_day_class(NULL), "none");
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct store_uptime u = { .count = cases[i].count, .failures = cases[i].failures };
+        assert_string_equal(web_day_class(&u), cases[i].cls);
+    }
+}
+
+static void test_format_percent(void **state)
+{
+    char buf[32];
+
+    (void)state;
+    assert_string_equal(web_format_percent(0, 0, buf, sizeof(buf)), "-");
+    assert_string_equal(web_format_percent(2880, 0, buf, sizeof(buf)), "100%");
+    assert_string_equal(web_format_percent(2880, 2, buf, sizeof(buf)), "99.93%");
+    assert_string_equal(web_format_percent(1000000, 1, buf, sizeof(buf)), "99.99%");
+    assert_string_equal(web_format_percent(3, 1, buf, sizeof(buf)), "66.66%");
+    assert_string_equal(web_format_percent(4, 4, buf, sizeof(buf)), "0.00%");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listen_valid),
+        cmocka_unit_test(test_listen_invalid),
+        cmocka_unit_test(test_route_match),
+        cmocka_unit_test(test_query_defaults),
+        cmocka_unit_test(test_query_valid),
+        cmocka_unit_test(test_query_invalid),
+        cmocka_unit_test(test_ping_parse_valid),
+        cmocka_unit_test(test_ping_parse_invalid),
+        cmocka_unit_test(test_path_redact),
+        cmocka_unit_test(test_monitor_json_http),
+        cmocka_unit_test(test_monitor_json_heartbeat),
+        cmocka_unit_test(test_result_json_from_store),
+        cmocka_unit_test(test_result_from_probe),
+        cmocka_unit_test(test_error_json),
+        cmocka_unit_test(test_prom_escape),
+        cmocka_unit_test(test_prom_histogram),
+        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_proc_parse_stat),
+        cmocka_unit_test(test_page_banner_all_up),
+        cmocka_unit_test(test_page_banner_down),
+        cmocka_unit_test(test_page_banner_many_down),
+        cmocka_unit_test(test_page_banner_pending),
+        cmocka_unit_test(test_page_days),
+        cmocka_unit_test(test_page_escaping),
+        cmocka_unit_test(test_page_document),
+        cmocka_unit_test(test_page_empty),
+        cmocka_unit_test(test_day_class),
+        cmocka_unit_test(test_format_percent),
+    };
+    int failed = cmocka_run_group_tests_name("web", tests, NULL, NULL);
+
+    printf("tests: %zu passed, %d failed\n", ARRAY_SIZE(tests) - (size_t)failed, failed);
+    return failed ? 1 : 0;
+}
