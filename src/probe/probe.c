@@ -97,9 +97,16 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-uint64_t probe_spread_offset(const char *name, uint64_t interval_ms)
+uint64_t probe_spread_offset(const char *name, uint64_t interval_ms, uint64_t quantum_ms)
 {
-    return interval_ms ? name_hash(name) % interval_ms : 0;
+    uint64_t off;
+
+    if (!interval_ms)
+        return 0;
+    off = name_hash(name) % interval_ms;
+    if (quantum_ms && interval_ms > quantum_ms)
+        off -= off % quantum_ms;
+    return off;
 }
 
 uint64_t probe_next_slot(uint64_t now_ms, uint64_t interval_ms, uint64_t offset_ms)

@@ -65,8 +65,10 @@ bool probe_sm_feed(struct probe_sm *sm, bool ok, bool forced, unsigned confirm, 
 
 /* Where in [0, interval) a monitor's checks fall: a stable hash of its name,
  * so N monitors on one interval spread evenly and keep their slots across
- * restarts. */
-uint64_t probe_spread_offset(const char *name, uint64_t interval_ms);
+ * restarts. Offsets are multiples of quantum_ms (when the interval is longer):
+ * checks sharing a quantum start in one loop iteration, so the loop wakes
+ * once for a handful of checks instead of once per check. */
+uint64_t probe_spread_offset(const char *name, uint64_t interval_ms, uint64_t quantum_ms);
 /* The first scheduled time >= now_ms for a monitor with that offset. */
 uint64_t probe_next_slot(uint64_t now_ms, uint64_t interval_ms, uint64_t offset_ms);
 

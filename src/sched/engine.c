@@ -13,6 +13,8 @@
 #include "util/xalloc.h"
 
 #define FLUSH_INTERVAL_MS 1000
+/* Check slots are multiples of this: see probe_spread_offset(). */
+#define SCHED_QUANTUM_MS 20
 #define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
 #define PRUNE_FIRST_MS 60000
 #define PRUNE_INTERVAL_MS 3600000
@@ -124,11 +126,20 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
 static void on_slot(uv_timer_t *t);
 static void on_heartbeat_deadline(uv_timer_t *t);
 
+/* Wall-clock slots map to loop time through one shared offset, so every
+ * timer for the same slot expires in the same loop iteration whenever it
+ * was armed (reading the wall clock afresh for each would scatter them). */
+static void sync_clocks(struct sched *s)
+{
+    s->wall_minus_loop = (int64_t)now_ms(s) - (int64_t)uv_now(s->loop);
+}
+
 static void arm_at(struct mon *m, uint64_t at_ms, uv_timer_cb cb)
 {
-    uint64_t now = now_ms(m->s);
+    int64_t due_loop = (int64_t)at_ms - m->s->wall_minus_loop;
+    int64_t now_loop = (int64_t)uv_now(m->s->loop);
 
-    uv_timer_start(&m->timer, cb, at_ms > now ? at_ms - now : 0, 0);
+    uv_timer_start(&m->timer, cb, due_loop > now_loop ? (uint64_t)(due_loop - now_loop) : 0, 0);
 }
 
 static void enqueue(struct sched *s, struct mon *m)
@@ -383,7 +394,7 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
     m->view.store_id = id;
     uv_timer_init(s->loop, &m->timer);
     m->timer.data = m;
-    m->offset_ms = probe_spread_offset(cf->name, cf->interval_ms);
+    m->offset_ms = probe_spread_offset(cf->name, cf->interval_ms, SCHED_QUANTUM_MS);
     probe_sm_init(&m->view.sm, PROBE_STATE_PENDING, 0);
 
     if (prev) {
@@ -519,6 +530,7 @@ static void flush(struct sched *s)
 
 static void on_flush_tick(uv_timer_t *t)
 {
+    sync_clocks(t->data);
     flush(t->data);
 }
 
@@ -550,6 +562,7 @@ int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
     s->loop = loop;
     s->store = store;
     s->clock = clock;
+    s->curl_epfd = -1;
     r = sched_http_init(s, err);
     if (r < 0) {
         free(s);
@@ -584,6 +597,8 @@ int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
 int sched_start(struct sched *s, struct opsd_error *err)
 {
     (void)err;
+    uv_update_time(s->loop);
+    sync_clocks(s);
     for (size_t i = 0; i < s->n_mons; i++)
         mon_start(s->mons[i]);
     uv_timer_start(&s->flush_timer, on_flush_tick, FLUSH_INTERVAL_MS, FLUSH_INTERVAL_MS);
@@ -683,7 +698,7 @@ static void sched_handle_closed(uv_handle_t *h)
 static void close_handles(struct sched *s)
 {
     s->stop_stage = STOP_CLOSING;
-    s->closing = (unsigned)s->n_mons + 3;
+    s->closing = (unsigned)s->n_mons + 4;
     for (size_t i = 0; i < s->n_mons; i++)
         mon_remove(s->mons[i]);
     s->n_mons = 0;
@@ -719,8 +734,6 @@ static void maybe_finish_stop(struct sched *s)
     case STOP_CLOSING:
         if (s->closing)
             return;
-        if (s->open_socks)
-            log_warn("event=engine_stop_sockets_open count=%u", s->open_socks);
         s->stop_stage = STOP_DONE;
         if (s->free_when_closed) {
             sched_free(s);

@@ -33,13 +33,16 @@ struct sched {
     struct mon *q_head, *q_tail;
     struct sched_stats stats;
     bool started;
+    int64_t wall_minus_loop; /* wall-clock ms minus uv_now(): see arm_at() */
 
     /* libcurl multi on the loop */
     CURLM *multi;
     uv_timer_t curl_timer;
+    uv_poll_t curl_poll;     /* watches curl_epfd */
+    int curl_epfd;           /* epoll set of curl's sockets */
+    struct curl_slist *http_headers; /* sent with every HTTP check */
     CURL **easy_pool;
     size_t n_pool, cap_pool;
-    unsigned open_socks;
 
     /* results go to the store in batches, off the loop */
     struct store_batch pending;

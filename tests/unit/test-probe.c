@@ -128,7 +128,8 @@ static void test_spread_is_even(void **state)
     memset(counts, 0, sizeof(counts));
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof(name), "m%d", i);
-        uint64_t off = probe_spread_offset(name, 10000);
+        uint64_t off = probe_spread_offset(name, 10000, 20);
+        assert_int_equal(off % 20, 0);
         assert_true(off < 10000);
         counts[off / 100]++;
     }
@@ -145,9 +146,12 @@ static void test_spread_is_even(void **state)
 static void test_spread_is_stable(void **state)
 {
     (void)state;
-    assert_int_equal(probe_spread_offset("api", 30000), probe_spread_offset("api", 30000));
-    assert_int_not_equal(probe_spread_offset("api", 30000), probe_spread_offset("apj", 30000));
-    assert_int_equal(probe_spread_offset("api", 0), 0);
+    assert_int_equal(probe_spread_offset("api", 30000, 1), probe_spread_offset("api", 30000, 1));
+    assert_int_not_equal(probe_spread_offset("api", 30000, 1), probe_spread_offset("apj", 30000, 1));
+    assert_int_equal(probe_spread_offset("api", 0, 20), 0);
+    /* an interval no longer than the quantum is not quantised */
+    assert_true(probe_spread_offset("api", 20, 20) < 20);
+    assert_int_equal(probe_spread_offset("api", 30000, 20) % 20, 0);
 }
 
 static void test_next_slot(void **state)
