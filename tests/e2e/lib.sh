@@ -67,11 +67,12 @@ free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_target: a switchable HTTP server (target.py); sets TPORT and CPORT.
+# start_target [--tls CERT KEY]: a switchable HTTP server (target.py); sets
+# TPORT and CPORT.
 start_target() {
     TPORT=$(free_port)
     CPORT=$(free_port)
-    $PY "$HERE/target.py" "$TPORT" "$CPORT" &
+    $PY "$HERE/target.py" "$TPORT" "$CPORT" "$@" &
     PIDS+=($!)
     wait_for 10 curl -sf "http://127.0.0.1:$CPORT/hits" || { echo "target did not start"; exit 1; }
 }

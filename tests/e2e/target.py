@@ -9,10 +9,12 @@ PORT serves what the monitors check; CONTROL_PORT switches its behaviour:
   GET /mode/slow    answer after 5 s (longer than the tests' timeouts)
   GET /mode/closed  stop listening: connections are refused
   GET /hits         how many requests PORT has served
+On PORT, /redirect answers 302 to /. With --tls CERT KEY, PORT speaks HTTPS.
 Only the standard library, so Debian's /usr/bin/python3 runs it as is.
 """
 import http.server
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -33,6 +35,12 @@ class Target(http.server.BaseHTTPRequestHandler):
             mode = state["mode"]
         if mode == "slow":
             time.sleep(5)
+        if self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         code = 500 if mode == "500" else 200
         body = b"error\n" if code == 500 else b"ok\n"
         try:
@@ -55,9 +63,15 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def main():
     port, cport = int(sys.argv[1]), int(sys.argv[2])
     holder = {"srv": None}
+    tls = None
+    if len(sys.argv) == 6 and sys.argv[3] == "--tls":
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[4], sys.argv[5])
 
     def open_target():
         srv = Server(("127.0.0.1", port), Target)
+        if tls:
+            srv.socket = tls.wrap_socket(srv.socket, server_side=True)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         holder["srv"] = srv
 
