@@ -14,6 +14,7 @@
 
 #define FLUSH_INTERVAL_MS 1000
 /* Check slots are multiples of this: see probe_spread_offset(). */
+#define FIRST_CHECK_SPREAD_MS 10000
 #define SCHED_QUANTUM_MS 20
 #define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
 #define PRUNE_FIRST_MS 60000
@@ -194,7 +195,7 @@ static void on_slot(uv_timer_t *t)
     uint64_t now = now_ms(s), due = m->due_ms, interval = m->conf->interval_ms;
 
     s->stats.checks_scheduled++;
-    m->due_ms += interval;
+    m->due_ms = probe_next_slot(due + 1, interval, m->offset_ms);
     if (m->due_ms <= now) {
         /* The loop stalled past whole slots: count them, keep the phase. */
         uint64_t missed = (now - m->due_ms) / interval + 1;
@@ -460,7 +461,12 @@ static void mon_start(struct mon *m)
         arm_heartbeat(m, probe_heartbeat_deadline(m->conf, base));
         return;
     }
-    m->due_ms = probe_next_slot(now, m->conf->interval_ms, m->offset_ms);
+    /* The first check comes within FIRST_CHECK_SPREAD_MS of start (still
+     * spread, by the same hash), not a whole interval later: a new or
+     * restarted monitor should not sit in "pending" for minutes. Later checks
+     * keep to the regular slots. */
+    m->due_ms = probe_next_slot(now, MIN(m->conf->interval_ms, FIRST_CHECK_SPREAD_MS),
+                                m->offset_ms);
     arm_at(m, m->due_ms, on_slot);
 }
 
