@@ -2,7 +2,8 @@
 #   make        build build/opsd
 #   make run    install missing packages, build, serve examples/opsd.yaml
 #   make test   install missing packages, build, run every test (unit, config, e2e)
-#               under AddressSanitizer + UndefinedBehaviorSanitizer
+#               under AddressSanitizer + UndefinedBehaviorSanitizer, and the unit
+#               suites once more under valgrind
 #   make lint   clang-tidy + cppcheck       make format   clang-format -i
 #   make bench  bench/probe-scale --vs monit
 MESON ?= meson
@@ -32,7 +33,7 @@ asan: build-asan/build.ninja
 	$(NINJA) -C build-asan
 
 test: deps all asan
-	@tests/run --opsd build-asan/opsd --unit-dir build-asan
+	@tests/run --opsd build-asan/opsd --unit-dir build-asan --valgrind-dir build
 
 lint: build/build.ninja
 	clang-tidy -p build --quiet --extra-arg=-Wno-unknown-warning-option $$(git ls-files 'src/*.c')
