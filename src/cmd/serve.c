@@ -1,5 +1,6 @@
 /* opsd serve: load the config, open the store, run the engine and the web
  * server on one loop until SIGTERM/SIGINT; SIGHUP reloads the config. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +158,7 @@ static void on_watchdog(uv_timer_t *t)
 
 static int parse_args(int argc, char **argv, struct server *sv)
 {
+    /* clang-format off */
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
         { "listen", required_argument, NULL, 'L' },
@@ -165,6 +167,7 @@ static int parse_args(int argc, char **argv, struct server *sv)
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
+    /* clang-format on */
     enum log_level lvl;
     int o;
 
@@ -183,7 +186,8 @@ static int parse_args(int argc, char **argv, struct server *sv)
             break;
         case 'l':
             if (log_level_from_string(optarg, &lvl) < 0) {
-                fprintf(stderr, "opsd serve: error: unknown log level '%s' (debug, info, warn, error)\n",
+                fprintf(stderr,
+                        "opsd serve: error: unknown log level '%s' (debug, info, warn, error)\n",
                         optarg);
                 return CMD_EXIT_USAGE;
             }
@@ -208,6 +212,25 @@ static int parse_args(int argc, char **argv, struct server *sv)
     return 0;
 }
 
+/* The watchdog period systemd asks for in WATCHDOG_USEC, in microseconds;
+ * 0 (no watchdog) when it is unset, zero or not a number. */
+static uint64_t watchdog_usec(void)
+{
+    const char *s = getenv("WATCHDOG_USEC");
+    unsigned long long v;
+    char *end;
+
+    if (!s)
+        return 0;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end || s[strspn(s, " \t")] == '-') {
+        log_warn("event=watchdog_invalid watchdog_usec=%s", log_q(s));
+        return 0;
+    }
+    return v;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct server sv = { 0 };
@@ -215,7 +238,7 @@ int cmd_serve(int argc, char **argv)
     struct opsd_error err = { 0 };
     struct conf *conf = NULL;
     uv_loop_t loop;
-    const char *wd;
+    uint64_t wd_usec;
     enum log_level lvl;
     int r, ret = CMD_EXIT_FAILURE;
 
@@ -274,9 +297,9 @@ int cmd_serve(int argc, char **argv)
     uv_signal_start(&sv.sig_int, on_signal, SIGINT);
     uv_signal_start(&sv.sig_hup, on_signal, SIGHUP);
     uv_timer_init(&loop, &sv.watchdog);
-    wd = getenv("WATCHDOG_USEC");
-    if (wd && strtoull(wd, NULL, 10) > 0) {
-        uint64_t half_ms = strtoull(wd, NULL, 10) / 2000;
+    wd_usec = watchdog_usec();
+    if (wd_usec > 0) {
+        uint64_t half_ms = wd_usec / 2000;
         uv_timer_start(&sv.watchdog, on_watchdog, half_ms, half_ms ? half_ms : 1);
         sv.watchdog_on = true;
     }

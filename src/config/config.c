@@ -246,15 +246,14 @@ static void diags_add(struct conf_diags *d, unsigned line, unsigned col, char *m
     d->v[d->n++] = (struct conf_diag){ .line = line, .col = col, .msg = msg };
 }
 
-static int diag_vat(struct loader *l, unsigned line, unsigned col, const char *fmt, va_list ap)
+static void diag_vat(struct loader *l, unsigned line, unsigned col, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
-static int diag_vat(struct loader *l, unsigned line, unsigned col, const char *fmt, va_list ap)
+static void diag_vat(struct loader *l, unsigned line, unsigned col, const char *fmt, va_list ap)
 {
     if (!l) /* a silent look-ahead */
-        return -EINVAL;
+        return;
     l->n_errors++;
     diags_add(l->diags, line, col, xvasprintf(fmt, ap));
-    return -EINVAL;
 }
 
 /* Reports a problem at line:col (1-based; 0 for no place); returns -EINVAL. */
@@ -263,27 +262,33 @@ static int diag_at(struct loader *l, unsigned line, unsigned col, const char *fm
 static int diag_at(struct loader *l, unsigned line, unsigned col, const char *fmt, ...)
 {
     va_list ap;
-    int r;
 
     va_start(ap, fmt);
-    r = diag_vat(l, line, col, fmt, ap);
+    diag_vat(l, line, col, fmt, ap);
     va_end(ap);
-    return r;
+    return -EINVAL;
 }
 
-/* Reports a problem at node n; returns -EINVAL. */
-static int diag(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+static void diag_node(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int diag(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+static void diag_node(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
-    int r;
 
     va_start(ap, fmt);
-    r = diag_vat(l, (unsigned)n->start_mark.line + 1, (unsigned)n->start_mark.column + 1, fmt, ap);
+    diag_vat(l, (unsigned)n->start_mark.line + 1, (unsigned)n->start_mark.column + 1, fmt, ap);
     va_end(ap);
-    return r;
 }
+
+/* Reports a problem at node n; evaluates to -EINVAL. A macro so the error
+ * is visible where `return diag(...)` is written: clang's analyzer does not
+ * follow calls to variadic functions, and took the return of one for a
+ * possible success that leaves the ret_ parameter unset. */
+#define diag(l, n, ...)                                                                            \
+    ({                                                                                             \
+        diag_node((l), (n), __VA_ARGS__);                                                          \
+        -EINVAL;                                                                                   \
+    })
 
 /* Stable sort by place of the diagnostics from index first on (they are few). */
 static void diags_sort(struct conf_diags *d, size_t first)
@@ -625,8 +630,9 @@ static int cmp_label(const void *a, const void *b)
 static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj)
 {
     struct conf_monitor *m = obj;
-    const yaml_node_t *v = at->val, *keys[OPSD_MAX_LABELS];
-    size_t n;
+    const yaml_node_t *v = at->val, *keys[OPSD_MAX_LABELS]; /* keys[i] is labels[i]'s node */
+    struct conf_label *labels;
+    size_t n, n_labels = 0;
     int r = 0;
 
     if (is_null(v))
@@ -634,7 +640,7 @@ static int set_labels(struct loader *l, const struct key *k, const struct at *at
     if (v->type != YAML_MAPPING_NODE)
         return diag(l, v, "expected a mapping, got %s (%s)", describe(l, v), at->path);
     n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-    m->labels = xcalloc(MIN(n, (size_t)OPSD_MAX_LABELS), sizeof(*m->labels));
+    labels = xcalloc(MIN(n, (size_t)OPSD_MAX_LABELS), sizeof(*labels));
     for (size_t i = 0; i < n; i++) {
         const yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
         const yaml_node_t *kn = node(l, p->key);
@@ -659,8 +665,8 @@ static int set_labels(struct loader *l, const struct key *k, const struct at *at
                      q(l, name));
             continue;
         }
-        for (size_t j = 0; j < m->n_labels && !dup; j++) {
-            if (strcmp(m->labels[j].key, name) == 0) {
+        for (size_t j = 0; j < n_labels && !dup; j++) {
+            if (strcmp(labels[j].key, name) == 0) {
                 r = diag(l, kn, "duplicate key '%s' (first at line %u)", q(l, name),
                          (unsigned)keys[j]->start_mark.line + 1);
                 dup = true;
@@ -674,10 +680,12 @@ static int set_labels(struct loader *l, const struct key *k, const struct at *at
             r = -EINVAL;
             continue;
         }
-        keys[m->n_labels] = kn;
-        m->labels[m->n_labels++] = (struct conf_label){ .key = xstrdup(name), .value = val };
+        keys[n_labels] = kn;
+        labels[n_labels++] = (struct conf_label){ .key = xstrdup(name), .value = val };
     }
-    qsort(m->labels, m->n_labels, sizeof(*m->labels), cmp_label);
+    qsort(labels, n_labels, sizeof(*labels), cmp_label);
+    m->labels = labels;
+    m->n_labels = n_labels;
     return r;
 }
 
@@ -910,23 +918,24 @@ static int unknown_key(struct loader *l, const yaml_node_t *kn, const char *name
     struct sbuf sb = SBUF_INIT;
     int r;
 
+    /* One pass collects both the closest key and the list of valid ones. */
     for (size_t i = 0; i < tab->n; i++) {
+        const struct key *k = &tab->v[i];
         unsigned d;
 
-        if (!applies(&tab->v[i], type))
+        if (!applies(k, type))
             continue;
-        d = edit_distance(name, tab->v[i].name);
+        sbuf_addf(&sb, "%s%s", sb.len ? ", " : "", k->name);
+        d = edit_distance(name, k->name);
         if (d < best_d) {
             best_d = d;
-            best = &tab->v[i];
+            best = k;
         }
     }
     if (best && best_d <= 2 && best_d * 3 <= strlen(best->name))
-        return diag(l, kn, "unknown key '%s' (did you mean '%s'?)", q(l, name), best->name);
-    for (size_t i = 0; i < tab->n; i++)
-        if (applies(&tab->v[i], type))
-            sbuf_addf(&sb, "%s%s", sb.len ? ", " : "", tab->v[i].name);
-    r = diag(l, kn, "unknown key '%s' (valid keys: %s)", q(l, name), sb.buf);
+        r = diag(l, kn, "unknown key '%s' (did you mean '%s'?)", q(l, name), best->name);
+    else
+        r = diag(l, kn, "unknown key '%s' (valid keys: %s)", q(l, name), sb.buf);
     sbuf_release(&sb);
     return r;
 }
@@ -1077,7 +1086,8 @@ static enum conf_monitor_type peek_type(struct loader *l, const yaml_node_t *m)
         struct at at = { .key = kn, .val = vn, .path = "" };
         _cleanup_free_ char *s = NULL;
 
-        if (kn->type != YAML_SCALAR_NODE || strcmp((const char *)kn->data.scalar.value, "type"))
+        if (kn->type != YAML_SCALAR_NODE ||
+            strcmp((const char *)kn->data.scalar.value, "type") != 0)
             continue;
         if (vn->type != YAML_SCALAR_NODE ||
             expand_env(NULL, &at, (char *)vn->data.scalar.value, &s) < 0)

@@ -31,8 +31,6 @@ static void process_done(struct sched *s);
  * uv_poll_t on the loop. A uv_poll_t per socket would cost an allocation, a
  * handle close and five more syscalls for every check (libuv validates each
  * new fd with an add/delete pair and sets O_NONBLOCK again). */
-#define SOCK_ADDED 0x100 /* marks the per-socket pointer curl keeps for us */
-
 static void on_curl_epoll(uv_poll_t *h, int status, int events)
 {
     struct sched *s = h->data;
@@ -57,31 +55,48 @@ static void on_curl_epoll(uv_poll_t *h, int status, int events)
     process_done(s);
 }
 
+/* Which epoll events each of curl's sockets is registered for (0: not in
+ * the set), indexed by fd: the sockets are ours only while curl has them. */
+static uint32_t *fd_slot(struct sched *s, curl_socket_t fd)
+{
+    size_t old = s->cap_fd_events;
+
+    if ((size_t)fd >= old) {
+        xgrow((void **)&s->fd_events, &s->cap_fd_events, (size_t)fd + 1, sizeof(uint32_t));
+        memset(s->fd_events + old, 0, (s->cap_fd_events - old) * sizeof(uint32_t));
+    }
+    return &s->fd_events[fd];
+}
+
 static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     struct sched *s = userp;
-    uintptr_t cur = (uintptr_t)socketp;
     struct epoll_event ev = { .data.fd = fd };
-    uintptr_t want;
+    uint32_t *cur;
 
     (void)e;
+    (void)socketp;
+    if (fd < 0)
+        return 0;
+    cur = fd_slot(s, fd);
     if (what == CURL_POLL_REMOVE) {
-        if (cur & SOCK_ADDED)
+        if (*cur)
             epoll_ctl(s->curl_epfd, EPOLL_CTL_DEL, fd, &ev);
+        *cur = 0;
         return 0;
     }
     if (what & CURL_POLL_IN)
         ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT)
         ev.events |= EPOLLOUT;
-    want = SOCK_ADDED | ev.events;
-    if (want == cur)
+    /* EPOLLET is never used, so bit 31 is free to mean "in the set". */
+    if ((ev.events | EPOLLET) == *cur)
         return 0;
-    if (epoll_ctl(s->curl_epfd, (cur & SOCK_ADDED) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+    if (epoll_ctl(s->curl_epfd, *cur ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
         log_error("event=epoll_ctl_failed fd=%d err=%s", (int)fd, log_q(strerror(errno)));
         return -1;
     }
-    curl_multi_assign(s->multi, fd, (void *)want);
+    *cur = ev.events | EPOLLET;
     return 0;
 }
 
@@ -150,6 +165,9 @@ void sched_http_cleanup(struct sched *s)
     if (s->multi)
         curl_multi_cleanup(s->multi);
     s->multi = NULL;
+    free(s->fd_events);
+    s->fd_events = NULL;
+    s->cap_fd_events = 0;
     curl_slist_free_all(s->http_headers);
     s->http_headers = NULL;
     if (s->curl_epfd >= 0)

@@ -40,6 +40,8 @@ struct sched {
     uv_timer_t curl_timer;
     uv_poll_t curl_poll;     /* watches curl_epfd */
     int curl_epfd;           /* epoll set of curl's sockets */
+    uint32_t *fd_events;     /* per fd: events registered in curl_epfd, see http.c */
+    size_t cap_fd_events;
     struct curl_slist *http_headers; /* sent with every HTTP check */
     CURL **easy_pool;
     size_t n_pool, cap_pool;

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/cleanup.h"
@@ -223,7 +224,9 @@ static void turn_givep(struct turnstile **t)
     pthread_cond_broadcast(&(*t)->cv);
     pthread_mutex_unlock(&(*t)->mu);
 }
-#define _cleanup_turn_ _cleanup_(turn_givep)
+/* The variable only holds the turn until the scope ends: marked unused
+ * because clang's dead-store check does not count the cleanup as a read. */
+#define _cleanup_turn_ _cleanup_(turn_givep) __attribute__((unused))
 
 /* ---- errors and statements ---- */
 
@@ -455,6 +458,8 @@ static int migrate(struct sqlite_store *q, struct opsd_error *err)
     char buf[32], sql[128];
     bool in_tx = false;
     int version = 0, rc, r;
+    long v;
+    char *end;
 
     /* One migration per transaction, re-reading the version inside it, so
      * two processes opening the same new database cannot both apply one. */
@@ -472,7 +477,13 @@ static int migrate(struct sqlite_store *q, struct opsd_error *err)
                        sizeof(buf), err);
         if (r < 0)
             goto out;
-        version = atoi(buf);
+        errno = 0;
+        v = strtol(buf, &end, 10);
+        if (errno != 0 || end == buf || *end || v < 0 || v > INT_MAX) {
+            r = opsd_errorf(err, -EIO, "database schema version '%s' is not valid", buf);
+            goto out;
+        }
+        version = (int)v;
         if (version > known) {
             r = opsd_errorf(err, -ENOTSUP,
                             "database schema version %d is newer than this opsd knows (%d)",
@@ -496,7 +507,6 @@ static int migrate(struct sqlite_store *q, struct opsd_error *err)
             r = db_errf(err, db, rc, "cannot record schema migration %d", version + 1);
             goto out;
         }
-        in_tx = false;
     }
     rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -848,17 +858,15 @@ static void column_result(sqlite3_stmt *st, int64_t monitor_id, struct store_res
 static int bind_results(struct conn *c, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
                         unsigned limit, sqlite3_stmt **ret, struct opsd_error *err)
 {
-    sqlite3_stmt *st;
     int r;
 
-    r = conn_stmt(c, ST_RESULTS, &st, err);
+    r = conn_stmt(c, ST_RESULTS, ret, err);
     if (r < 0)
         return r;
-    sqlite3_bind_int64(st, 1, monitor_id);
-    sqlite3_bind_int64(st, 2, (int64_t)since_ms);
-    sqlite3_bind_int64(st, 3, (int64_t)until_ms);
-    sqlite3_bind_int64(st, 4, limit);
-    *ret = st;
+    sqlite3_bind_int64(*ret, 1, monitor_id);
+    sqlite3_bind_int64(*ret, 2, (int64_t)since_ms);
+    sqlite3_bind_int64(*ret, 3, (int64_t)until_ms);
+    sqlite3_bind_int64(*ret, 4, limit);
     return 0;
 }
 
