@@ -144,9 +144,12 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     struct server *sv = h->data;
 
-    if (signum == SIGHUP)
-        reload(sv);
-    else
+    if (signum == SIGHUP) {
+        if (sv->stopping)
+            log_warn("event=reload_ignored reason=stopping");
+        else
+            reload(sv);
+    } else
         begin_stop(sv, signum == SIGTERM ? "TERM" : "INT");
 }
 

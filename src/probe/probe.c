@@ -201,11 +201,15 @@ void probe_http_evaluate(const struct conf_monitor *m, const struct probe_http_o
         snprintf(r->message, sizeof(r->message), "HTTP %ld (expected %s)", obs->http_status, tmp);
         return;
     }
-    if (m->body_contains && (!obs->body || !strstr(obs->body, m->body_contains))) {
+    /* memmem, not strstr: a body may hold NUL bytes before the text. The
+     * expected text is not echoed: it may come from ${VAR}, and results are
+     * served to anyone who can read the API. */
+    if (m->body_contains && (!obs->body || !memmem(obs->body, obs->body_len, m->body_contains,
+                                                   strlen(m->body_contains)))) {
         r->status = PROBE_CRITICAL;
-        snprintf(r->message, sizeof(r->message), "HTTP %ld: body does not contain '%.64s'%s",
-                 obs->http_status, m->body_contains,
-                 obs->body_truncated ? " (in the first 64 KiB)" : "");
+        snprintf(r->message, sizeof(r->message),
+                 "HTTP %ld: expect.body_contains not found in the body%s", obs->http_status,
+                 obs->body_truncated ? " (searched the first 64 KiB)" : "");
         return;
     }
     if (m->max_latency_ms && (uint64_t)obs->total_us > m->max_latency_ms * 1000) {

@@ -15,6 +15,7 @@
 #define FLUSH_INTERVAL_MS 1000
 /* Check slots are multiples of this: see probe_spread_offset(). */
 #define FIRST_CHECK_SPREAD_MS 10000
+#define STOP_DRAIN_MAX_MS 10000u /* in-flight checks get this long to finish on stop */
 #define SCHED_QUANTUM_MS 20
 #define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
 #define PRUNE_FIRST_MS 60000
@@ -236,7 +237,10 @@ static void start_check(struct mon *m)
     }
 }
 
-void sched_check_finished(struct mon *m)
+/* A check has ended, with a result or cancelled: its place under the
+ * concurrency limit goes to the next queued check, and a stop in progress
+ * may now go on. */
+static void release_slot(struct mon *m)
 {
     struct sched *s = m->s;
     struct mon *next;
@@ -249,6 +253,12 @@ void sched_check_finished(struct mon *m)
     maybe_finish_stop(s);
 }
 
+void sched_check_finished(struct mon *m)
+{
+    release_slot(m);
+}
+
+/* Abandons a monitor's queued or running check; no result is recorded. */
 static void cancel_check(struct mon *m)
 {
     struct sched *s = m->s;
@@ -261,8 +271,7 @@ static void cancel_check(struct mon *m)
         sched_http_cancel(m);
     else if (m->conf->type == CONF_MON_TCP)
         sched_tcp_cancel(m);
-    m->in_flight = false;
-    s->stats.in_flight--;
+    release_slot(m);
 }
 
 /* ---- heartbeats ----------------------------------------------------------------- */
@@ -626,10 +635,18 @@ static struct mon *find_mon(const struct sched *s, const char *name)
 
 int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
 {
-    struct mon **mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(struct mon *));
-    bool *fresh = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*fresh));
+    struct mon **mons;
+    bool *fresh;
     size_t added = 0, removed = 0, changed = 0;
     int r = 0;
+
+    /* Once stopping, new timers would keep the loop alive forever. */
+    if (s->stopping) {
+        conf_free(conf);
+        return opsd_errorf(err, -ESHUTDOWN, "the engine is stopping");
+    }
+    mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(struct mon *));
+    fresh = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*fresh));
 
     /* First create every new or changed monitor, touching nothing running, so
      * a failure leaves the old config in charge. */
@@ -757,6 +774,22 @@ static void maybe_finish_stop(struct sched *s)
     }
 }
 
+/* In-flight checks had their chance: abandon the rest so a stop never waits
+ * for a long timeout (systemd's stop timeout is shorter than a day). */
+static void on_drain_timeout(uv_timer_t *t)
+{
+    struct sched *s = t->data;
+
+    if (s->stop_stage != STOP_DRAINING)
+        return;
+    log_warn("event=stop_abandoning_checks in_flight=%u after_ms=%u", s->stats.in_flight,
+             STOP_DRAIN_MAX_MS);
+    /* A cancel can finish the stop and empty s->mons: re-check the bound. */
+    for (size_t i = 0; i < s->n_mons; i++)
+        if (s->mons[i]->in_flight)
+            cancel_check(s->mons[i]);
+}
+
 void sched_stop(struct sched *s, void (*done)(void *userdata), void *userdata)
 {
     if (s->stop_stage != STOP_NONE)
@@ -771,8 +804,9 @@ void sched_stop(struct sched *s, void (*done)(void *userdata), void *userdata)
         if (m->queued)
             unqueue(s, m);
     }
-    uv_timer_stop(&s->flush_timer);
     uv_timer_stop(&s->prune_timer);
+    /* The flush timer is idle until the stop closes it: it times the drain. */
+    uv_timer_start(&s->flush_timer, on_drain_timeout, STOP_DRAIN_MAX_MS, 0);
     log_info("event=engine_stopping in_flight=%u pending_results=%zu", s->stats.in_flight,
              s->pending.n_results);
     maybe_finish_stop(s);

@@ -58,8 +58,9 @@ since_before=$(sqlite3 "$T/data/opsd.db" "select max(ts_ms) from events e join m
 start_opsd "$T/opsd.yaml"
 check "after restart the results are still there" \
     bash -c "[ \$(curl -s '$URL/api/v1/monitors/a/results?limit=10000' | jq '.results | length') -ge $((rows / 3)) ]"
-check "after restart the state comes back with its original since" \
-    bash -c "[ \$(curl -s $URL/api/v1/monitors/a | jq -r .state) = up ] && [ -n '$since_before' ]"
+since_iso=$(date -u -d "@$((since_before / 1000))" +%Y-%m-%dT%H:%M:%S)
+check "after restart the state comes back with its original since ($since_iso)" \
+    bash -c "[ \$(curl -s $URL/api/v1/monitors/a | jq -r .state) = up ] && curl -s $URL/api/v1/monitors/a | jq -r .since | grep -q '^$since_iso'"
 check "after restart the last result is known before any new check" \
     bash -c "curl -s $URL/api/v1/monitors/c | jq -e '.last_result != null' >/dev/null"
 check "24 h uptime is computed from stored history" \

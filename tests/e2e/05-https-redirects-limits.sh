@@ -58,4 +58,8 @@ check "slots that come while a check waits are counted as skipped" \
 
 stop_opsd
 check "SIGTERM exits 0 with checks in flight" [ "$STOP_RC" -eq 0 ]
+done_line=$(grep 'event=engine_stopped' "$T/opsd.log" | tail -n1)
+checks_done=$(echo "$done_line" | sed -n 's/.*checks_done=\([0-9]*\).*/\1/p')
+check "the checks in flight at SIGTERM finished and were stored" \
+    bash -c "grep -q 'event=engine_stopping in_flight=1' $T/opsd.log && [ \$(sqlite3 $T/data/opsd.db 'select count(*) from results') = '$checks_done' ]"
 finish

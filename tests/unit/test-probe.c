@@ -252,7 +252,16 @@ static void test_http_body_and_latency(void **state)
     m.body_contains = "healthy";
     probe_http_evaluate(&m, &o, &r);
     assert_int_equal(r.status, PROBE_CRITICAL);
-    assert_non_null(strstr(r.message, "body does not contain 'healthy'"));
+    assert_non_null(strstr(r.message, "expect.body_contains not found"));
+    assert_null(strstr(r.message, "healthy")); /* the expected text is never echoed */
+    /* a NUL byte before the text does not hide it */
+    o.body = "\0\0binary\0healthy";
+    o.body_len = 16;
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_OK);
+    o.body_len = 10; /* the text lies past the captured length */
+    probe_http_evaluate(&m, &o, &r);
+    assert_int_equal(r.status, PROBE_CRITICAL);
     o.body = NULL;
     probe_http_evaluate(&m, &o, &r);
     assert_int_equal(r.status, PROBE_CRITICAL);
