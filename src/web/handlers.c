@@ -230,6 +230,9 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
             .description = v->conf->description,
             .public_ = v->conf->public_,
             .state = view_state(v),
+            .heartbeat = v->conf->type == CONF_MON_HEARTBEAT,
+            .has_result = v->has_result,
+            .last_ping_ms = v->last_ping_ms,
         };
         if (!v->conf->public_)
             continue;

@@ -59,9 +59,15 @@ static const char *format_day(uint64_t day_start_ms, char *buf, size_t n)
     return buf;
 }
 
-static const char *state_label(enum probe_state s)
+bool web_page_waiting_first_ping(const struct web_page_monitor *m)
 {
-    switch (s) {
+    return m->heartbeat && m->state == PROBE_STATE_PENDING && !m->has_result &&
+           m->last_ping_ms == 0;
+}
+
+static const char *state_label(const struct web_page_monitor *m)
+{
+    switch (m->state) {
     case PROBE_STATE_UP:
         return "Operational";
     case PROBE_STATE_DOWN:
@@ -70,7 +76,7 @@ static const char *state_label(enum probe_state s)
         return "Paused";
     case PROBE_STATE_PENDING:
     default:
-        return "Checking";
+        return web_page_waiting_first_ping(m) ? "Waiting for first ping" : "Checking";
     }
 }
 
@@ -89,39 +95,63 @@ static const char *state_class(enum probe_state s)
     }
 }
 
+/* Colours and their WCAG 2.1 contrast ratios (AA: 4.5:1 for text, 3:1 for
+ * graphics). Text sits on the card (.list) or on the page (h1, legend,
+ * footer).
+ *   light  text   #1f2933 on card #fff 14.76, on page #f6f7f9 13.76
+ *          muted  #616e7c on card 5.21, on page 4.86
+ *          badges up #1a7f37 5.08, down #cf222e 5.36 (on card)
+ *   dark   text   #e4e7eb on card #1a2027 13.23, on page #0f1419 14.92
+ *          muted  #9aa5b1 on card 6.56, on page 7.40
+ *          badges up #3fb950 6.46, down #f85149 4.89 (on card)
+ *   both   banner text #fff on up #1a7f37 5.08, on down #cf222e 5.36,
+ *          on grey #52606d 6.46
+ * Day cells are graphics and never the only carrier: each has a title, the
+ * bar an aria-label and the card its uptime in words. Against the light
+ * card: full 5.08, low 5.36, high #7cb518 2.48, mid #e8890c 2.62; against
+ * the dark card: full 3.23, low 3.06, high 6.63, mid 6.26. "No data" cells
+ * (#e4e7eb / #2d3640) are faint on purpose, so a new install's empty days
+ * recede behind the days that have data. */
 static const char css[] =
     ":root{--bg:#f6f7f9;--card:#fff;--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;"
-    "--up:#1a7f37;--high:#7cb518;--mid:#e8890c;--low:#cf222e;--none:#c9cfd6;--wait:#52606d}"
+    "--up:#1a7f37;--high:#7cb518;--mid:#e8890c;--low:#cf222e;--none:#e4e7eb;--wait:#52606d;"
+    "--up-text:#1a7f37;--down-text:#cf222e}"
     "@media (prefers-color-scheme:dark){:root{--bg:#0f1419;--card:#1a2027;--fg:#e4e7eb;"
-    "--muted:#9aa5b1;--line:#2d3640;--none:#3e4c59}}"
+    "--muted:#9aa5b1;--line:#2d3640;--none:#2d3640;--up-text:#3fb950;--down-text:#f85149}}"
     "*{box-sizing:border-box}"
     "body{margin:0;background:var(--bg);color:var(--fg);"
     "font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,Helvetica,Arial,sans-serif}"
     "main{max-width:52rem;margin:0 auto;padding:1.5rem 1rem 3rem}"
     "h1{font-size:1.6rem;margin:0 0 1rem}"
-    ".banner{border-radius:.5rem;padding:1rem 1.25rem;color:#fff;font-weight:600;"
-    "margin-bottom:1.5rem}"
+    ".banner{border-radius:.5rem;padding:1rem 1.25rem;color:#fff;margin-bottom:1.5rem}"
+    ".banner p{margin:0}.verdict{font-weight:600}.updated{font-size:.85rem}"
     ".banner.up{background:var(--up)}.banner.down{background:var(--low)}"
-    ".banner.pending{background:var(--wait)}"
+    ".banner.pending,.banner.paused{background:var(--wait)}"
     ".list{list-style:none;margin:0;padding:0;background:var(--card);"
     "border:1px solid var(--line);border-radius:.5rem}"
     ".mon{padding:1rem 1.25rem;border-top:1px solid var(--line)}"
     ".mon:first-child{border-top:0}"
-    ".head{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;"
+    ".head{display:flex;justify-content:space-between;align-items:baseline;gap:.25rem 1rem;"
     "flex-wrap:wrap}"
     "h2{font-size:1.05rem;margin:0;word-break:break-word}"
     ".desc{color:var(--muted);font-size:.9rem;margin:.1rem 0 0}"
-    ".badge{font-size:.85rem;font-weight:600;white-space:nowrap}"
-    ".badge.up{color:var(--up)}.badge.down{color:var(--low)}"
+    ".state{display:flex;align-items:baseline;gap:.75rem;flex-wrap:wrap;font-size:.85rem}"
+    ".pct{color:var(--muted);white-space:nowrap}"
+    ".badge{font-weight:600;white-space:nowrap}"
+    ".badge.up{color:var(--up-text)}.badge.down{color:var(--down-text)}"
     ".badge.pending,.badge.paused{color:var(--muted)}"
     ".bar{display:flex;gap:2px;height:2.1rem;margin:.6rem 0 .3rem}"
-    ".day{flex:1 1 0;min-width:0;border-radius:2px;background:var(--none)}"
-    ".day.full{background:var(--up)}.day.high{background:var(--high)}"
-    ".day.mid{background:var(--mid)}.day.low{background:var(--low)}"
-    ".legend{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem}"
+    ".day{flex:1 1 0;min-width:0;border-radius:2px}"
+    ".day,.swatch{background:var(--none)}"
+    ".full{background:var(--up)}.high{background:var(--high)}"
+    ".mid{background:var(--mid)}.low{background:var(--low)}"
+    ".axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem}"
+    ".legend{display:flex;flex-wrap:wrap;justify-content:center;gap:.35rem 1.25rem;"
+    "list-style:none;margin:1rem 0 0;padding:0;color:var(--muted);font-size:.8rem}"
+    ".legend li{display:flex;align-items:center;gap:.4rem}"
+    ".swatch{display:inline-block;width:.75rem;height:.75rem;border-radius:2px}"
     ".short{display:none}"
-    "@media (max-width:40rem){.bar .day:nth-child(-n+60){display:none}"
-    ".long{display:none}.short{display:inline}}"
+    "@media (max-width:40rem){.long{display:none}.short{display:inline}}"
     "footer{color:var(--muted);font-size:.8rem;margin-top:1.5rem;text-align:center}";
 
 static bool shown(const struct web_page_monitor *m)
@@ -131,22 +161,32 @@ static bool shown(const struct web_page_monitor *m)
 
 static void banner(struct sbuf *sb, const struct web_page *p)
 {
-    size_t n_down = 0, n_pending = 0, n_shown = 0, listed = 0;
+    size_t n_down = 0, n_checking = 0, n_up = 0, n_waiting = 0, n_paused = 0, listed = 0;
+    char hhmm[16], iso[32];
+    time_t t = (time_t)(p->now_ms / 1000);
+    struct tm tm;
 
     for (size_t i = 0; i < p->n_monitors; i++) {
         const struct web_page_monitor *m = &p->monitors[i];
-        if (!shown(m) || m->state == PROBE_STATE_PAUSED)
+        if (!shown(m))
             continue;
-        n_shown++;
-        if (m->state == PROBE_STATE_DOWN)
+        if (m->state == PROBE_STATE_PAUSED)
+            n_paused++; /* listed, but never down nor checking */
+        else if (m->state == PROBE_STATE_DOWN)
             n_down++;
-        else if (m->state == PROBE_STATE_PENDING)
-            n_pending++;
+        else if (m->state == PROBE_STATE_UP)
+            n_up++;
+        else if (web_page_waiting_first_ping(m))
+            n_waiting++; /* may wait a whole period: its card says so */
+        else
+            n_checking++;
     }
 
     if (n_down > 0) {
-        sbuf_addf(sb, "<section class=\"banner down\" role=\"status\">%zu monitor%s down: ", n_down,
-                  n_down == 1 ? "" : "s");
+        sbuf_addf(sb,
+                  "<section class=\"banner down\" role=\"status\"><p class=\"verdict\">"
+                  "%zu monitor%s down: ",
+                  n_down, n_down == 1 ? "" : "s");
         for (size_t i = 0; i < p->n_monitors && listed < BANNER_MAX_NAMES; i++) {
             const struct web_page_monitor *m = &p->monitors[i];
             if (!shown(m) || m->state != PROBE_STATE_DOWN)
@@ -157,27 +197,70 @@ static void banner(struct sbuf *sb, const struct web_page *p)
         }
         if (n_down > listed)
             sbuf_addf(sb, " and %zu more", n_down - listed);
-        sbuf_puts(sb, "</section>\n");
-    } else if (n_pending > 0) {
-        sbuf_puts(sb, "<section class=\"banner pending\" role=\"status\">Checking...</section>\n");
-    } else if (n_shown == 0) {
-        sbuf_puts(sb, "<section class=\"banner pending\" role=\"status\">No monitors to show"
-                      "</section>\n");
+        sbuf_puts(sb, "</p>");
+    } else if (n_checking > 0) {
+        sbuf_puts(sb, "<section class=\"banner pending\" role=\"status\"><p class=\"verdict\">"
+                      "Checking...</p>");
+    } else if (n_up > 0) {
+        sbuf_puts(sb, "<section class=\"banner up\" role=\"status\"><p class=\"verdict\">"
+                      "All systems operational</p>");
+    } else if (n_waiting > 0) {
+        sbuf_puts(sb, "<section class=\"banner pending\" role=\"status\"><p class=\"verdict\">"
+                      "Waiting for first ping</p>");
+    } else if (n_paused > 0) {
+        sbuf_puts(sb, "<section class=\"banner paused\" role=\"status\"><p class=\"verdict\">"
+                      "All monitors paused</p>");
     } else {
-        sbuf_puts(sb, "<section class=\"banner up\" role=\"status\">All systems operational"
-                      "</section>\n");
+        sbuf_puts(sb, "<section class=\"banner pending\" role=\"status\"><p class=\"verdict\">"
+                      "No monitors to show</p>");
     }
+
+    gmtime_r(&t, &tm);
+    strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
+    strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sbuf_addf(sb,
+              "<p class=\"updated\">Last updated <time datetime=\"%s\">%s UTC</time></p>"
+              "</section>\n",
+              iso, hhmm);
+}
+
+/* Sums the last n of the page's days of m. */
+static void window_sum(const struct web_page *p, const struct web_page_monitor *m, unsigned n,
+                       uint64_t *ret_count, uint64_t *ret_failures)
+{
+    uint64_t count = 0, failures = 0;
+
+    for (unsigned i = p->ndays - n; m->days && i < p->ndays; i++) {
+        count += m->days[i].count;
+        failures += m->days[i].failures;
+    }
+    *ret_count = count;
+    *ret_failures = failures;
+}
+
+/* "99.95% uptime, 90 days" or "No data in 90 days". */
+static void uptime_words(struct sbuf *sb, const struct web_page *p,
+                         const struct web_page_monitor *m, unsigned ndays)
+{
+    uint64_t count, failures;
+    char pct[32];
+
+    window_sum(p, m, ndays, &count, &failures);
+    if (count)
+        sbuf_addf(sb, "%s uptime, %u days", web_format_percent(count, failures, pct, sizeof(pct)),
+                  ndays);
+    else
+        sbuf_addf(sb, "No data in %u days", ndays);
 }
 
 static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_page_monitor *m)
 {
-    uint64_t today = p->now_ms / DAY_MS, count = 0, failures = 0;
+    uint64_t today = p->now_ms / DAY_MS, count, failures;
+    unsigned phone_days = p->ndays < WEB_STATUS_PHONE_DAYS ? p->ndays : WEB_STATUS_PHONE_DAYS;
+    bool two_windows = phone_days < p->ndays;
     char pct[32], cell_pct[32], day[16];
 
-    for (unsigned i = 0; m->days && i < p->ndays; i++) {
-        count += m->days[i].count;
-        failures += m->days[i].failures;
-    }
+    window_sum(p, m, p->ndays, &count, &failures);
     web_format_percent(count, failures, pct, sizeof(pct));
 
     sbuf_puts(sb, "<li class=\"mon\">\n<div class=\"head\"><div><h2>");
@@ -188,8 +271,20 @@ static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_
         sbuf_add_html(sb, m->description);
         sbuf_puts(sb, "</p>");
     }
-    sbuf_addf(sb, "</div><span class=\"badge %s\">%s</span></div>\n", state_class(m->state),
-              state_label(m->state));
+    /* The uptime figure names its window; a narrow screen shows the days
+     * its bar shows. */
+    sbuf_puts(sb, "</div><div class=\"state\"><span class=\"pct\">");
+    if (two_windows) {
+        sbuf_puts(sb, "<span class=\"long\">");
+        uptime_words(sb, p, m, p->ndays);
+        sbuf_puts(sb, "</span><span class=\"short\">");
+        uptime_words(sb, p, m, phone_days);
+        sbuf_puts(sb, "</span>");
+    } else {
+        uptime_words(sb, p, m, p->ndays);
+    }
+    sbuf_addf(sb, "</span><span class=\"badge %s\">%s</span></div></div>\n", state_class(m->state),
+              state_label(m));
 
     sbuf_puts(sb, "<div class=\"bar\" role=\"img\" aria-label=\"");
     sbuf_add_html(sb, m->name);
@@ -212,13 +307,26 @@ static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_
                   " check%s)\"></span>\n",
                   web_day_class(u), day, cell_pct, u->failures, u->count, u->count == 1 ? "" : "s");
     }
-    sbuf_puts(sb, "</div>\n");
-    sbuf_addf(sb,
-              "<div class=\"legend\"><span><span class=\"long\">%u days ago</span>"
-              "<span class=\"short\">%u days ago</span></span><span>%s%s</span>"
-              "<span>Today</span></div>\n</li>\n",
-              p->ndays, p->ndays < 30 ? p->ndays : 30, count ? pct : "No data",
-              count ? " uptime" : "");
+    sbuf_puts(sb, "</div>\n<div class=\"axis\"><span>");
+    if (two_windows)
+        sbuf_addf(sb,
+                  "<span class=\"long\">%u days ago</span><span class=\"short\">%u days ago</span>",
+                  p->ndays, phone_days);
+    else
+        sbuf_addf(sb, "%u days ago", p->ndays);
+    sbuf_puts(sb, "</span><span>Today</span></div>\n</li>\n");
+}
+
+/* The colour key of the day cells; the words carry it, not the colours. */
+static void legend(struct sbuf *sb)
+{
+    sbuf_puts(sb, "<ul class=\"legend\" aria-label=\"Colour key of the daily bars\">\n"
+                  "<li><span class=\"swatch\" aria-hidden=\"true\"></span>No data</li>\n"
+                  "<li><span class=\"swatch full\" aria-hidden=\"true\"></span>100%</li>\n"
+                  "<li><span class=\"swatch high\" aria-hidden=\"true\"></span>&ge; 99%</li>\n"
+                  "<li><span class=\"swatch mid\" aria-hidden=\"true\"></span>&ge; 95%</li>\n"
+                  "<li><span class=\"swatch low\" aria-hidden=\"true\"></span>Below 95%</li>\n"
+                  "</ul>\n");
 }
 
 void web_page_render(struct sbuf *sb, const struct web_page *p)
@@ -238,6 +346,10 @@ void web_page_render(struct sbuf *sb, const struct web_page *p)
     sbuf_add_html(sb, title);
     sbuf_puts(sb, "</title>\n<style>");
     sbuf_puts(sb, css);
+    /* A narrow screen shows only the last WEB_STATUS_PHONE_DAYS cells. */
+    if (p->ndays > WEB_STATUS_PHONE_DAYS)
+        sbuf_addf(sb, "@media (max-width:40rem){.bar .day:nth-child(-n+%u){display:none}}",
+                  p->ndays - WEB_STATUS_PHONE_DAYS);
     sbuf_puts(sb, "</style>\n</head>\n<body>\n<main>\n<h1>");
     sbuf_add_html(sb, title);
     sbuf_puts(sb, "</h1>\n");
@@ -251,6 +363,7 @@ void web_page_render(struct sbuf *sb, const struct web_page *p)
             if (shown(&p->monitors[i]))
                 monitor(sb, p, &p->monitors[i]);
         sbuf_puts(sb, "</ul>\n");
+        legend(sb);
     }
     sbuf_addf(sb,
               "<footer>Updated %s &middot; this page refreshes every minute</footer>\n"

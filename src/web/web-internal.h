@@ -20,9 +20,12 @@
 #include "util/opsd_limits.h"
 #include "util/sbuf.h"
 
-#define WEB_PING_BODY_MAX (10 * 1024) /* bytes of a ping's body kept as its message */
-#define WEB_STATUS_DAYS 90            /* days on the status page's uptime bars */
-#define WEB_MAX_QUERY_ARGS 16         /* query parameters looked at in one request */
+/* Bytes of a ping's body read; the engine keeps at most OPSD_MAX_MESSAGE
+ * of the message it makes of them (sched_heartbeat_ping). */
+#define WEB_PING_BODY_MAX (10 * 1024)
+#define WEB_STATUS_DAYS 90       /* days on the status page's uptime bars */
+#define WEB_STATUS_PHONE_DAYS 30 /* of those, the days a narrow screen shows */
+#define WEB_MAX_QUERY_ARGS 16    /* query parameters looked at in one request */
 #define WEB_RESULTS_DEFAULT_LIMIT 100
 #define WEB_RESULTS_DEFAULT_WINDOW_MS (24ull * 3600 * 1000)
 
@@ -165,6 +168,9 @@ struct web_page_monitor {
     bool public_;            /* false: left off the page */
     enum probe_state state;
     const struct store_uptime *days; /* ndays entries, oldest first; may be NULL */
+    bool heartbeat;                  /* a heartbeat monitor: fed by pings, not checks */
+    bool has_result;                 /* it has a result (from this run or the store) */
+    uint64_t last_ping_ms;           /* heartbeats: last ping of any kind, 0 if none */
 };
 
 struct web_page {
@@ -181,6 +187,9 @@ const char *web_day_class(const struct store_uptime *u);
 /* "100%", "99.95%" (rounded down, so never 100% with a failure), "-" when
  * count is 0. */
 const char *web_format_percent(uint64_t count, uint64_t failures, char *buf, size_t n);
+/* True for a pending heartbeat that has never been pinged: its card says
+ * "Waiting for first ping" and it does not hold the banner on "Checking". */
+bool web_page_waiting_first_ping(const struct web_page_monitor *m);
 void web_page_render(struct sbuf *sb, const struct web_page *p);
 
 /* ---- handlers.c: glue that reads the engine and the store ---- */

@@ -55,14 +55,38 @@ check "/metrics has HELP and TYPE lines" \
 check "/metrics has the start-lag histogram" grep -q '^opsd_check_start_lag_seconds_bucket{le="+Inf"} [1-9]' "$T/metrics"
 
 # --- status page
+# card NAME FILE: the <li> of monitor NAME on the page in FILE.
+card() { awk -v h="<h2>$1</h2>" 'index($0, h) { f = 1 } f { print } f && /<\/li>/ { exit }' "$2"; }
+# page_today_has_data NAME: on a fresh page, NAME's last day cell (today's,
+# the day of the banner's time) shows a percentage, not "no data".
+page_today_has_data() {
+    local day
+    curl -s "$URL/" >"$T/fresh.html"
+    day=$(grep -o '<time datetime="[0-9-]*' "$T/fresh.html" | head -n 1 | cut -d'"' -f2)
+    [ -n "$day" ] && card "$1" "$T/fresh.html" | grep 'class="day ' | tail -n 1 |
+        grep -qE "^<span class=\"day (full|high|mid|low)\" title=\"$day: [0-9.]+% \([0-9]+ failed of [0-9]+ checks?\)\""
+}
 curl -s "$URL/" >"$T/page.html"
+grep -o '<section class="banner[^>]*>.*</section>' "$T/page.html" >"$T/banner.html"
+card api "$T/page.html" >"$T/card-api.html"
+card job "$T/page.html" >"$T/card-job.html"
 check "status page is HTML with the title" grep -q '<title>Test status' "$T/page.html"
-check "banner names the down monitor" grep -q 'db' "$T/page.html"
+check "the banner is one element, marked as down" \
+    bash -c "[ \$(wc -l <$T/banner.html) = 1 ] && grep -q '^<section class=\"banner down\" role=\"status\">' $T/banner.html"
+check "banner names the down monitor, and only it" grep -q '>1 monitor down: db</p>' "$T/banner.html"
 check "banner is not 'All systems operational' while db is down" bash -c "! grep -q 'All systems operational' $T/page.html"
+check "banner says when the page was made" grep -qE 'Last updated <time datetime="[^"]+">[0-2][0-9]:[0-5][0-9] UTC</time>' "$T/banner.html"
+check "a never-pinged heartbeat waits for its first ping" \
+    grep -q '<span class="badge pending">Waiting for first ping</span>' "$T/card-job.html"
+check "each card names the window of its uptime figure" \
+    grep -qE '<span class="long">[0-9.]+% uptime, 90 days</span><span class="short">[0-9.]+% uptime, 30 days</span>' "$T/card-api.html"
+check "the colour key is under the list" \
+    bash -c "grep -A6 '<ul class=\"legend\"' $T/page.html | grep -q 'Below 95%'"
 check "monitor descriptions are HTML-escaped" grep -q '&lt;API&gt;' "$T/page.html"
 check "no JavaScript and no external resources" bash -c "! grep -qiE '<script|https?://[a-z]' $T/page.html"
 check "a 90-day bar is drawn (90 day cells per monitor)" \
-    bash -c "[ \$(grep -o 'class=\"day' $T/page.html | wc -l) -ge 90 ]"
+    bash -c "[ \$(grep -o 'class=\"day ' $T/page.html | wc -l) -eq 270 ] && [ \$(grep -c 'class=\"day ' $T/card-api.html) -eq 90 ]"
+eventually 10 "today's cell of 'api' shows its data" page_today_has_data api
 
 # --- CLI
 out=$("$OPSD" status --server "$URL")

@@ -2,6 +2,7 @@
  * results query, ping paths, JSON shapes, /metrics and the status page. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -661,8 +662,9 @@ static void test_page_banner_all_up(void **state)
     _cleanup_free_ char *html = render_page(mons, ARRAY_SIZE(mons), 90);
 
     (void)state;
-    assert_non_null(strstr(html, "<section class=\"banner up\" role=\"status\">All systems "
-                                 "operational</section>"));
+    assert_non_null(strstr(html,
+                           "<section class=\"banner up\" role=\"status\"><p class=\"verdict\">"
+                           "All systems operational</p>"));
     assert_null(strstr(html, "internal"));
     assert_non_null(strstr(html, "<h2>old</h2>"));
     assert_non_null(strstr(html, "<span class=\"badge paused\">Paused</span>"));
@@ -685,11 +687,11 @@ static void test_page_banner_down(void **state)
 
     (void)state;
     assert_non_null(strstr(html,
-                           "<section class=\"banner down\" role=\"status\">2 monitors down: api, db"
-                           "</section>"));
+                           "<section class=\"banner down\" role=\"status\"><p class=\"verdict\">"
+                           "2 monitors down: api, db</p>"));
     assert_null(strstr(html, "secret"));
     assert_non_null(strstr(html, "<span class=\"badge down\">Down</span>"));
-    assert_non_null(strstr(one, "1 monitor down: api</section>"));
+    assert_non_null(strstr(one, "1 monitor down: api</p>"));
 }
 
 static void test_page_banner_many_down(void **state)
@@ -707,7 +709,7 @@ static void test_page_banner_many_down(void **state)
     }
     html = render_page(mons, 12, 90);
     assert_non_null(strstr(html, "12 monitors down: m0, m1, m2, m3, m4, m5, m6, m7, m8, m9 and "
-                                 "2 more</section>"));
+                                 "2 more</p>"));
 }
 
 static void test_page_banner_pending(void **state)
@@ -719,8 +721,8 @@ static void test_page_banner_pending(void **state)
     _cleanup_free_ char *html = render_page(mons, ARRAY_SIZE(mons), 90);
 
     (void)state;
-    assert_non_null(strstr(html, "<section class=\"banner pending\" role=\"status\">Checking..."
-                                 "</section>"));
+    assert_non_null(strstr(html, "<section class=\"banner pending\" role=\"status\">"
+                                 "<p class=\"verdict\">Checking...</p>"));
     assert_null(strstr(html, "All systems operational"));
     assert_non_null(strstr(html, "<span class=\"badge pending\">Checking</span>"));
 }
@@ -757,7 +759,11 @@ static void test_page_days(void **state)
     /* overall: 58 failed of 6860 -> 99.15% */
     assert_non_null(strstr(html, "<div class=\"bar\" role=\"img\" aria-label=\"api: 99.15% "
                                  "uptime over the last 5 days\">"));
-    assert_non_null(strstr(html, "<span>99.15% uptime</span>"));
+    /* next to the badge, naming its window; no phone variant when all days fit */
+    assert_non_null(strstr(html, "<div class=\"state\"><span class=\"pct\">99.15% uptime, 5 days"
+                                 "</span><span class=\"badge up\">Operational</span></div>"));
+    assert_null(strstr(html, "class=\"short\""));
+    assert_null(strstr(html, "nth-child"));
     assert_non_null(strstr(html, "<p class=\"desc\">The API</p>"));
 }
 
@@ -825,6 +831,236 @@ static void test_page_empty(void **state)
     assert_null(strstr(html, "<ul"));
 }
 
+/* The page with every public monitor paused, and with private ones down. */
+static void test_page_banner_all_paused(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "old", .public_ = true, .state = PROBE_STATE_PAUSED },
+        { .name = "older", .public_ = true, .state = PROBE_STATE_PAUSED },
+        { .name = "secret", .public_ = false, .state = PROBE_STATE_DOWN },
+        { .name = "hidden", .public_ = false, .state = PROBE_STATE_PENDING },
+    };
+    _cleanup_free_ char *html = render_page(mons, ARRAY_SIZE(mons), 90);
+
+    (void)state;
+    assert_non_null(strstr(html, "<section class=\"banner paused\" role=\"status\">"
+                                 "<p class=\"verdict\">All monitors paused</p>"));
+    assert_null(strstr(html, "No monitors to show"));
+    assert_null(strstr(html, "Checking"));
+    assert_null(strstr(html, "down:"));
+    assert_int_equal(count_substr(html, "<span class=\"badge paused\">Paused</span>"), 2);
+}
+
+static void test_page_waiting_first_ping(void **state)
+{
+    struct web_page_monitor never = {
+        .name = "backup", .public_ = true, .state = PROBE_STATE_PENDING, .heartbeat = true
+    };
+    struct web_page_monitor started = never, restored = never, http = never, paused = never;
+    struct web_page_monitor mons[2];
+    _cleanup_free_ char *up = NULL, *alone = NULL, *checking = NULL;
+
+    (void)state;
+    started.last_ping_ms = T0;  /* a /start ping: its job is running */
+    restored.has_result = true; /* has a verdict from before a restart */
+    http.heartbeat = false;
+    paused.state = PROBE_STATE_PAUSED;
+    assert_true(web_page_waiting_first_ping(&never));
+    assert_false(web_page_waiting_first_ping(&started));
+    assert_false(web_page_waiting_first_ping(&restored));
+    assert_false(web_page_waiting_first_ping(&http));
+    assert_false(web_page_waiting_first_ping(&paused));
+
+    /* beside an up monitor it does not hold the banner on "Checking" */
+    mons[0] = (struct web_page_monitor){ .name = "api", .public_ = true, .state = PROBE_STATE_UP };
+    mons[1] = never;
+    up = render_page(mons, 2, 90);
+    assert_non_null(strstr(up, "<p class=\"verdict\">All systems operational</p>"));
+    assert_null(strstr(up, "Checking"));
+    assert_non_null(strstr(up, "<span class=\"badge pending\">Waiting for first ping</span>"));
+
+    /* alone, the banner says what it waits for */
+    alone = render_page(&never, 1, 90);
+    assert_non_null(strstr(alone, "<section class=\"banner pending\" role=\"status\">"
+                                  "<p class=\"verdict\">Waiting for first ping</p>"));
+
+    /* a heartbeat that has been pinged still checks */
+    mons[1] = started;
+    checking = render_page(mons, 2, 90);
+    assert_non_null(strstr(checking, "<p class=\"verdict\">Checking...</p>"));
+    assert_non_null(strstr(checking, "<span class=\"badge pending\">Checking</span>"));
+}
+
+/* On a narrow screen the bar shows 30 days: so does the figure. */
+static void test_page_phone_window(void **state)
+{
+    struct store_uptime days[90] = { { 0 } };
+    struct web_page_monitor mons[] = {
+        { .name = "api", .public_ = true, .state = PROBE_STATE_UP, .days = days },
+    };
+    _cleanup_free_ char *html = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < 90; i++)
+        days[i].count = 1000;
+    days[0].failures = 900; /* 90 days ago: only in the long window */
+    days[89].failures = 3;  /* today */
+    html = render_page(mons, 1, 90);
+
+    /* 90 days: 903 of 90000 failed -> 98.99%; 30 days: 3 of 30000 -> 99.99% */
+    assert_non_null(strstr(html, "<span class=\"pct\"><span class=\"long\">98.99% uptime, 90 days"
+                                 "</span><span class=\"short\">99.99% uptime, 30 days</span>"
+                                 "</span>"));
+    assert_non_null(strstr(html, "@media (max-width:40rem){.bar .day:nth-child(-n+60)"
+                                 "{display:none}}"));
+    assert_non_null(strstr(html, "<span class=\"long\">90 days ago</span>"
+                                 "<span class=\"short\">30 days ago</span>"));
+    assert_non_null(strstr(html, "aria-label=\"api: 98.99% uptime over the last 90 days\""));
+}
+
+static void test_page_legend_and_updated(void **state)
+{
+    struct store_uptime days[90] = { { 0 } };
+    struct web_page_monitor mons[] = {
+        { .name = "api", .public_ = true, .state = PROBE_STATE_UP, .days = days },
+        { .name = "new", .public_ = true, .state = PROBE_STATE_UP },
+    };
+    _cleanup_free_ char *html = NULL, *empty = NULL;
+    const char *legend, *list_end;
+
+    (void)state;
+    days[89].count = 10;
+    html = render_page(mons, ARRAY_SIZE(mons), 90);
+
+    /* the banner says when (T0 is 12:00 UTC), inside the banner */
+    assert_non_null(strstr(html, "All systems operational</p><p class=\"updated\">Last updated "
+                                 "<time datetime=\"2026-11-20T12:00:00Z\">12:00 UTC</time></p>"
+                                 "</section>"));
+    /* a figure beside every badge, and words when there is no data */
+    assert_non_null(strstr(html, "<span class=\"long\">100% uptime, 90 days</span>"));
+    assert_non_null(strstr(html, "<span class=\"pct\"><span class=\"long\">No data in 90 days"
+                                 "</span><span class=\"short\">No data in 30 days</span></span>"
+                                 "<span class=\"badge up\">Operational</span>"));
+    /* a key under the list, in words, with decorative swatches */
+    legend = strstr(html, "<ul class=\"legend\" aria-label=\"Colour key of the daily bars\">");
+    list_end = strstr(html, "</ul>");
+    assert_non_null(legend);
+    assert_true(list_end < legend);
+    assert_non_null(strstr(legend, "<li><span class=\"swatch\" aria-hidden=\"true\"></span>"
+                                   "No data</li>\n"
+                                   "<li><span class=\"swatch full\" aria-hidden=\"true\"></span>"
+                                   "100%</li>\n"
+                                   "<li><span class=\"swatch high\" aria-hidden=\"true\"></span>"
+                                   "&ge; 99%</li>\n"
+                                   "<li><span class=\"swatch mid\" aria-hidden=\"true\"></span>"
+                                   "&ge; 95%</li>\n"
+                                   "<li><span class=\"swatch low\" aria-hidden=\"true\"></span>"
+                                   "Below 95%</li>\n</ul>"));
+    /* swatches are not day cells */
+    assert_int_equal(count_substr(html, "class=\"day "), 2 * 90);
+
+    /* no list, no key */
+    empty = render_page(NULL, 0, 90);
+    assert_null(strstr(empty, "class=\"legend\""));
+    assert_non_null(strstr(empty, "<p class=\"updated\">Last updated"));
+}
+
+/* ---- colour contrast, computed from the page's own CSS ---- */
+
+/* The 0xRRGGBB of "--name:#rrggbb" in the first block after marker, or -1. */
+static long css_var(const char *html, const char *marker, const char *name)
+{
+    const char *block = strstr(html, marker), *end, *v;
+    char key[32];
+    unsigned rgb;
+    int n = 0;
+
+    if (!block)
+        return -1;
+    end = strchr(block + strlen(marker), '}');
+    snprintf(key, sizeof(key), "--%s:#", name);
+    v = strstr(block, key);
+    if (!v || v > end || sscanf(v + strlen(key), "%6x%n", &rgb, &n) != 1)
+        return -1;
+    if (n == 3) /* #abc is #aabbcc */
+        rgb = (rgb >> 8) * 0x110000 + ((rgb >> 4) & 0xf) * 0x1100 + (rgb & 0xf) * 0x11;
+    else if (n != 6)
+        return -1;
+    return (long)rgb;
+}
+
+static double luminance(long rgb)
+{
+    double c[3];
+
+    for (int i = 0; i < 3; i++) {
+        double x = (double)((rgb >> (16 - 8 * i)) & 0xff) / 255.0;
+        c[i] = x <= 0.03928 ? x / 12.92 : pow((x + 0.055) / 1.055, 2.4);
+    }
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+}
+
+static double contrast(long a, long b)
+{
+    double la = luminance(a), lb = luminance(b);
+
+    return la > lb ? (la + 0.05) / (lb + 0.05) : (lb + 0.05) / (la + 0.05);
+}
+
+static void test_page_contrast(void **state)
+{
+    static const char *const light = ":root{", *const dark = "(prefers-color-scheme:dark){:root{";
+    static const struct {
+        const char *fg, *bg; /* variables; "#fff" is the banners' text */
+    } text_pairs[] = {
+        { "fg", "card" },  { "fg", "bg" },        { "muted", "card" },
+        { "muted", "bg" }, { "up-text", "card" }, { "down-text", "card" },
+        { "#fff", "up" },  { "#fff", "low" },     { "#fff", "wait" },
+    };
+    struct web_page_monitor mons[] = { { .name = "api", .public_ = true } };
+    _cleanup_free_ char *html = render_page(mons, 1, 90);
+
+    (void)state;
+    /* the badges and banners take their colours from these variables */
+    assert_non_null(strstr(html, ".badge.up{color:var(--up-text)}"));
+    assert_non_null(strstr(html, ".badge.down{color:var(--down-text)}"));
+    assert_non_null(strstr(html, ".badge.pending,.badge.paused{color:var(--muted)}"));
+    assert_non_null(strstr(html, ".banner{border-radius:.5rem;padding:1rem 1.25rem;color:#fff;"));
+    assert_non_null(strstr(html, ".banner.up{background:var(--up)}"));
+
+    for (int mode = 0; mode < 2; mode++) {
+        for (size_t i = 0; i < ARRAY_SIZE(text_pairs); i++) {
+            long fg, bg;
+            double r;
+
+            /* dark mode inherits what it does not override */
+            fg = strcmp(text_pairs[i].fg, "#fff") == 0 ? 0xffffff : -1;
+            if (fg < 0 && mode == 1)
+                fg = css_var(html, dark, text_pairs[i].fg);
+            if (fg < 0)
+                fg = css_var(html, light, text_pairs[i].fg);
+            bg = mode == 1 ? css_var(html, dark, text_pairs[i].bg) : -1;
+            if (bg < 0)
+                bg = css_var(html, light, text_pairs[i].bg);
+            assert_true(fg >= 0 && bg >= 0);
+            r = contrast(fg, bg);
+            if (r < 4.5)
+                fail_msg("%s mode: %s #%06lx on %s #%06lx is %.2f:1, below 4.5:1",
+                         mode ? "dark" : "light", text_pairs[i].fg, fg, text_pairs[i].bg, bg, r);
+        }
+        /* "no data" cells are faint beside the days with data */
+        {
+            long card = mode == 1 ? css_var(html, dark, "card") : css_var(html, light, "card");
+            long none = mode == 1 ? css_var(html, dark, "none") : css_var(html, light, "none");
+            assert_true(contrast(none, card) < 1.5);
+            assert_true(contrast(css_var(html, light, "up"), card) > 3 * contrast(none, card) / 2);
+        }
+    }
+    /* the reviewer's numbers: the dark badges used to be ~3.1:1 */
+    assert_true(contrast(0x1a7f37, 0x1a2027) < 4.5);
+    assert_true(contrast(0x3fb950, 0x1a2027) >= 4.5);
+}
+
 static void test_day_class(void **state)
 {
     static const struct {
@@ -886,6 +1122,11 @@ int main(void)
         cmocka_unit_test(test_page_escaping),
         cmocka_unit_test(test_page_document),
         cmocka_unit_test(test_page_empty),
+        cmocka_unit_test(test_page_banner_all_paused),
+        cmocka_unit_test(test_page_waiting_first_ping),
+        cmocka_unit_test(test_page_phone_window),
+        cmocka_unit_test(test_page_legend_and_updated),
+        cmocka_unit_test(test_page_contrast),
         cmocka_unit_test(test_day_class),
         cmocka_unit_test(test_format_percent),
     };
