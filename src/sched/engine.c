@@ -374,6 +374,7 @@ static void mon_closed(uv_handle_t *h)
 
     bool counted = s->stop_stage == STOP_CLOSING;
 
+    curl_url_cleanup(m->curlu);
     free(m);
     if (counted && --s->closing == 0)
         maybe_finish_stop(s);
@@ -405,6 +406,8 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
     uv_timer_init(s->loop, &m->timer);
     m->timer.data = m;
     m->offset_ms = probe_spread_offset(cf->name, cf->interval_ms, SCHED_QUANTUM_MS);
+    if (cf->type == CONF_MON_HTTP)
+        m->curlu = sched_http_parse_url(cf->url);
     probe_sm_init(&m->view.sm, PROBE_STATE_PENDING, 0);
 
     if (prev) {

@@ -241,7 +241,10 @@ void sched_http_start(struct mon *m)
     c->started_ms = clock_now_ms(s->clock);
     m->check = c;
 
-    curl_easy_setopt(e, CURLOPT_URL, cf->url);
+    /* The URL was parsed once, when the monitor was made. */
+    curl_easy_setopt(e, CURLOPT_CURLU, m->curlu);
+    if (!m->curlu)
+        curl_easy_setopt(e, CURLOPT_URL, cf->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, c);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
@@ -281,6 +284,17 @@ void sched_http_start(struct mon *m)
         sched_record(m, &r, false);
         sched_check_finished(m);
     }
+}
+
+CURLU *sched_http_parse_url(const char *url)
+{
+    CURLU *u = curl_url();
+
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        u = NULL; /* CURLOPT_URL then reports the problem as the check's result */
+    }
+    return u;
 }
 
 void sched_http_cancel(struct mon *m)

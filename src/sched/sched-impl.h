@@ -18,6 +18,7 @@ struct mon {
     bool removed;
     struct mon *next_queued;
     void *check;             /* the in-flight check's context */
+    CURLU *curlu;            /* http: the URL, parsed once; NULL if curl refused it */
     uint64_t last_success_ms; /* heartbeats */
     uint64_t last_start_ms;   /* heartbeats: last /start ping */
 };
@@ -77,6 +78,8 @@ void sched_check_finished(struct mon *m);
 int sched_http_init(struct sched *s, struct opsd_error *err);
 void sched_http_start(struct mon *m);
 void sched_http_cancel(struct mon *m);
+/* Parses url for reuse by every check (caller frees with curl_url_cleanup). */
+CURLU *sched_http_parse_url(const char *url);
 void sched_http_close(struct sched *s, uv_close_cb cb);
 void sched_http_cleanup(struct sched *s);
 
