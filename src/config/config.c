@@ -1,8 +1,10 @@
-/* YAML -> struct conf. libyaml loads the document tree; a walk driven by the
- * key tables below (nginx-style directives: name, the monitor types a key
- * applies to, a setter, a range) fills the structs and reports every problem
- * it meets at the line:col of the node at fault, then goes on. Nothing is
- * handed out unless the whole file is clean. */
+/* YAML -> struct conf. libyaml's parser reads the text and its events are
+ * composed into a document tree here (as yaml_parser_load() would, but with
+ * the nesting capped); a walk driven by the key tables below (nginx-style
+ * directives: name, the monitor types a key applies to, a setter, a range)
+ * fills the structs and reports every problem it meets at the line:col of
+ * the node at fault, then goes on. Nothing is handed out unless the whole
+ * file is clean. */
 #include "config/config.h"
 
 #include <errno.h>
@@ -13,6 +15,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <yaml.h>
 
 #include "util/cleanup.h"
@@ -80,6 +84,8 @@ struct loader {
     size_t n_errors;          /* problems found by this load */
     struct conf *conf;
     struct mon_defaults defaults;
+    const yaml_node_t *defaults_interval; /* the nodes defaults were set from, if valid */
+    const yaml_node_t *defaults_timeout;
     const yaml_node_t *monitors; /* the monitors: sequence, walked once defaults is known */
     struct mon_nodes *mon_nodes; /* one per monitor */
     const yaml_node_t *latency;  /* the current monitor's expect.max_latency, if valid */
@@ -98,8 +104,10 @@ struct key;
 /* Fills the field of obj that k describes from at->val. Returns 0, or
  * -EINVAL after reporting the problem. */
 typedef int (*set_fn)(struct loader *l, const struct key *k, const struct at *at, void *obj);
-/* Validates a string value; returns 0 or -EINVAL after reporting. */
-typedef int (*check_fn)(struct loader *l, const struct key *k, const struct at *at, const char *s);
+/* Validates a string value; returns 0 or -EINVAL after reporting. s is the
+ * value after ${NAME} expansion, which a check may normalise in place (never
+ * making it longer) and must never quote: messages quote at->val with qv(). */
+typedef int (*check_fn)(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 struct keytab {
     const struct key *v;
@@ -135,16 +143,15 @@ static int set_server(struct loader *l, const struct key *k, const struct at *at
 static int set_defaults(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_monitors(struct loader *l, const struct key *k, const struct at *at, void *obj);
 
-static int check_name(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_url(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_method(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_host(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_token(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_body(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_listen(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_level(struct loader *l, const struct key *k, const struct at *at, const char *s);
-static int check_nonempty(struct loader *l, const struct key *k, const struct at *at,
-                          const char *s);
+static int check_name(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_url(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_method(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_host(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_token(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_body(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_listen(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_level(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_nonempty(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 /* ---- the schema ----------------------------------------------------------------- */
 
@@ -332,19 +339,76 @@ void conf_diags_free(struct conf_diags *d)
     *d = (struct conf_diags){ 0 };
 }
 
-/* A value fit to quote in a message: at most ~60 bytes (cut on a UTF-8
- * boundary), control characters shown as '?'. Valid for the next 3 calls. */
-static const char *q(struct loader *l, const char *s)
+static bool is_space_or_control(char c)
+{
+    return (unsigned char)c <= 0x20 || c == 0x7f;
+}
+
+/* Appends s to sb with the userinfo of every URL in it (the "user:password"
+ * before '@' and the host) replaced by three asterisks. An authority starts
+ * at the beginning of s and after each "//", and ends at '/', '?', '#' or a
+ * space; its userinfo is everything up to its last '@'. */
+static void add_masked(struct sbuf *sb, const char *s)
+{
+    size_t i = 0;
+
+    while (s[i]) {
+        if (i == 0 || (i >= 2 && s[i - 1] == '/' && s[i - 2] == '/')) {
+            size_t end = i, at = SIZE_MAX;
+
+            for (; s[end] && !strchr("/?#", s[end]) && !is_space_or_control(s[end]); end++)
+                if (s[end] == '@')
+                    at = end;
+            if (at != SIZE_MAX) {
+                sbuf_puts(sb, "***");
+                i = at;
+            }
+            sbuf_add(sb, s + i, end - i);
+            i = end;
+            if (!s[i])
+                break;
+        }
+        sbuf_putc(sb, s[i++]);
+    }
+}
+
+/* Text fit to quote in a message: URL userinfo masked, at most ~60 bytes (cut
+ * on a UTF-8 boundary), control characters shown as '?'. Valid for the next 3
+ * calls. Only for text as written in the file; a value's expanded text
+ * (after ${NAME}) is never quoted: use qv() on its node. */
+static const char *q(struct loader *l, const char *text)
 {
     char *b = l->qbuf[l->qi++ % ARRAY_SIZE(l->qbuf)];
-    size_t n = strlen(s), cut = MIN(n, (size_t)60), i;
+    struct sbuf sb = SBUF_INIT;
+    const char *s;
+    size_t n, cut, i;
 
+    add_masked(&sb, text);
+    s = sb.buf;
+    n = sb.len;
+    cut = MIN(n, (size_t)60);
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
         cut--;
     for (i = 0; i < cut; i++)
         b[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
     strcpy(b + i, cut < n ? "..." : "");
+    sbuf_release(&sb);
     return b;
+}
+
+/* The scalar n as written in the file (before ${NAME} expansion), quoted by
+ * q(): what every message shows of a value, so that a secret taken from the
+ * environment never reaches a message. */
+static const char *qv(struct loader *l, const yaml_node_t *n)
+{
+    return q(l, (const char *)n->data.scalar.value);
+}
+
+/* A duration for a message: as written at n, or ms formatted when it is a
+ * built-in default (n NULL). */
+static const char *qdur(struct loader *l, const yaml_node_t *n, uint64_t ms, char *buf, size_t size)
+{
+    return n ? qv(l, n) : duration_format(ms, buf, size);
 }
 
 static const yaml_node_t *node(struct loader *l, int id)
@@ -374,7 +438,7 @@ static const char *describe(struct loader *l, const yaml_node_t *n)
         return "a sequence";
     if (is_null(n))
         return "nothing";
-    b = (char *)q(l, (const char *)n->data.scalar.value);
+    b = (char *)qv(l, n);
     memmove(b + 1, b, strlen(b) + 1);
     b[0] = '\'';
     strcat(b, "'");
@@ -419,7 +483,7 @@ static int expand_env(struct loader *l, const struct at *at, const char *s, char
         end = strchr(dollar + 2, '}');
         if (!end) {
             r = diag(l, at->val, "unterminated '${' in '%s' (write '$$' for a literal '$')",
-                     l ? q(l, s) : "");
+                     l ? qv(l, at->val) : "");
             goto out;
         }
         name = xstrndup(dollar + 2, (size_t)(end - dollar - 2));
@@ -498,13 +562,13 @@ static int int_value(struct loader *l, const struct key *k, const struct at *at,
         return r;
     r = parse_int(s, &v);
     if (r == -EINVAL)
-        return diag(l, at->val, "expected an integer, got '%s' (%s)", q(l, s), at->path);
+        return diag(l, at->val, "expected an integer, got '%s' (%s)", qv(l, at->val), at->path);
     if (r == -ERANGE || (v > 0 && (uint64_t)v > k->max))
-        return diag(l, at->val, "%s '%s' is above the maximum of %llu (%s)", k->name, q(l, s),
-                    (unsigned long long)k->max, at->path);
+        return diag(l, at->val, "%s '%s' is above the maximum of %llu (%s)", k->name,
+                    qv(l, at->val), (unsigned long long)k->max, at->path);
     if (v < 0 || (uint64_t)v < k->min)
-        return diag(l, at->val, "%s '%s' is below the minimum of %llu (%s)", k->name, q(l, s),
-                    (unsigned long long)k->min, at->path);
+        return diag(l, at->val, "%s '%s' is below the minimum of %llu (%s)", k->name,
+                    qv(l, at->val), (unsigned long long)k->min, at->path);
     *ret = v;
     return 0;
 }
@@ -541,7 +605,7 @@ static int set_bool(struct loader *l, const struct key *k, const struct at *at, 
     if (r < 0)
         return r;
     if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0)
-        return diag(l, at->val, "expected true or false, got '%s' (%s)", q(l, s), at->path);
+        return diag(l, at->val, "expected true or false, got '%s' (%s)", qv(l, at->val), at->path);
     *FIELD(bool, obj, k) = s[0] == 't';
     return 0;
 }
@@ -573,12 +637,12 @@ static int set_duration(struct loader *l, const struct key *k, const struct at *
         return diag(l, at->val,
                     "%s '%s' is not a valid duration (use a number and a unit: ms, s, m, h or d, "
                     "e.g. 30s or 1h30m)",
-                    k->name, q(l, s));
+                    k->name, qv(l, at->val));
     if (r < 0 || ms > k->max)
-        return diag(l, at->val, "%s '%s' is above the %s maximum (%s)", k->name, q(l, s),
+        return diag(l, at->val, "%s '%s' is above the %s maximum (%s)", k->name, qv(l, at->val),
                     duration_format(k->max, lim, sizeof(lim)), at->path);
     if (ms < k->min)
-        return diag(l, at->val, "%s '%s' is below the %s minimum (%s)", k->name, q(l, s),
+        return diag(l, at->val, "%s '%s' is below the %s minimum (%s)", k->name, qv(l, at->val),
                     duration_format(k->min, lim, sizeof(lim)), at->path);
     *FIELD(uint64_t, obj, k) = ms;
     return 0;
@@ -608,10 +672,10 @@ static int set_type(struct loader *l, const struct key *k, const struct at *at, 
     if (!t) {
         for (size_t i = 1; i < ARRAY_SIZE(types); i++)
             if (edit_distance(s, types[i].name) <= 1)
-                return diag(l, at->val, "unknown monitor type '%s' (did you mean '%s'?)", q(l, s),
-                            types[i].name);
+                return diag(l, at->val, "unknown monitor type '%s' (did you mean '%s'?)",
+                            qv(l, at->val), types[i].name);
         return diag(l, at->val, "unknown monitor type '%s' (expected http, tcp or heartbeat)",
-                    q(l, s));
+                    qv(l, at->val));
     }
     *FIELD(enum conf_monitor_type, obj, k) = t;
     return 0;
@@ -743,18 +807,18 @@ static int set_status(struct loader *l, const struct key *k, const struct at *at
 
 /* ---- checks of string values ---------------------------------------------------- */
 
-static int check_name(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_name(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-");
 
     if (strlen(s) > OPSD_MAX_NAME)
-        return diag(l, at->val, "monitor name '%s' is longer than %d characters (%s)", q(l, s),
-                    OPSD_MAX_NAME, at->path);
+        return diag(l, at->val, "monitor name '%s' is longer than %d characters (%s)",
+                    qv(l, at->val), OPSD_MAX_NAME, at->path);
     if (!*s || s[n])
         return diag(l, at->val,
                     "monitor name '%s' is not valid (use lowercase letters, digits, '_', '.' and "
                     "'-')",
-                    q(l, s));
+                    qv(l, at->val));
     return 0;
 }
 
@@ -766,26 +830,26 @@ static bool has_space(const char *s)
     return false;
 }
 
-static int check_url(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_url(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     size_t skip = strncasecmp(s, "http://", 7) == 0    ? 7
                   : strncasecmp(s, "https://", 8) == 0 ? 8
                                                        : 0;
 
     if (!skip)
-        return diag(l, at->val, "url '%s' does not start with http:// or https:// (%s)", q(l, s),
-                    at->path);
+        return diag(l, at->val, "url '%s' does not start with http:// or https:// (%s)",
+                    qv(l, at->val), at->path);
     if (!s[skip] || s[skip] == '/')
-        return diag(l, at->val, "url '%s' has no host (%s)", q(l, s), at->path);
+        return diag(l, at->val, "url '%s' has no host (%s)", qv(l, at->val), at->path);
     if (has_space(s))
         return diag(l, at->val,
                     "url '%s' contains a space or control character (encode it, "
                     "e.g. %%20)",
-                    q(l, s));
+                    qv(l, at->val));
     return 0;
 }
 
-static int check_method(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_method(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
         if (strcmp(s, methods[i]) == 0)
@@ -793,26 +857,142 @@ static int check_method(struct loader *l, const struct key *k, const struct at *
     return diag(l, at->val,
                 "method '%s' is not supported (expected GET, HEAD, POST, PUT, DELETE, OPTIONS or "
                 "PATCH)",
-                q(l, s));
+                qv(l, at->val));
 }
 
-static int check_host(struct loader *l, const struct key *k, const struct at *at, const char *s)
+enum dns_check { DNS_OK, DNS_BAD_CHAR, DNS_BAD_LABEL };
+
+/* Checks s is a host name: dot-separated labels of 1 to 63 letters, digits,
+ * '-' and '_', not starting or ending with '-', and an optional final dot.
+ * '_' is not valid in DNS host names, but Docker and compose service names
+ * use it and resolve fine, so refusing it would only break working setups. */
+static enum dns_check dns_name_check(const char *s)
 {
+    size_t n = strlen(s), label = 0;
+
+    if (n && s[n - 1] == '.')
+        n--;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c == '.') {
+            if (!label || s[i - 1] == '-')
+                return DNS_BAD_LABEL;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_') {
+            if ((c == '-' && !label) || ++label > 63)
+                return DNS_BAD_LABEL;
+        } else {
+            return DNS_BAD_CHAR;
+        }
+    }
+    if (!label || s[n - 1] == '-')
+        return DNS_BAD_LABEL;
+    return DNS_OK;
+}
+
+/* An IPv6 address, with an optional zone ("fe80::1%eth0"). */
+static bool ipv6_ok(const char *s)
+{
+    const char *pct = strchr(s, '%');
+    size_t n = pct ? (size_t)(pct - s) : strlen(s);
+    char buf[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+
+    if (n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET6, buf, &a) != 1)
+        return false;
+    if (!pct)
+        return true;
+    n = strlen(pct + 1);
+    return n > 0 && n < IF_NAMESIZE &&
+           !pct[1 + strspn(pct + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_.-")];
+}
+
+/* True if s is ":" and a port number, what follows the host in "host:port". */
+static bool is_port_suffix(const char *s)
+{
+    return s[0] == ':' && s[1] && s[1 + strspn(s + 1, "0123456789")] == '\0';
+}
+
+/* A DNS name, an IPv4 address or an IPv6 address. An IPv6 address in
+ * brackets, as in a URL, loses them: "[::1]" is stored as "::1". */
+static int check_host(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    const char *close, *colon;
+    size_t n = strlen(s);
+    struct in_addr a4;
+
     if (!*s)
         return diag(l, at->val, "host must not be empty (%s)", at->path);
     if (strstr(s, "://"))
-        return diag(l, at->val, "host '%s' is a URL, not a host name or address (%s)", q(l, s),
-                    at->path);
+        return diag(l, at->val, "host '%s' is a URL, not a host name or address (%s)",
+                    qv(l, at->val), at->path);
     if (has_space(s))
-        return diag(l, at->val, "host '%s' contains a space or control character (%s)", q(l, s),
+        return diag(l, at->val, "host '%s' contains a space or control character (%s)",
+                    qv(l, at->val), at->path);
+
+    if (s[0] == '[') {
+        close = strchr(s, ']');
+        if (close && is_port_suffix(close + 1))
+            return diag(l, at->val, "host '%s' includes a port (set it with the port key)",
+                        qv(l, at->val));
+        if (close != s + n - 1 || n < 3)
+            return diag(l, at->val, "host '%s' is not a valid IPv6 address (e.g. ::1 or [::1])",
+                        qv(l, at->val));
+        s[n - 1] = '\0';
+        if (!ipv6_ok(s + 1))
+            return diag(l, at->val, "host '%s' is not a valid IPv6 address (e.g. ::1 or [::1])",
+                        qv(l, at->val));
+        memmove(s, s + 1, n - 1); /* "::1" and its NUL */
+        return 0;
+    }
+    colon = strchr(s, ':');
+    if (colon) {
+        if (ipv6_ok(s))
+            return 0;
+        if (colon == strrchr(s, ':') && is_port_suffix(colon))
+            return diag(l, at->val, "host '%s' includes a port (set it with the port key)",
+                        qv(l, at->val));
+        if (strspn(s, "0123456789abcdefABCDEF:.") >= strcspn(s, "%"))
+            return diag(l, at->val, "host '%s' is not a valid IPv6 address (e.g. ::1 or [::1])",
+                        qv(l, at->val));
+    }
+    if (!s[strspn(s, "0123456789.")]) {
+        if (inet_pton(AF_INET, s, &a4) == 1)
+            return 0;
+        return diag(l, at->val,
+                    "host '%s' is not a valid IPv4 address (four numbers from 0 to 255, e.g. "
+                    "10.0.0.5)",
+                    qv(l, at->val));
+    }
+    if (n - (s[n - 1] == '.') > 253)
+        return diag(l, at->val, "host '%s' is longer than 253 characters (%s)", qv(l, at->val),
                     at->path);
-    if (strlen(s) > 255)
-        return diag(l, at->val, "host '%s' is longer than 255 characters (%s)", q(l, s), at->path);
-    return 0;
+    switch (dns_name_check(s)) {
+    case DNS_OK:
+        return 0;
+    case DNS_BAD_CHAR:
+        return diag(l, at->val,
+                    "host '%s' is not a host name or IP address (use a DNS name such as "
+                    "db.internal, an IPv4 address such as 10.0.0.5 or an IPv6 address such as ::1)",
+                    qv(l, at->val));
+    case DNS_BAD_LABEL:
+    default:
+        return diag(l, at->val,
+                    "host '%s' is not a valid host name (each part between dots is 1 to 63 "
+                    "letters, digits, '-' or '_', not starting or ending with '-')",
+                    qv(l, at->val));
+    }
 }
 
 /* Never quotes the token: it is a secret. */
-static int check_token(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_token(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     size_t n = strlen(s);
 
@@ -828,7 +1008,7 @@ static int check_token(struct loader *l, const struct key *k, const struct at *a
     return 0;
 }
 
-static int check_body(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_body(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     if (!*s)
         return diag(l, at->val, "body_contains must not be empty (%s)", at->path);
@@ -840,7 +1020,7 @@ static int check_body(struct loader *l, const struct key *k, const struct at *at
 }
 
 /* host:port, [v6]:port or :port; port 0..65535 (0 picks a free port). */
-static int check_listen(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_listen(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     const char *colon = strrchr(s, ':'), *port = colon ? colon + 1 : "";
     int64_t v;
@@ -855,21 +1035,21 @@ static int check_listen(struct loader *l, const struct key *k, const struct at *
         return diag(l, at->val,
                     "listen '%s' is not host:port (e.g. 127.0.0.1:8080, 0.0.0.0:8080 or "
                     "[::]:8080)",
-                    q(l, s));
+                    qv(l, at->val));
     return 0;
 }
 
-static int check_level(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_level(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     enum log_level lvl;
 
     if (log_level_from_string(s, &lvl) < 0)
         return diag(l, at->val, "log_level '%s' is not valid (expected debug, info, warn or error)",
-                    q(l, s));
+                    qv(l, at->val));
     return 0;
 }
 
-static int check_nonempty(struct loader *l, const struct key *k, const struct at *at, const char *s)
+static int check_nonempty(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
     if (!*s)
         return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
@@ -1048,18 +1228,20 @@ static int set_server(struct loader *l, const struct key *k, const struct at *at
 static int set_defaults(struct loader *l, const struct key *k, const struct at *at, void *obj)
 {
     struct seen seen[ARRAY_SIZE(defaults_keys)] = { 0 };
-    char a[32], b[32];
     int r;
 
     r = want_mapping(l, at);
     if (r <= 0)
         return r;
     r = walk(l, at->val, &defaults_tab, &l->defaults, at->path, 0, seen);
+    if (seen[DK_INTERVAL].ok)
+        l->defaults_interval = seen[DK_INTERVAL].val;
+    if (seen[DK_TIMEOUT].ok)
+        l->defaults_timeout = seen[DK_TIMEOUT].val;
     if (seen[DK_TIMEOUT].ok && seen[DK_INTERVAL].ok &&
         l->defaults.timeout_ms > l->defaults.interval_ms)
         r = diag(l, seen[DK_TIMEOUT].val, "timeout '%s' exceeds the interval '%s' (%s.timeout)",
-                 duration_format(l->defaults.timeout_ms, a, sizeof(a)),
-                 duration_format(l->defaults.interval_ms, b, sizeof(b)), at->path);
+                 qv(l, seen[DK_TIMEOUT].val), qv(l, seen[DK_INTERVAL].val), at->path);
     return r;
 }
 
@@ -1101,7 +1283,8 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
 {
     struct conf_monitor *m = &l->conf->monitors[idx];
     struct seen seen[MK__N] = { 0 };
-    char path[64], a[32], b[32];
+    const yaml_node_t *interval_n, *timeout_n; /* where the values came from; NULL: built in */
+    char path[64], b[32];
 
     snprintf(path, sizeof(path), "monitors[%zu]", idx);
     m->line = (unsigned)mn->start_mark.line + 1;
@@ -1133,20 +1316,22 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     }
 
     /* A timeout set here must fit the interval; an inherited one is cut to it. */
-    if (!seen[MK_TIMEOUT].key)
+    interval_n = seen[MK_INTERVAL].ok ? seen[MK_INTERVAL].val : l->defaults_interval;
+    timeout_n = seen[MK_TIMEOUT].val;
+    if (!seen[MK_TIMEOUT].key) {
         m->timeout_ms = MIN(l->defaults.timeout_ms, m->interval_ms);
-    else if (seen[MK_TIMEOUT].ok && (seen[MK_INTERVAL].ok || !seen[MK_INTERVAL].key) &&
-             m->timeout_ms > m->interval_ms)
+        timeout_n = l->defaults.timeout_ms <= m->interval_ms ? l->defaults_timeout : interval_n;
+    } else if (seen[MK_TIMEOUT].ok && (seen[MK_INTERVAL].ok || !seen[MK_INTERVAL].key) &&
+               m->timeout_ms > m->interval_ms) {
         diag(l, seen[MK_TIMEOUT].val, "timeout '%s' exceeds the interval '%s' (%s.timeout)",
-             duration_format(m->timeout_ms, a, sizeof(a)),
-             duration_format(m->interval_ms, b, sizeof(b)), path);
+             qv(l, seen[MK_TIMEOUT].val), qdur(l, interval_n, m->interval_ms, b, sizeof(b)), path);
+    }
     if (l->latency && (seen[MK_TIMEOUT].ok || !seen[MK_TIMEOUT].key) &&
         m->max_latency_ms > m->timeout_ms)
         diag(l, l->latency,
              "max_latency '%s' exceeds the timeout '%s' (%s.expect.max_latency; it could never "
              "be met)",
-             duration_format(m->max_latency_ms, a, sizeof(a)),
-             duration_format(m->timeout_ms, b, sizeof(b)), path);
+             qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(DEF_METHOD);
 
@@ -1220,13 +1405,14 @@ static struct entry *check_unique(struct loader *l, bool tokens, size_t *ret_n)
             first = j;
             continue;
         }
+        /* Names are quoted as written: one may come from ${NAME}. */
         if (!tokens)
             diag(l, cur->name, "duplicate monitor name '%s' (first defined at line %u)",
-                 q(l, e[j].s), (unsigned)fn->name->start_mark.line + 1);
+                 qv(l, cur->name), (unsigned)fn->name->start_mark.line + 1);
         else if (fm->name)
             diag(l, cur->token,
                  "duplicate heartbeat token (already used by monitor '%s' at line %u)",
-                 q(l, fm->name), (unsigned)fn->token->start_mark.line + 1);
+                 qv(l, fn->name), (unsigned)fn->token->start_mark.line + 1);
         else
             diag(l, cur->token, "duplicate heartbeat token (already used at line %u)",
                  (unsigned)fn->token->start_mark.line + 1);
@@ -1375,37 +1561,235 @@ static int yaml_problem(struct loader *l, const yaml_parser_t *p)
     return diag_at(l, line, col, "invalid YAML: %s", problem);
 }
 
+/* An anchor (&name) met in the document, for the aliases (*name) after it. */
+struct anchor {
+    char *name;
+    int id;
+    yaml_mark_t mark;
+};
+
+/* A collection being composed: its node and, in a mapping, the key whose
+ * value comes next (0 when none). */
+struct open_node {
+    int id;
+    int key;
+};
+
+struct composer {
+    struct loader *l;
+    yaml_document_t doc;
+    struct open_node open[CONF_MAX_DEPTH]; /* the collections the next node goes into */
+    unsigned depth;
+    struct anchor *anchors;
+    size_t n_anchors, anchors_cap;
+};
+
+static int composer_oom(struct composer *c)
+{
+    return diag_at(c->l, 0, 0, "out of memory while parsing YAML");
+}
+
+/* The tag to give a node: NULL (libyaml's default for its kind) when none or
+ * the non-specific "!" was written, as yaml_parser_load() does. */
+static const yaml_char_t *node_tag(const yaml_char_t *tag)
+{
+    return tag && strcmp((const char *)tag, "!") != 0 ? tag : NULL;
+}
+
+/* Adds node id to the collection being composed (none: id is the root). */
+static int attach(struct composer *c, int id)
+{
+    struct open_node *o;
+    int ok;
+
+    if (!c->depth)
+        return 0;
+    o = &c->open[c->depth - 1];
+    if (c->doc.nodes.start[o->id - 1].type == YAML_SEQUENCE_NODE) {
+        ok = yaml_document_append_sequence_item(&c->doc, o->id, id);
+    } else if (!o->key) {
+        o->key = id; /* its value comes next */
+        return 0;
+    } else {
+        ok = yaml_document_append_mapping_pair(&c->doc, o->id, o->key, id);
+        o->key = 0;
+    }
+    return ok ? 0 : composer_oom(c);
+}
+
+/* Makes the node that ev starts (a scalar, a collection or an alias), places
+ * it in the document and opens a collection; 0 or -EINVAL after reporting. */
+static int add_node(struct composer *c, yaml_event_t *ev)
+{
+    const yaml_char_t *anchor = NULL;
+    yaml_node_t *n;
+    int id = 0;
+
+    switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+        for (size_t i = 0; i < c->n_anchors && !id; i++)
+            if (strcmp(c->anchors[i].name, (const char *)ev->data.alias.anchor) == 0)
+                id = c->anchors[i].id;
+        if (!id)
+            return diag_at(c->l, (unsigned)ev->start_mark.line + 1,
+                           (unsigned)ev->start_mark.column + 1,
+                           "invalid YAML: found undefined alias '*%s'",
+                           q(c->l, (const char *)ev->data.alias.anchor));
+        return attach(c, id);
+    case YAML_SCALAR_EVENT:
+        id = yaml_document_add_scalar(&c->doc, node_tag(ev->data.scalar.tag),
+                                      (const yaml_char_t *)"", 0, ev->data.scalar.style);
+        if (id) {
+            /* The node takes the event's value and the event the node's
+             * empty one: no copy, and libyaml frees both. */
+            yaml_node_t *sn = &c->doc.nodes.start[id - 1];
+            yaml_char_t *empty = sn->data.scalar.value;
+
+            sn->data.scalar.value = ev->data.scalar.value;
+            sn->data.scalar.length = ev->data.scalar.length;
+            ev->data.scalar.value = empty;
+            ev->data.scalar.length = 0;
+        }
+        anchor = ev->data.scalar.anchor;
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        if (c->depth == CONF_MAX_DEPTH)
+            return diag_at(
+                c->l, (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1,
+                "nesting deeper than %d levels (an opsd config needs 5 at most)", CONF_MAX_DEPTH);
+        if (ev->type == YAML_SEQUENCE_START_EVENT) {
+            id = yaml_document_add_sequence(&c->doc, node_tag(ev->data.sequence_start.tag),
+                                            ev->data.sequence_start.style);
+            anchor = ev->data.sequence_start.anchor;
+        } else {
+            id = yaml_document_add_mapping(&c->doc, node_tag(ev->data.mapping_start.tag),
+                                           ev->data.mapping_start.style);
+            anchor = ev->data.mapping_start.anchor;
+        }
+        break;
+    default:
+        break;
+    }
+    if (!id)
+        return composer_oom(c);
+    n = &c->doc.nodes.start[id - 1];
+    n->start_mark = ev->start_mark;
+    n->end_mark = ev->end_mark;
+    if (anchor) {
+        for (size_t i = 0; i < c->n_anchors; i++)
+            if (strcmp(c->anchors[i].name, (const char *)anchor) == 0)
+                return diag_at(c->l, (unsigned)ev->start_mark.line + 1,
+                               (unsigned)ev->start_mark.column + 1,
+                               "invalid YAML: anchor '&%s' is defined twice (first at line %u, "
+                               "column %u)",
+                               q(c->l, (const char *)anchor), (unsigned)c->anchors[i].mark.line + 1,
+                               (unsigned)c->anchors[i].mark.column + 1);
+        xgrow((void **)&c->anchors, &c->anchors_cap, c->n_anchors + 1, sizeof(*c->anchors));
+        c->anchors[c->n_anchors++] = (struct anchor){ .name = xstrdup((const char *)anchor),
+                                                      .id = id,
+                                                      .mark = ev->start_mark };
+    }
+    if (attach(c, id) < 0)
+        return -EINVAL;
+    if (n->type != YAML_SCALAR_NODE)
+        c->open[c->depth++] = (struct open_node){ .id = id };
+    return 0;
+}
+
+/* Reads the next document of the stream into *ret_doc (caller deletes it)
+ * and returns 1; returns 0 at the end of the stream, -EINVAL after reporting
+ * a problem. It does what yaml_parser_load() does, from the parser's events,
+ * but refuses a collection nested deeper than CONF_MAX_DEPTH at the event
+ * that opens it: libyaml's scanner takes time quadratic in the depth (a
+ * 200 000-deep "[[[..." takes seconds) and its loader recurses once per
+ * level. Checking as the events come, rather than in a pass of its own
+ * before yaml_parser_load(), keeps the text parsed once. */
+static int load_document(struct loader *l, yaml_parser_t *p, yaml_document_t *ret_doc)
+{
+    struct composer c = { .l = l };
+    bool have_doc = false;
+    yaml_event_t ev;
+    int r = 0;
+
+    for (;;) {
+        if (!yaml_parser_parse(p, &ev)) {
+            r = yaml_problem(l, p);
+            break;
+        }
+        if (ev.type == YAML_STREAM_END_EVENT || ev.type == YAML_NO_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        switch (ev.type) {
+        case YAML_DOCUMENT_START_EVENT:
+            if (!yaml_document_initialize(&c.doc, ev.data.document_start.version_directive,
+                                          ev.data.document_start.tag_directives.start,
+                                          ev.data.document_start.tag_directives.end,
+                                          ev.data.document_start.implicit, 1)) {
+                r = composer_oom(&c);
+                break;
+            }
+            have_doc = true;
+            c.doc.start_mark = ev.start_mark;
+            break;
+        case YAML_DOCUMENT_END_EVENT:
+            c.doc.end_implicit = ev.data.document_end.implicit;
+            c.doc.end_mark = ev.end_mark;
+            r = 1;
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: /* libyaml pairs it with a start event */
+            if (c.depth && c.doc.nodes.start)
+                c.doc.nodes.start[c.open[--c.depth].id - 1].end_mark = ev.end_mark;
+            break;
+        case YAML_STREAM_START_EVENT:
+            break;
+        default:
+            r = add_node(&c, &ev);
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (r)
+            break;
+    }
+
+    for (size_t i = 0; i < c.n_anchors; i++)
+        free(c.anchors[i].name);
+    free(c.anchors);
+    if (r > 0)
+        *ret_doc = c.doc;
+    else if (have_doc)
+        yaml_document_delete(&c.doc);
+    return r;
+}
+
 /* Loads the one document in the text; false after reporting a problem. */
 static bool parse(struct loader *l)
 {
     yaml_parser_t parser;
     yaml_document_t extra;
     bool ok = false;
+    int r;
 
     if (!yaml_parser_initialize(&parser)) {
         diag_at(l, 0, 0, "out of memory while parsing YAML");
         return false;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)l->text, l->len);
-    if (!yaml_parser_load(&parser, &l->doc)) {
-        yaml_problem(l, &parser);
+    r = load_document(l, &parser, &l->doc);
+    if (r <= 0) {
+        ok = r == 0; /* an empty stream: no document, no root */
         goto out;
     }
     l->have_doc = true;
-    if (!yaml_document_get_root_node(&l->doc)) {
-        ok = true;
-        goto out;
-    }
-    if (!yaml_parser_load(&parser, &extra)) {
-        yaml_problem(l, &parser);
-        goto out;
-    }
-    if (yaml_document_get_root_node(&extra))
+    r = load_document(l, &parser, &extra);
+    if (r > 0) {
         diag_at(l, (unsigned)extra.start_mark.line + 1, (unsigned)extra.start_mark.column + 1,
                 "unexpected second YAML document (a config file holds one document)");
-    else
-        ok = true;
-    yaml_document_delete(&extra);
+        yaml_document_delete(&extra);
+    }
+    ok = r == 0;
 out:
     yaml_parser_delete(&parser);
     return ok;

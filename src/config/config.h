@@ -88,6 +88,11 @@ struct conf_diags {
     size_t dropped; /* problems beyond OPSD_MAX_CONFIG_DIAGS, counted but not kept */
 };
 
+/* How deeply the collections of a config may nest (the schema needs 5: the
+ * top mapping, monitors, a monitor, expect, status). The parse stops at the
+ * collection that goes deeper: libyaml takes time quadratic in the depth. */
+#define CONF_MAX_DEPTH 64
+
 /* Loads and validates path. On success *ret_conf is set (caller frees with
  * conf_free()) and returns 0. On failure returns -EINVAL (or -errno if the file
  * cannot be read, -EFBIG if it is larger than OPSD_MAX_CONFIG_BYTES), leaves

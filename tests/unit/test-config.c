@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,9 +90,9 @@ static void assert_diag_at(const char *text, unsigned line, const char *at, cons
     assert_diag(line, col_of(text, line, at), what);
 }
 
-/* Loads text, which must fail with exactly one problem saying what, placed on
- * line at the column where at starts (at is the offending node's text). */
-static void assert_one(const char *text, unsigned line, const char *at, const char *what)
+/* Loads text, which must fail with exactly one problem saying what, placed at
+ * line:col. */
+static void assert_one_place(const char *text, unsigned line, unsigned col, const char *what)
 {
     struct conf *c = UNTOUCHED;
     int r = load(text, &c);
@@ -101,7 +102,14 @@ static void assert_one(const char *text, unsigned line, const char *at, const ch
     if (diags.n != 1)
         dump_diags();
     assert_int_equal(diags.n, 1);
-    assert_diag_at(text, line, at, what);
+    assert_diag(line, col, what);
+}
+
+/* The same, placed on line at the column where at starts (at is the
+ * offending node's text). */
+static void assert_one(const char *text, unsigned line, const char *at, const char *what)
+{
+    assert_one_place(text, line, col_of(text, line, at), what);
 }
 
 /* ---- valid configs ---------------------------------------------------------------- */
@@ -653,12 +661,412 @@ static void test_env_expansion(void **state)
     assert_one("server: {title: 'a ${OPSD_TEST_HOST'}\n", 1, "'a",
                "unterminated '${' in 'a ${OPSD_TEST_HOST' (write '$$' for a literal '$')");
     assert_one("server: {title: '${A-B}'}\n", 1, "'${A", "invalid environment variable name 'A-B'");
-    /* the expanded value is what gets checked */
+    /* the expanded value is what gets checked; the message quotes it as written */
     setenv("OPSD_TEST_PORT", "http", 1);
     assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: '${OPSD_TEST_PORT}'}\n", 2,
-               "'${", "expected an integer, got 'http' (monitors[0].port)");
+               "'${", "expected an integer, got '${OPSD_TEST_PORT}' (monitors[0].port)");
+    assert_null(strstr(diags.v[0].msg, "http"));
     /* keys are not expanded */
     assert_one("server: {'${OPSD_TEST_HOST}': 1}\n", 1, "'${", "unknown key '${OPSD_TEST_HOST}'");
+}
+
+/* ---- secrets never reach a message ---------------------------------------------------- */
+
+/* Loads text, which must fail with a diagnostic containing what, and asserts
+ * that secret appears in no diagnostic, nor in what conf_diags_print() prints. */
+static void assert_hidden(const char *text, const char *what, const char *secret)
+{
+    struct conf *c = UNTOUCHED;
+    bool found = false;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    assert_int_equal(load(text, &c), -EINVAL);
+    assert_ptr_equal(c, UNTOUCHED);
+    for (size_t i = 0; i < diags.n; i++) {
+        found = found || strstr(diags.v[i].msg, what);
+        if (strstr(diags.v[i].msg, secret)) {
+            fprintf(stderr, "'%s' shows in:\n", secret);
+            dump_diags();
+            fail();
+        }
+    }
+    if (!found) {
+        fprintf(stderr, "no diagnostic containing \"%s\" for:\n%s\ngot:\n", what, text);
+        dump_diags();
+        fail();
+    }
+    f = open_memstream(&out, &len);
+    conf_diags_print(&diags, f);
+    fclose(f);
+    assert_null(strstr(out, secret));
+    free(out);
+}
+
+/* Every kind of diagnostic that quotes a value, on a value taken from
+ * ${OPSD_TEST_SECRET}: the message quotes the value as written, never what
+ * the variable holds. */
+static void test_env_secrets_never_quoted(void **state)
+{
+#define M "monitors:\n  - "
+#define S "'${OPSD_TEST_SECRET}'"
+    static const struct {
+        const char *value;  /* what OPSD_TEST_SECRET holds */
+        const char *secret; /* the part of it no message may show */
+        const char *text;
+        const char *what; /* the diagnostic it must cause */
+    } cases[] = {
+        /* url */
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: http, url: " S "}\n",
+          "url '${OPSD_TEST_SECRET}' does not start with http://" },
+        { "/Sup3rS3cret", "S3cret", M "{name: a, type: http, url: 'https://${OPSD_TEST_SECRET}'}\n",
+          "url 'https://${OPSD_TEST_SECRET}' has no host" },
+        { "Sup3rS3cret", "S3cret",
+          M "{name: a, type: http, url: 'http://admin:${OPSD_TEST_SECRET}@127.0.0.1:1/a b'}\n",
+          "url 'http://***@127.0.0.1:1/a b' contains a space" },
+        { "Sup3r S3cret", "S3cret",
+          M "{name: a, type: http, url: 'http://h/${OPSD_TEST_SECRET}'}\n",
+          "url 'http://h/${OPSD_TEST_SECRET}' contains a space" },
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: http, url: 'http://h', method: " S "}\n",
+          "method '${OPSD_TEST_SECRET}' is not supported" },
+        /* host */
+        { "u:Sup3rS3cret@h", "S3cret",
+          M "{name: a, type: tcp, port: 1, host: 'http://${OPSD_TEST_SECRET}'}\n",
+          "host 'http://${OPSD_TEST_SECRET}' is a URL" },
+        { "Sup3r S3cret", "S3cret", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' contains a space" },
+        { "Sup3rS3cret/x", "S3cret", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' is not a host name or IP address" },
+        { "-Sup3rS3cret", "S3cret", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' is not a valid host name" },
+        { "999.314159.271828.1", "271828", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' is not a valid IPv4 address" },
+        { "fe80::31337::1", "31337", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' is not a valid IPv6 address" },
+        { "db:31337", "31337", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' includes a port" },
+        { "Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret."
+          "Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret."
+          "Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret.Sup3rS3cret."
+          "Sup3rS3cret.x",
+          "S3cret", M "{name: a, type: tcp, port: 1, host: " S "}\n",
+          "host '${OPSD_TEST_SECRET}' is longer than 253 characters" },
+        /* name, type */
+        { "Sup3rS3cret", "S3cret", M "{name: " S ", type: tcp, host: h, port: 1}\n",
+          "monitor name '${OPSD_TEST_SECRET}' is not valid" },
+        { "sup3rs3cret-sup3rs3cret-sup3rs3cret-sup3rs3cret-sup3rs3cret-sup3rs3cret-sup3rs3cret-"
+          "sup3rs3cret-sup3rs3cret-sup3rs3cret-sup3rs3cret-sup3rs3cret",
+          "s3cret", M "{name: " S ", type: tcp, host: h, port: 1}\n",
+          "monitor name '${OPSD_TEST_SECRET}' is longer than 128 characters" },
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: " S "}\n",
+          "unknown monitor type '${OPSD_TEST_SECRET}' (expected http, tcp or heartbeat)" },
+        { "htpp", "htpp", M "{name: a, type: " S "}\n",
+          "unknown monitor type '${OPSD_TEST_SECRET}' (did you mean 'http'?)" },
+        /* integers, booleans */
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: tcp, host: h, port: " S "}\n",
+          "expected an integer, got '${OPSD_TEST_SECRET}' (monitors[0].port)" },
+        { "31337271828", "31337", M "{name: a, type: tcp, host: h, port: " S "}\n",
+          "port '${OPSD_TEST_SECRET}' is above the maximum of 65535" },
+        { "-31337", "31337", M "{name: a, type: tcp, host: h, port: 1, confirm: " S "}\n",
+          "confirm '${OPSD_TEST_SECRET}' is below the minimum of 1" },
+        { "31337", "31337",
+          M "{name: a, type: http, url: 'http://h', expect: {status: [200, " S "]}}\n",
+          "status '${OPSD_TEST_SECRET}' is above the maximum of 599" },
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: tcp, host: h, port: 1, paused: " S "}\n",
+          "expected true or false, got '${OPSD_TEST_SECRET}'" },
+        /* durations */
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: tcp, host: h, port: 1, interval: " S "}\n",
+          "interval '${OPSD_TEST_SECRET}' is not a valid duration" },
+        { "31337d", "31337", M "{name: a, type: tcp, host: h, port: 1, interval: " S "}\n",
+          "interval '${OPSD_TEST_SECRET}' is above the 1d maximum" },
+        { "271ms", "271", M "{name: a, type: tcp, host: h, port: 1, interval: " S "}\n",
+          "interval '${OPSD_TEST_SECRET}' is below the 1s minimum" },
+        { "31337ms", "31337",
+          M "{name: a, type: tcp, host: h, port: 1, interval: 10s, timeout: " S "}\n",
+          "timeout '${OPSD_TEST_SECRET}' exceeds the interval '10s' (monitors[0].timeout)" },
+        { "31337ms", "31337", "defaults: {interval: " S ", timeout: 40s}\n",
+          "timeout '40s' exceeds the interval '${OPSD_TEST_SECRET}' (defaults.timeout)" },
+        { "31337ms", "31337",
+          "defaults: {interval: " S "}\n" M
+          "{name: a, type: tcp, host: h, port: 1, timeout: 40s}\n",
+          "timeout '40s' exceeds the interval '${OPSD_TEST_SECRET}' (monitors[0].timeout)" },
+        { "1337ms", "1337",
+          M "{name: a, type: http, url: 'http://h', timeout: " S ", expect: {max_latency: 2s}}\n",
+          "max_latency '2s' exceeds the timeout '${OPSD_TEST_SECRET}'" },
+        { "1337ms", "1337",
+          "defaults: {timeout: " S "}\n" M
+          "{name: a, type: http, url: 'http://h', expect: {max_latency: 2s}}\n",
+          "max_latency '2s' exceeds the timeout '${OPSD_TEST_SECRET}'" },
+        { "1337ms", "1337",
+          "defaults: {interval: " S "}\n" M
+          "{name: a, type: http, url: 'http://h', expect: {max_latency: 2s}}\n",
+          "max_latency '2s' exceeds the timeout '${OPSD_TEST_SECRET}'" },
+        /* server */
+        { "Sup3rS3cret", "S3cret", "server: {listen: " S "}\n",
+          "listen '${OPSD_TEST_SECRET}' is not host:port" },
+        { "Sup3rS3cret", "S3cret", "server: {log_level: " S "}\n",
+          "log_level '${OPSD_TEST_SECRET}' is not valid" },
+        { "Sup3rS3cret", "S3cret", "server: {retention: " S "}\n",
+          "retention '${OPSD_TEST_SECRET}' is not a valid duration" },
+        /* tokens, and names quoted by the duplicate checks */
+        { "Sup3rS3cret", "S3cret", M "{name: a, type: heartbeat, period: 1m, token: " S "}\n",
+          "token is 11 characters long, below the 16 minimum" },
+        { "Sup3rS3cret+Sup3rS3cret", "S3cret",
+          M "{name: a, type: heartbeat, period: 1m, token: " S "}\n",
+          "token has a character other than" },
+        { "sup3rs3cret", "s3cret",
+          M "{name: " S ", type: tcp, host: h, port: 1}\n"
+            "  - {name: " S ", type: tcp, host: h, port: 2}\n",
+          "duplicate monitor name '${OPSD_TEST_SECRET}' (first defined at line 2)" },
+        { "sup3rs3cret", "s3cret",
+          M "{name: " S ", type: heartbeat, period: 1m, token: 0123456789abcdef}\n"
+            "  - {name: b, type: heartbeat, period: 1m, token: 0123456789abcdef}\n",
+          "already used by monitor '${OPSD_TEST_SECRET}' at line 2" },
+        /* expansion problems quote the text as written */
+        { "Sup3rS3cret", "S3cret", "server: {title: 'x ${OPSD_TEST_SECRET} ${OPSD'}\n",
+          "unterminated '${' in 'x ${OPSD_TEST_SECRET} ${OPSD'" },
+        { "Sup3rS3cret", "S3cret", "server: {data_dir: [" S "], title: x}\n",
+          "expected a string, got a sequence (server.data_dir)" },
+    };
+#undef M
+#undef S
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        setenv("OPSD_TEST_SECRET", cases[i].value, 1);
+        assert_hidden(cases[i].text, cases[i].what, cases[i].secret);
+    }
+    unsetenv("OPSD_TEST_SECRET");
+}
+
+/* body_contains from the environment is never shown (one written in the file
+ * may be). */
+static void test_env_body_never_quoted(void **state)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    while (sb.len <= OPSD_MAX_BODY_CAPTURE)
+        sbuf_puts(&sb, "Sup3rS3cret ");
+    setenv("OPSD_TEST_SECRET", sb.buf, 1);
+    sbuf_release(&sb);
+    assert_hidden("monitors:\n  - {name: a, type: http, url: 'http://h', expect: {body_contains: "
+                  "'${OPSD_TEST_SECRET}'}}\n",
+                  "body_contains is longer than the 65536 bytes of a body that are checked",
+                  "S3cret");
+    setenv("OPSD_TEST_SECRET", "", 1);
+    assert_hidden("monitors:\n  - {name: a, type: http, url: 'http://h', expect: {body_contains: "
+                  "'${OPSD_TEST_SECRET}'}}\n",
+                  "body_contains must not be empty", "${");
+    setenv("OPSD_TEST_SECRET", "Sup3rS3cret", 1);
+    assert_hidden("monitors:\n  - {name: a, type: http, url: 'http://h', expect: {body_contains: "
+                  "'${OPSD_TEST_SECRET}', statuss: 200}}\n",
+                  "unknown key 'statuss'", "S3cret");
+    unsetenv("OPSD_TEST_SECRET");
+}
+
+/* The userinfo of a URL is masked in every message, even when written in the
+ * file. */
+static void test_url_userinfo_masked(void **state)
+{
+    char text[512], user[101];
+
+    assert_one(
+        "monitors:\n  - {name: a, type: http, url: 'http://admin:hunter2@127.0.0.1:1/a b'}\n", 2,
+        "'http",
+        "url 'http://***@127.0.0.1:1/a b' contains a space or control character (encode "
+        "it, e.g. %20)");
+    assert_null(strstr(diags.v[0].msg, "hunter2"));
+    assert_null(strstr(diags.v[0].msg, "admin"));
+    assert_one("monitors:\n  - {name: a, type: http, url: 'ftp://admin:hunter2@x/'}\n", 2, "'ftp",
+               "url 'ftp://***@x/' does not start with http:// or https://");
+    assert_one("monitors:\n  - {name: a, type: http, url: 'admin:hunter2@example.com/x'}\n", 2,
+               "'admin", "url '***@example.com/x' does not start with http:// or https://");
+    /* the last '@' of the authority ends the userinfo; one after it does not */
+    assert_one("monitors:\n  - {name: a, type: http, url: 'http://u:p@ss@h/x?to=a@b c'}\n", 2,
+               "'http", "url 'http://***@h/x?to=a@b c' contains a space");
+    assert_one("monitors:\n  - {name: a, type: tcp, port: 1, host: 'https://admin:hunter2@h'}\n", 2,
+               "'https", "host 'https://***@h' is a URL");
+    assert_one("monitors:\n  - {name: a, type: tcp, port: 1, host: 'admin:hunter2@h'}\n", 2,
+               "'admin", "host '***@h' is not a host name or IP address");
+    assert_one("server: 'http://admin:hunter2@h'\n", 1, "'http",
+               "expected a mapping, got 'http://***@h' (server)");
+    /* masked before the value is cut to fit the message */
+    memset(user, 'p', sizeof(user) - 1);
+    user[sizeof(user) - 1] = '\0';
+    snprintf(text, sizeof(text), "monitors:\n  - {name: a, type: http, url: 'http://u:%s@h/ x'}\n",
+             user);
+    assert_one(text, 2, "'http", "url 'http://***@h/ x' contains a space");
+    assert_null(strstr(diags.v[0].msg, "ppp"));
+}
+
+/* ---- host syntax ------------------------------------------------------------------------ */
+
+static void test_host_syntax(void **state)
+{
+    static const struct {
+        const char *written, *stored;
+    } good[] = {
+        { "db.internal", "db.internal" },
+        { "localhost", "localhost" },
+        { "DB-1.Example.com.", "DB-1.Example.com." },
+        { "10.0.0.5", "10.0.0.5" },
+        { "'::1'", "::1" },
+        { "'[::1]'", "::1" },
+        { "'2001:db8::1'", "2001:db8::1" },
+        { "'[fe80::1%eth0]'", "fe80::1%eth0" },
+        { "'::ffff:10.0.0.5'", "::ffff:10.0.0.5" },
+        { "db_1", "db_1" }, /* compose service names resolve although DNS forbids '_' */
+        { "a23456789012345678901234567890123456789012345678901234567890123.b", /* 63 */
+          "a23456789012345678901234567890123456789012345678901234567890123.b" },
+    };
+    static const struct {
+        const char *written, *at, *what;
+    } bad[] = {
+        { "x/y", "x/y",
+          "host 'x/y' is not a host name or IP address (use a DNS name such as db.internal, an "
+          "IPv4 address such as 10.0.0.5 or an IPv6 address such as ::1)" },
+        { "db~1.internal", "db~1", "host 'db~1.internal' is not a host name or IP address" },
+        { "'db.internal:5432'", "'db",
+          "host 'db.internal:5432' includes a port (set it with the "
+          "port key)" },
+        { "'[::1]:5432'", "'[", "host '[::1]:5432' includes a port" },
+        { "10.0.0.256", "10.",
+          "host '10.0.0.256' is not a valid IPv4 address (four numbers "
+          "from 0 to 255, e.g. 10.0.0.5)" },
+        { "10.1", "10.1", "host '10.1' is not a valid IPv4 address" },
+        { "'1::2::3'", "'1::", "host '1::2::3' is not a valid IPv6 address (e.g. ::1 or [::1])" },
+        { "'::g'", "'::g", "host '::g' is not a host name or IP address" },
+        { "'[::1'", "'[", "host '[::1' is not a valid IPv6 address" },
+        { "'[]'", "'[", "host '[]' is not a valid IPv6 address" },
+        { "'[db.internal]'", "'[", "host '[db.internal]' is not a valid IPv6 address" },
+        { "'fe80::1%'", "'fe80", "host 'fe80::1%' is not a valid IPv6 address" },
+        { "'fe80::1%eth0/x'", "'fe80", "host 'fe80::1%eth0/x' is not a valid IPv6 address" },
+        { "'db:http'", "'db", "host 'db:http' is not a host name or IP address" },
+        { "a..b", "a..b",
+          "host 'a..b' is not a valid host name (each part between dots is 1 to "
+          "63 letters, digits, '-' or '_', not starting or ending with '-')" },
+        { ".a", ".a", "host '.a' is not a valid host name" },
+        { "a.", "a.", NULL }, /* a final dot is fine: see below */
+        { "-a.b", "-a", "host '-a.b' is not a valid host name" },
+        { "a-.b", "a-", "host 'a-.b' is not a valid host name" },
+        { "a.b-", "a.b-", "host 'a.b-' is not a valid host name" },
+        { "a234567890123456789012345678901234567890123456789012345678901234.b", "a2",
+          "is not a valid host name" },
+    };
+    char text[512], name[300];
+    struct conf *c;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(text, sizeof(text), "monitors:\n  - {name: a, type: tcp, port: 1, host: %s}\n",
+                 good[i].written);
+        c = load_ok(text);
+        assert_string_equal(c->monitors[0].host, good[i].stored);
+        conf_free(c);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "monitors:\n  - {name: a, type: tcp, port: 1, host: %s}\n",
+                 bad[i].written);
+        if (!bad[i].what) {
+            conf_free(load_ok(text));
+            continue;
+        }
+        assert_one(text, 2, bad[i].at, bad[i].what);
+    }
+
+    /* 253 characters is the longest name */
+    memset(name, 'a', 253);
+    for (size_t i = 50; i < 253; i += 50)
+        name[i] = '.';
+    name[253] = '\0';
+    snprintf(text, sizeof(text), "monitors:\n  - {name: a, type: tcp, port: 1, host: %s}\n", name);
+    c = load_ok(text);
+    assert_string_equal(c->monitors[0].host, name);
+    conf_free(c);
+    snprintf(text, sizeof(text), "monitors:\n  - {name: a, type: tcp, port: 1, host: %s.}\n", name);
+    conf_free(load_ok(text));
+    strcat(name, "a");
+    snprintf(text, sizeof(text), "monitors:\n  - {name: a, type: tcp, port: 1, host: %s}\n", name);
+    assert_one(text, 2, "aaa", "is longer than 253 characters (monitors[0].host)");
+}
+
+/* The document is composed from libyaml's events here (to cap the nesting):
+ * anchors, aliases and tags work as with yaml_parser_load(). */
+static void test_anchors_and_aliases(void **state)
+{
+    struct conf *c = load_ok("defaults: &d {interval: 30s}\n"
+                             "monitors:\n"
+                             "  - {name: a, type: tcp, host: &h db.internal, port: 1,\n"
+                             "     labels: &l {team: core, env: prod}}\n"
+                             "  - {name: b, type: !!str tcp, host: *h, port: 2, labels: *l}\n"
+                             "  - !!map {name: c, type: ! tcp, host: h, port: 3}\n");
+
+    assert_int_equal(c->n_monitors, 3);
+    assert_int_equal(c->monitors[0].interval_ms, 30000);
+    assert_string_equal(c->monitors[1].host, "db.internal");
+    assert_int_equal(c->monitors[1].n_labels, 2);
+    assert_string_equal(c->monitors[1].labels[0].key, "env");
+    assert_string_equal(c->monitors[1].labels[1].value, "core");
+    assert_int_equal(c->monitors[2].line, 6);
+    conf_free(c);
+
+    assert_one("monitors:\n  - {name: a, type: tcp, host: *nope, port: 1}\n", 2, "*nope",
+               "invalid YAML: found undefined alias '*nope'");
+    assert_one("monitors:\n  - {name: &n a, type: tcp, host: &n h, port: 1}\n", 2, "&n h",
+               "invalid YAML: anchor '&n' is defined twice (first at line 2, column 12)");
+    /* an alias of its own collection is not followed forever */
+    assert_one("monitors: &m [*m]\n", 1, "&m", "expected a mapping, got a sequence (monitors[0])");
+}
+
+/* ---- nesting ---------------------------------------------------------------------------- */
+
+/* "monitors: [[...]]" nested depth levels deep in all (the top mapping is one). */
+static char *nested_flow(size_t depth)
+{
+    struct sbuf sb = SBUF_INIT;
+
+    sbuf_puts(&sb, "monitors: ");
+    for (size_t i = 1; i < depth; i++)
+        sbuf_putc(&sb, '[');
+    for (size_t i = 1; i < depth; i++)
+        sbuf_putc(&sb, ']');
+    sbuf_putc(&sb, '\n');
+    return sbuf_detach(&sb, NULL);
+}
+
+static void test_nesting_cap(void **state)
+{
+    struct sbuf sb = SBUF_INIT;
+    char *text;
+
+    assert_int_equal(CONF_MAX_DEPTH, 64);
+    /* 100 levels: refused at the collection that makes 65, before loading */
+    text = nested_flow(100);
+    assert_one_place(text, 1, strlen("monitors: ") + 64,
+                     "nesting deeper than 64 levels (an opsd config needs 5 at most)");
+    free(text);
+    text = nested_flow(65);
+    assert_one_place(text, 1, strlen("monitors: ") + 64, "nesting deeper than 64 levels");
+    free(text);
+
+    /* 64 levels are loaded (and then found not to be monitors) */
+    text = nested_flow(64);
+    assert_one_place(text, 1, strlen("monitors: [") + 1,
+                     "expected a mapping, got a sequence (monitors[0])");
+    free(text);
+
+    /* block style counts the same */
+    for (size_t i = 0; i < 100; i++)
+        sbuf_addf(&sb, "%*sa:\n", (int)(2 * i), "");
+    assert_one_place(sb.buf, 65, 2 * 64 + 1, "nesting deeper than 64 levels");
+    sbuf_release(&sb);
+
+    /* deep enough to take libyaml seconds to load: refused at once */
+    text = nested_flow(200000);
+    assert_one_place(text, 1, strlen("monitors: ") + 64, "nesting deeper than 64 levels");
+    free(text);
+
+    /* a syntax error found before the limit is reported as before */
+    assert_one("monitors: [[[[}\n", 1, "}", "invalid YAML: did not find expected node content");
 }
 
 static void test_many_problems_at_once(void **state)
@@ -846,6 +1254,12 @@ int main(void)
         cmocka_unit_test_teardown(test_too_large_and_unreadable, teardown),
         cmocka_unit_test_teardown(test_load_file, teardown),
         cmocka_unit_test_teardown(test_env_expansion, teardown),
+        cmocka_unit_test_teardown(test_env_secrets_never_quoted, teardown),
+        cmocka_unit_test_teardown(test_env_body_never_quoted, teardown),
+        cmocka_unit_test_teardown(test_url_userinfo_masked, teardown),
+        cmocka_unit_test_teardown(test_host_syntax, teardown),
+        cmocka_unit_test_teardown(test_anchors_and_aliases, teardown),
+        cmocka_unit_test_teardown(test_nesting_cap, teardown),
         cmocka_unit_test_teardown(test_many_problems_at_once, teardown),
         cmocka_unit_test_teardown(test_diag_cap, teardown),
         cmocka_unit_test_teardown(test_monitor_equal, teardown),
