@@ -16,7 +16,7 @@
 /* Check slots are multiples of this: see probe_spread_offset(). */
 #define FIRST_CHECK_SPREAD_MS 10000
 #define STOP_DRAIN_MAX_MS 10000u /* in-flight checks get this long to finish on stop */
-#define SCHED_QUANTUM_MS 20
+#define SCHED_QUANTUM_MS 100
 #define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
 #define PRUNE_FIRST_MS 60000
 #define PRUNE_INTERVAL_MS 3600000
