@@ -45,12 +45,11 @@ n=$(api /api/v1/monitors/c | jq .checks_total)
 wait_for 10 bash -c "[ \$(curl -s $URL/api/v1/monitors/c | jq .checks_total) -ge $((n + 2)) ]"
 stop_opsd
 check "SIGTERM exits 0" [ "$STOP_RC" -eq 0 ]
-done_line=$(grep 'event=engine_stopped' "$T/opsd.log" | tail -n1)
-checks_done=$(echo "$done_line" | sed -n 's/.*checks_done=\([0-9]*\).*/\1/p')
-written=$(echo "$done_line" | sed -n 's/.*results_written=\([0-9]*\).*/\1/p')
+checks_done=$(checks_done_at_stop)
+written=$(grep 'event=engine_stopped' "$T/opsd.log" | tail -n1 | sed -n 's/.*results_written=\([0-9]*\).*/\1/p')
 rows=$(sqlite3 "$T/data/opsd.db" 'select count(*) from results')
 check "every check done was written (checks_done=$checks_done written=$written)" [ "$checks_done" = "$written" ]
-check "the database holds every result ($rows rows)" [ "$rows" -ge "$written" ]
+check "the database holds every result, no more and no less ($rows rows)" [ "$rows" = "$written" ]
 check "integrity_check is ok after a clean stop" [ "$(sqlite3 "$T/data/opsd.db" 'pragma integrity_check')" = ok ]
 
 # --- restart keeps history

@@ -42,12 +42,12 @@ check "the kept redirect's status is 302" \
 # max_concurrency: 1 with checks that each hang for their whole timeout.
 target_mode slow
 curl -sf "http://127.0.0.1:$TLS_CPORT/mode/slow" >/dev/null
-saw_queue() { curl -s "$URL/metrics" | grep -qE '^opsd_checks_queued [1-9]'; }
+saw_queue() { [ "$(metric opsd_checks_queued)" -ge 1 ]; }
 eventually 10 "with max_concurrency: 1, further checks wait in the queue" saw_queue
 never_two() {
     local i v
     for i in $(seq 30); do
-        v=$(curl -s "$URL/metrics" | sed -n 's/^opsd_checks_in_flight \([0-9]*\)$/\1/p')
+        v=$(metric opsd_checks_in_flight)
         [ "${v:-9}" -le 1 ] || return 1
         sleep 0.05
     done
@@ -58,8 +58,7 @@ check "slots that come while a check waits are counted as skipped" \
 
 stop_opsd
 check "SIGTERM exits 0 with checks in flight" [ "$STOP_RC" -eq 0 ]
-done_line=$(grep 'event=engine_stopped' "$T/opsd.log" | tail -n1)
-checks_done=$(echo "$done_line" | sed -n 's/.*checks_done=\([0-9]*\).*/\1/p')
+checks_done=$(checks_done_at_stop)
 check "the checks in flight at SIGTERM finished and were stored" \
     bash -c "grep -q 'event=engine_stopping in_flight=1' $T/opsd.log && [ \$(sqlite3 $T/data/opsd.db 'select count(*) from results') = '$checks_done' ]"
 finish

@@ -16,7 +16,6 @@ monitors:
   - {name: waiting, type: tcp, host: 127.0.0.1, port: $TPORT, interval: 5s, timeout: 4s, confirm: 1}
 YAML
 start_opsd "$T/opsd.yaml"
-metric() { curl -s "$URL/metrics" | sed -n "s/^$1 \\([0-9]*\\)\$/\\1/p"; }
 slow_in_flight_waiting_queued() { [ "$(metric opsd_checks_in_flight)" = 1 ] && [ "$(metric opsd_checks_queued)" = 1 ] && [ "$(api /api/v1/monitors/slow | jq .checks_total)" = 0 ]; }
 # Wait for the moment the slow check runs and the other waits behind it.
 eventually 15 "the slow check runs while the other waits in the queue" slow_in_flight_waiting_queued
@@ -26,8 +25,7 @@ kill -HUP "$OPSD_PID"
 eventually 5 "after the reload the removed monitor is gone" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' $URL/api/v1/monitors/slow) = 404 ]"
 eventually 5 "the queued check runs at once in the freed place" \
     bash -c "[ \$(curl -s $URL/api/v1/monitors/waiting | jq .checks_total) -ge 1 ]"
-check "nothing is left in flight or queued for the removed monitor" \
-    bash -c "[ \$(curl -s $URL/metrics | sed -n 's/^opsd_checks_queued \\([0-9]*\\)\$/\\1/p') = 0 ]"
+check "nothing is left queued for the removed monitor" [ "$(metric opsd_checks_queued)" = 0 ]
 
 # SIGTERM while a check is in flight, then SIGHUP during the drain: the
 # reload is ignored, the check finishes and is stored, and opsd exits 0.
@@ -35,22 +33,19 @@ cat >>"$T/opsd.yaml" <<YAML
   - {name: slow2, type: http, url: "http://127.0.0.1:$TPORT/", interval: 5s, timeout: 3s, confirm: 1}
 YAML
 kill -HUP "$OPSD_PID"
-eventually 15 "a new slow check is in flight" \
-    bash -c "[ \"\$(curl -s $URL/metrics | sed -n 's/^opsd_checks_in_flight \\([0-9]*\\)\$/\\1/p')\" = 1 ] && grep -q 'added=1' $T/opsd.log"
+in_flight_is() { [ "$(metric opsd_checks_in_flight)" = "$1" ]; }
+slow2_in_flight() { grep -q 'added=1' "$T/opsd.log" && in_flight_is 1; }
+eventually 15 "a new slow check is in flight" slow2_in_flight
 kill -TERM "$OPSD_PID"
 wait_for 5 grep -q 'event=engine_stopping in_flight=1' "$T/opsd.log"
 kill -HUP "$OPSD_PID"
-t0=$SECONDS
-wait "$OPSD_PID"
-rc=$?
-OPSD_PID=
-check "SIGHUP during the stop is ignored and opsd exits 0 (rc=$rc)" [ "$rc" -eq 0 ]
-check "the stop waited only for the in-flight check (under 10 s)" [ $((SECONDS - t0)) -lt 10 ]
+wait_opsd
+check "SIGHUP during the stop is ignored and opsd exits 0 (rc=$STOP_RC)" [ "$STOP_RC" -eq 0 ]
+check "the stop waited only for the in-flight check (under 10 s)" [ "$STOP_SECS" -lt 10 ]
 check "the ignored reload is logged" grep -q 'event=reload_ignored' "$T/opsd.log"
 rows=$(sqlite3 "$T/data/opsd.db" "select count(*) from results r join monitors m on m.id=r.monitor_id where m.name='slow'")
 check "the cancelled check of the removed monitor wrote no result" [ "$rows" = 0 ]
-done_line=$(grep 'event=engine_stopped' "$T/opsd.log" | tail -n1)
-checks_done=$(echo "$done_line" | sed -n 's/.*checks_done=\([0-9]*\).*/\1/p')
+checks_done=$(checks_done_at_stop)
 all_rows=$(sqlite3 "$T/data/opsd.db" 'select count(*) from results')
 check "every finished check, the drained one too, was stored ($all_rows rows, $checks_done done)" \
     bash -c "[ '$all_rows' = '$checks_done' ] && [ \$(sqlite3 $T/data/opsd.db \"select count(*) from results r join monitors m on m.id=r.monitor_id where m.name='slow2'\") -ge 1 ]"
@@ -67,13 +62,9 @@ monitors:
   - {name: hang, type: http, url: "http://127.0.0.1:$HANG/", interval: 2m, timeout: 60s, confirm: 1}
 YAML
 start_opsd "$T/opsd.yaml"
-eventually 15 "the hanging check is in flight" bash -c "[ \"\$(curl -s $URL/metrics | sed -n 's/^opsd_checks_in_flight \\([0-9]*\\)\$/\\1/p')\" = 1 ]"
-kill -TERM "$OPSD_PID"
-t0=$SECONDS
-wait "$OPSD_PID"
-rc=$?
-OPSD_PID=
-check "a hanging check does not hold the stop: exit 0 (rc=$rc)" [ "$rc" -eq 0 ]
-check "the stop ended after the 10 s drain, not the 60 s timeout ($((SECONDS - t0)) s)" [ $((SECONDS - t0)) -le 13 ]
+eventually 15 "the hanging check is in flight" in_flight_is 1
+stop_opsd
+check "a hanging check does not hold the stop: exit 0 (rc=$STOP_RC)" [ "$STOP_RC" -eq 0 ]
+check "the stop ended after the 10 s drain, not the 60 s timeout ($STOP_SECS s)" [ "$STOP_SECS" -le 13 ]
 check "the abandoned check is logged" grep -q 'event=stop_abandoning_checks in_flight=1' "$T/opsd.log"
 finish

@@ -87,13 +87,29 @@ start_opsd() {
     wait_for 20 curl -sf "$URL/healthz" || { not_ok "opsd did not start"; cat "$T/opsd.log"; exit 1; }
 }
 
-# stop_opsd: SIGTERM and wait; sets STOP_RC.
-stop_opsd() {
-    kill -TERM "$OPSD_PID"
+# wait_opsd: waits for the running opsd to exit; sets STOP_RC and STOP_SECS
+# (seconds from the call to the exit).
+wait_opsd() {
+    local t0=$SECONDS
     wait "$OPSD_PID"
     STOP_RC=$?
+    STOP_SECS=$((SECONDS - t0))
     OPSD_PID=
 }
+
+# stop_opsd: SIGTERM and wait_opsd.
+stop_opsd() {
+    kill -TERM "$OPSD_PID"
+    wait_opsd
+}
+
+# checks_done_at_stop: checks_done from the last engine_stopped log line.
+checks_done_at_stop() {
+    grep 'event=engine_stopped' "$T/opsd.log" | tail -n1 | sed -n 's/.*checks_done=\([0-9]*\).*/\1/p'
+}
+
+# metric NAME: the value of an unlabelled metric from /metrics.
+metric() { curl -s "$URL/metrics" | sed -n "s/^$1 \\([0-9.e+-]*\\)\$/\\1/p"; }
 
 new_port() {
     PORT=$(free_port)
