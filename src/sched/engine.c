@@ -18,7 +18,7 @@
 #define STOP_DRAIN_MAX_MS 10000u /* in-flight checks get this long to finish on stop */
 #define SCHED_QUANTUM_MS 100
 #define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
-#define PRUNE_FIRST_MS 60000
+#define PRUNE_FIRST_MS 5000 /* soon after start: a long-stopped opsd has a backlog */
 #define PRUNE_INTERVAL_MS 3600000
 
 const double sched_lag_bounds[12] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -293,7 +293,7 @@ static void on_heartbeat_deadline(uv_timer_t *t)
     r.status = PROBE_CRITICAL;
     duration_format(m->conf->period_ms, period, sizeof(period));
     duration_format(m->conf->grace_ms, grace, sizeof(grace));
-    if (m->last_success_ms && m->view.last_ping_ms)
+    if (m->last_success_ms)
         clock_format_rfc3339(m->last_success_ms, last, sizeof(last));
     else
         snprintf(last, sizeof(last), "never");
@@ -467,9 +467,9 @@ static void mon_start(struct mon *m)
         probe_sm_init(&m->view.sm, PROBE_STATE_PENDING, now);
     }
     if (m->conf->type == CONF_MON_HEARTBEAT) {
+        /* A deadline that passed while opsd was down fires at once: no
+         * success ping arrived in time, whoever was to blame. */
         uint64_t base = m->last_success_ms ? m->last_success_ms : now;
-        if (!m->last_success_ms)
-            m->last_success_ms = 0;
         arm_heartbeat(m, probe_heartbeat_deadline(m->conf, base));
         return;
     }
