@@ -98,6 +98,7 @@ int cmd_check(int argc, char **argv)
     r = conf_load(path, &conf, &diags);
     if (r < 0) {
         conf_diags_print(&diags, stderr);
+        cmd_config_hint(config_opt, r);
         if (json)
             print_json(json_pack("{s:b,s:o}", "ok", 0, "errors", errors_json(&diags)));
         conf_diags_free(&diags);

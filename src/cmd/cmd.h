@@ -15,6 +15,9 @@ int cmd_version(int argc, char **argv);
 
 /* The config path: opt if given, else ./opsd.yaml, else /etc/opsd/opsd.yaml. */
 const char *cmd_config_path(const char *opt);
+/* After a failed conf_load (r < 0) of the default path (opt NULL) that does not
+ * exist, tells the user where opsd looked and what to pass instead. */
+void cmd_config_hint(const char *opt, int r);
 /* The base URL of the running server ("http://127.0.0.1:8080"): server_opt if
  * given, else from the config's server.listen. Caller frees *ret_url.
  * Prints the problem and returns CMD_EXIT_USAGE on failure. */

@@ -1,4 +1,5 @@
 /* What several subcommands share: finding the config and the server. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,14 @@
 const char *cmd_config_path(const char *opt)
 {
     return opt ? opt : conf_default_path();
+}
+
+void cmd_config_hint(const char *opt, int r)
+{
+    if (opt || r != -ENOENT)
+        return;
+    fprintf(stderr, "opsd: hint: no ./opsd.yaml here and no /etc/opsd/opsd.yaml; pass -c FILE "
+                    "(examples/opsd.yaml is a config that runs as is)\n");
 }
 
 /* Turns a listen address into a URL a local client can reach: wildcard
@@ -54,6 +63,7 @@ int cmd_server_url(const char *server_opt, const char *config_opt, char **ret_ur
     if (r < 0) {
         conf_diags_print(&diags, stderr);
         conf_diags_free(&diags);
+        cmd_config_hint(config_opt, r);
         fprintf(stderr, "opsd: error: cannot find the server without a valid config "
                         "(pass --server URL or -c FILE)\n");
         return CMD_EXIT_USAGE;

@@ -243,16 +243,19 @@ int cmd_serve(int argc, char **argv)
     uv_loop_t loop;
     uint64_t wd_usec;
     enum log_level lvl;
+    const char *config_opt;
     int r, ret = CMD_EXIT_FAILURE;
 
     r = parse_args(argc, argv, &sv);
     if (r)
         return r < 0 ? CMD_EXIT_OK : r;
-    sv.config_path = cmd_config_path(sv.config_path);
+    config_opt = sv.config_path;
+    sv.config_path = cmd_config_path(config_opt);
     r = conf_load(sv.config_path, &conf, &diags);
     if (r < 0) {
         conf_diags_print(&diags, stderr);
         conf_diags_free(&diags);
+        cmd_config_hint(config_opt, r);
         return CMD_EXIT_USAGE;
     }
     conf_diags_free(&diags);

@@ -103,6 +103,9 @@ done
 check "opsd --help lists the commands" bash -c "'$OPSD' --help | grep -q 'serve'"
 check "an unknown command exits 2" bash -c "'$OPSD' frobnicate 2>/dev/null; [ \$? -eq 2 ]"
 check "an unknown option exits 2" bash -c "'$OPSD' status --frob 2>/dev/null; [ \$? -eq 2 ]"
+mkdir -p "$T/empty"
+[ -e /etc/opsd/opsd.yaml ] || check "without -c and with no config anywhere, opsd check exits 2 and says where it looked" \
+    bash -c "cd $T/empty && '$OPSD' check 2>$T/err; [ \$? -eq 2 ] && grep -q 'no ./opsd.yaml here and no /etc/opsd/opsd.yaml; pass -c FILE' $T/err"
 check "opsd check accepts the example config" bash -c "cd '$HERE/../..' && '$OPSD' check -c examples/opsd.yaml | grep -q ok"
 
 stop_opsd
