@@ -104,6 +104,7 @@ enum stmt_id {
     ST_SUM_HOUR,
     ST_DAY_SUMS,
     ST_RESULTS,
+    ST_EVENTS,
     ST_PRUNE_RESULTS,
     ST_PRUNE_MINUTE,
     ST_PRUNE_HOUR,
@@ -165,6 +166,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                    " total_us, http_status, cert_days, message FROM results"
                    " WHERE monitor_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
                    " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
+    /* Walks events_monitor_ts backwards: its entries end in the rowid (id),
+     * so the tie-break needs no sort. */
+    [ST_EVENTS] = "SELECT ts_ms, from_state, to_state, cause FROM events"
+                  " WHERE monitor_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+                  " ORDER BY ts_ms DESC, id DESC LIMIT ?4",
     [ST_PRUNE_RESULTS] = "DELETE FROM results WHERE rowid IN"
                          " (SELECT rowid FROM results WHERE ts_ms < ?1 LIMIT ?2)",
     [ST_PRUNE_MINUTE] = PRUNE_ROLLUP("rollup_minute"),
@@ -279,8 +285,9 @@ static int conn_stmt(struct conn *c, enum stmt_id id, sqlite3_stmt **ret, struct
         if (rc != SQLITE_OK)
             return db_errf(err, c->db, rc, "cannot prepare statement");
     } else if (sqlite3_stmt_busy(c->stmt[id])) {
-        /* Only reachable from a store_results() callback calling back in;
-         * resetting the statement under the outer walk would corrupt it. */
+        /* Only reachable from a store_results() or store_events() callback
+         * calling back in; resetting the statement under the outer walk
+         * would corrupt it. */
         return opsd_errorf(err, -EBUSY, "store called re-entrantly from a callback");
     }
     *ret = c->stmt[id];
@@ -895,6 +902,39 @@ static int sq_results(struct store *s, int64_t monitor_id, uint64_t since_ms, ui
     return seen;
 }
 
+static int sq_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                     unsigned limit, store_event_cb cb, void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, ST_EVENTS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)since_ms);
+    sqlite3_bind_int64(st, 3, (int64_t)until_ms);
+    sqlite3_bind_int64(st, 4, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_event e = {
+            .monitor_id = monitor_id,
+            .ts_ms = (uint64_t)sqlite3_column_int64(st, 0),
+            .from_state = sqlite3_column_int(st, 1),
+            .to_state = sqlite3_column_int(st, 2),
+            .cause = (const char *)sqlite3_column_text(st, 3),
+        };
+
+        seen++;
+        r = cb(&e, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read events of monitor %lld", (long long)monitor_id);
+    return seen;
+}
+
 static int sq_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,
                           char *msgbuf, size_t msglen, struct opsd_error *err)
 {
@@ -987,6 +1027,7 @@ static const struct store_ops sqlite_ops = {
     .span_sums = sq_span_sums,
     .day_sums = sq_day_sums,
     .results = sq_results,
+    .events = sq_events,
     .last_result = sq_last_result,
     .prune = sq_prune,
 };

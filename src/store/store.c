@@ -420,6 +420,21 @@ int store_results(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64
                            cb, userdata, err);
 }
 
+int store_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                 unsigned limit, store_event_cb cb, void *userdata, struct opsd_error *err)
+{
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read events: missing argument");
+    if (since_ms > until_ms)
+        return opsd_errorf(err, -EINVAL, "cannot read events: window ends before it starts");
+    since_ms = MIN(since_ms, STORE_TS_MAX);
+    until_ms = MIN(until_ms, STORE_TS_MAX);
+    if (limit == 0 || since_ms == until_ms)
+        return 0;
+    return s->ops->events(s, monitor_id, since_ms, until_ms, MIN(limit, OPSD_MAX_RESULTS_LIMIT), cb,
+                          userdata, err);
+}
+
 int store_last_result(struct store *s, int64_t monitor_id, struct store_result *ret, char *msgbuf,
                       size_t msglen, struct opsd_error *err)
 {

@@ -93,6 +93,7 @@ struct store_monitor_state {
 };
 
 typedef int (*store_result_cb)(const struct store_result *r, void *userdata);
+typedef int (*store_event_cb)(const struct store_event *e, void *userdata);
 
 /* Opens (creating if needed) the store under data_dir, runs pending schema
  * migrations, and enables WAL. The clock is borrowed for the store's life.
@@ -132,6 +133,13 @@ int store_uptime_days(struct store *s, int64_t monitor_id, uint64_t now_ms, unsi
  * back into the store. */
 int store_results(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
                   unsigned limit, store_result_cb cb, void *userdata, struct opsd_error *err);
+/* State changes in [since, until), newest first (ties: the later stored
+ * first), at most limit; the same contract as store_results(): limit capped
+ * at OPSD_MAX_RESULTS_LIMIT, 0 returns nothing, e->cause valid during the
+ * call, returns how many events cb saw or a negative value cb returned, cb
+ * must not call back into the store. */
+int store_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
+                 unsigned limit, store_event_cb cb, void *userdata, struct opsd_error *err);
 /* The newest raw result; -ENOENT when there is none. ret->message points into
  * msgbuf (msglen bytes). */
 int store_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,

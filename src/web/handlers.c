@@ -124,38 +124,91 @@ static int add_result(const struct store_result *r, void *userdata)
     return 0;
 }
 
+/* The front half of the history routes (results, events): finds the
+ * monitor, parses the window and checks there is a store. Returns the
+ * monitor, or NULL with ret filled with the error response. */
+static const struct sched_monitor_view *history_begin(const struct web_ctx *ctx, const char *name,
+                                                      const struct web_query_arg *args,
+                                                      size_t nargs, struct web_history_query *ret_q,
+                                                      struct web_response *ret)
+{
+    const struct sched_monitor_view *v = sched_monitor_find(ctx->sched, name);
+    struct opsd_error err = { 0 };
+
+    if (!v) {
+        web_response_error(ret, 404, "not_found", "no monitor named '%s'", name);
+        return NULL;
+    }
+    if (web_history_query_parse(args, nargs, clock_now_ms(ctx->clock), ret_q, &err) < 0) {
+        web_response_error(ret, 400, "bad_request", "%s", err.msg);
+        return NULL;
+    }
+    if (!ctx->store) {
+        web_response_error(ret, 503, "unavailable", "no store is open");
+        return NULL;
+    }
+    return v;
+}
+
+/* The back half: answers with {"monitor":name,"<key>":arr} (stealing arr),
+ * or a 500 if the store read failed with r < 0. */
+static void history_end(const char *name, const char *key, json_t *arr, int r,
+                        const struct opsd_error *err, struct web_response *ret)
+{
+    if (r < 0) {
+        json_decref(arr);
+        log_warn("event=web_store_error monitor=%s op=%s err=%s", log_q(name), key,
+                 log_q(err->msg));
+        web_response_error(ret, 500, "internal_error", "cannot read %s: %s", key, err->msg);
+        return;
+    }
+    respond_json(ret, 200, json_pack("{s:s,s:o}", "monitor", name, key, arr)); /* steals arr */
+}
+
 static void get_results(const struct web_ctx *ctx, const char *name,
                         const struct web_query_arg *args, size_t nargs, struct web_response *ret)
 {
-    const struct sched_monitor_view *v = sched_monitor_find(ctx->sched, name);
-    struct web_results_query q;
+    const struct sched_monitor_view *v;
+    struct web_history_query q;
     struct opsd_error err = { 0 };
     json_t *arr;
     int r;
 
-    if (!v) {
-        web_response_error(ret, 404, "not_found", "no monitor named '%s'", name);
+    v = history_begin(ctx, name, args, nargs, &q, ret);
+    if (!v)
         return;
-    }
-    r = web_results_query_parse(args, nargs, clock_now_ms(ctx->clock), &q, &err);
-    if (r < 0) {
-        web_response_error(ret, 400, "bad_request", "%s", err.msg);
-        return;
-    }
-    if (!ctx->store) {
-        web_response_error(ret, 503, "unavailable", "no store is open");
-        return;
-    }
     arr = json_array();
     r = store_results(ctx->store, v->store_id, q.since_ms, q.until_ms, q.limit, add_result, arr,
                       &err);
-    if (r < 0) {
-        json_decref(arr);
-        log_warn("event=web_store_error monitor=%s op=results err=%s", log_q(name), log_q(err.msg));
-        web_response_error(ret, 500, "internal_error", "cannot read results: %s", err.msg);
+    history_end(name, "results", arr, r, &err, ret);
+}
+
+static int add_event(const struct store_event *e, void *userdata)
+{
+    json_t *arr = userdata;
+    struct web_event we;
+
+    web_event_from_store(&we, e);
+    json_array_append_new(arr, web_event_json(&we));
+    return 0;
+}
+
+static void get_events(const struct web_ctx *ctx, const char *name,
+                       const struct web_query_arg *args, size_t nargs, struct web_response *ret)
+{
+    const struct sched_monitor_view *v;
+    struct web_history_query q;
+    struct opsd_error err = { 0 };
+    json_t *arr;
+    int r;
+
+    v = history_begin(ctx, name, args, nargs, &q, ret);
+    if (!v)
         return;
-    }
-    respond_json(ret, 200, json_pack("{s:s,s:o}", "monitor", name, "results", arr));
+    arr = json_array();
+    r = store_events(ctx->store, v->store_id, q.since_ms, q.until_ms, q.limit, add_event, arr,
+                     &err);
+    history_end(name, "events", arr, r, &err, ret);
 }
 
 /* ---- /metrics ---- */
@@ -328,6 +381,9 @@ void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
         break;
     case WEB_ROUTE_RESULTS:
         get_results(ctx, m.name, args, nargs, ret);
+        break;
+    case WEB_ROUTE_EVENTS:
+        get_events(ctx, m.name, args, nargs, ret);
         break;
     case WEB_ROUTE_PING:
         ping(ctx, path, body, body_len, ret);

@@ -43,6 +43,16 @@ void web_result_from_store(struct web_result *ret, const struct store_result *r)
     };
 }
 
+void web_event_from_store(struct web_event *ret, const struct store_event *e)
+{
+    *ret = (struct web_event){
+        .time_ms = e->ts_ms,
+        .from = (enum probe_state)e->from_state,
+        .to = (enum probe_state)e->to_state,
+        .cause = e->cause,
+    };
+}
+
 /* A JSON string of s, which need not be valid UTF-8 (probe messages quote
  * what servers sent): if it is not, bytes >= 0x80 become '?'. */
 static json_t *text(const char *s)
@@ -117,6 +127,25 @@ json_t *web_result_json(const struct web_result *r)
     json_object_set_new(j, "http_status", int_or_null(r->http_status));
     json_object_set_new(j, "cert_days", int_or_null(r->cert_days));
     json_object_set_new(j, "timings_ms", t); /* steals t */
+    return j;
+}
+
+/* A state's name (probe_state_to_string() maps unknown values to "pending"). */
+static json_t *state_or_null(enum probe_state s)
+{
+    const char *name = probe_state_to_string(s);
+
+    return name ? json_string(name) : json_null();
+}
+
+json_t *web_event_json(const struct web_event *e)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "time", time_or_null(e->time_ms));
+    json_object_set_new(j, "from", state_or_null(e->from));
+    json_object_set_new(j, "to", state_or_null(e->to));
+    json_object_set_new(j, "cause", e->cause && *e->cause ? text(e->cause) : json_null());
     return j;
 }
 

@@ -1,5 +1,6 @@
 /* The web's parsers, pure so they are unit-tested: listen addresses, the
- * route table, the results query string and heartbeat ping paths. */
+ * route table, the history (results, events) query string and heartbeat
+ * ping paths. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -152,6 +153,8 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
             m.route = WEB_ROUTE_MONITOR;
         else if (strcmp(slash, "/results") == 0)
             m.route = WEB_ROUTE_RESULTS;
+        else if (strcmp(slash, "/events") == 0)
+            m.route = WEB_ROUTE_EVENTS;
         else
             return -ENOENT;
         memcpy(m.name, name, len);
@@ -164,7 +167,7 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
     return -ENOENT;
 }
 
-/* ---- the results query ---- */
+/* ---- the history query (results, events) ---- */
 
 static int parse_time_arg(const char *key, const char *value, uint64_t *ret, struct opsd_error *err)
 {
@@ -180,14 +183,14 @@ static int parse_time_arg(const char *key, const char *value, uint64_t *ret, str
     return 0;
 }
 
-int web_results_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
-                            struct web_results_query *ret, struct opsd_error *err)
+int web_history_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
+                            struct web_history_query *ret, struct opsd_error *err)
 {
-    struct web_results_query q = { 0 };
+    struct web_history_query q = { 0 };
     bool has_since = false, has_until = false, has_limit = false;
     int r;
 
-    q.limit = WEB_RESULTS_DEFAULT_LIMIT;
+    q.limit = WEB_HISTORY_DEFAULT_LIMIT;
     for (size_t i = 0; i < n; i++) {
         const char *k = args[i].key, *v = args[i].value;
 
@@ -223,8 +226,8 @@ int web_results_query_parse(const struct web_query_arg *args, size_t n, uint64_t
     if (!has_until)
         q.until_ms = now_ms;
     if (!has_since)
-        q.since_ms = q.until_ms > WEB_RESULTS_DEFAULT_WINDOW_MS
-                         ? q.until_ms - WEB_RESULTS_DEFAULT_WINDOW_MS
+        q.since_ms = q.until_ms > WEB_HISTORY_DEFAULT_WINDOW_MS
+                         ? q.until_ms - WEB_HISTORY_DEFAULT_WINDOW_MS
                          : 0;
     if (q.since_ms > q.until_ms)
         return opsd_errorf(err, -EINVAL, "since must not be later than until");

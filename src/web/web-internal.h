@@ -26,8 +26,9 @@
 #define WEB_STATUS_DAYS 90       /* days on the status page's uptime bars */
 #define WEB_STATUS_PHONE_DAYS 30 /* of those, the days a narrow screen shows */
 #define WEB_MAX_QUERY_ARGS 16    /* query parameters looked at in one request */
-#define WEB_RESULTS_DEFAULT_LIMIT 100
-#define WEB_RESULTS_DEFAULT_WINDOW_MS (24ull * 3600 * 1000)
+/* Defaults of the history routes (results, events). */
+#define WEB_HISTORY_DEFAULT_LIMIT 100
+#define WEB_HISTORY_DEFAULT_WINDOW_MS (24ull * 3600 * 1000)
 
 /* ---- parse.c: listen addresses, routes, query strings, ping paths ---- */
 
@@ -44,6 +45,7 @@ enum web_route {
     WEB_ROUTE_MONITORS, /* GET /api/v1/monitors */
     WEB_ROUTE_MONITOR,  /* GET /api/v1/monitors/{name} */
     WEB_ROUTE_RESULTS,  /* GET /api/v1/monitors/{name}/results */
+    WEB_ROUTE_EVENTS,   /* GET /api/v1/monitors/{name}/events */
     WEB_ROUTE_PING,     /* GET|POST|HEAD /ping/... */
 };
 
@@ -63,16 +65,19 @@ struct web_query_arg {
     const char *value; /* NULL for "?key" without '=' */
 };
 
-struct web_results_query {
+/* A window of a monitor's history: [since, until), newest first, at most
+ * limit rows. */
+struct web_history_query {
     uint64_t since_ms, until_ms;
     unsigned limit;
 };
 
-/* Validates ?since=&until=&limit= of the results route; defaults: until=now,
- * since=until-24h, limit=100. On a bad or unknown parameter returns -EINVAL
- * with a message naming it in err; ret is untouched on failure. */
-int web_results_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
-                            struct web_results_query *ret, struct opsd_error *err);
+/* Validates ?since=&until=&limit= of the history routes (results, events);
+ * defaults: until=now, since=until-24h, limit=100. On a bad or unknown
+ * parameter returns -EINVAL with a message naming it in err; ret is
+ * untouched on failure. */
+int web_history_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
+                            struct web_history_query *ret, struct opsd_error *err);
 
 /* True when s[0..n) is a syntactically valid heartbeat token. */
 bool web_token_valid(const char *s, size_t n);
@@ -108,6 +113,15 @@ struct web_result {
 void web_result_from_probe(struct web_result *ret, const struct probe_result *r);
 void web_result_from_store(struct web_result *ret, const struct store_result *r);
 
+/* One state change as the API shows it. */
+struct web_event {
+    uint64_t time_ms;
+    enum probe_state from, to;
+    const char *cause; /* borrowed; NULL or "" -> null */
+};
+
+void web_event_from_store(struct web_event *ret, const struct store_event *e);
+
 enum { WEB_UPTIME_24H, WEB_UPTIME_7D, WEB_UPTIME_30D, WEB_UPTIME_N };
 
 /* One monitor as the API shows it. */
@@ -124,6 +138,7 @@ struct web_monitor {
 
 /* New references; the caller owns them. */
 json_t *web_result_json(const struct web_result *r);
+json_t *web_event_json(const struct web_event *e);
 json_t *web_monitor_json(const struct web_monitor *m);
 json_t *web_error_json(const char *code, const char *message);
 /* Serialises j (stealing it) as compact JSON plus a newline; caller frees. */

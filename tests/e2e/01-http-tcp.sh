@@ -32,6 +32,18 @@ check "down result carries the HTTP status and expectation" \
 
 target_mode 200
 eventually 10 "http monitor comes back up" state_is web up
+# Events are written in batches off the loop: poll until the recovery shows.
+eventually 10 "events list the recovery and the 500 outage, newest first" \
+    bash -c "curl -s $URL/api/v1/monitors/web/events | jq -e '.monitor == \"web\"
+        and .events[0].from == \"down\" and .events[0].to == \"up\"
+        and .events[1].from == \"up\" and .events[1].to == \"down\"
+        and (.events[1].cause | test(\"500\")) and .events[0].time > .events[1].time' >/dev/null"
+check "events with a bad limit answer 400" \
+    [ "$(status_code "$URL/api/v1/monitors/web/events?limit=0")" = 400 ]
+check "the 400 is a bad_request naming limit" \
+    bash -c "curl -s '$URL/api/v1/monitors/web/events?limit=0' | jq -e '.error.code == \"bad_request\" and (.error.message | test(\"limit\"))' >/dev/null"
+check "events of an unknown monitor answer 404" \
+    [ "$(status_code "$URL/api/v1/monitors/nope/events")" = 404 ]
 
 target_mode slow
 eventually 10 "a target slower than the timeout takes the monitor down" state_is web down

@@ -670,6 +670,146 @@ static void test_events_state(void **state)
     assert_int_equal(st.state, 9);
 }
 
+struct event_collect {
+    struct store_event e[16];
+    char cause[16][64];
+    int n;
+    int stop_after; /* 0: never */
+    int ret;        /* returned when stopping */
+};
+
+static int event_collect_cb(const struct store_event *e, void *userdata)
+{
+    struct event_collect *c = userdata;
+
+    assert_true(c->n < 16);
+    c->e[c->n] = *e;
+    /* The cause is only valid during the call: keep a copy. */
+    if (e->cause) {
+        snprintf(c->cause[c->n], sizeof(c->cause[0]), "%s", e->cause);
+        c->e[c->n].cause = c->cause[c->n];
+    }
+    c->n++;
+    if (c->stop_after && c->n == c->stop_after)
+        return c->ret;
+    return 0;
+}
+
+static int event_reenter_cb(const struct store_event *e, void *userdata)
+{
+    struct event_collect c = { 0 };
+
+    return store_events(userdata, e->monitor_id, 0, UINT64_MAX, 1, event_collect_cb, &c, NULL);
+}
+
+static void test_events_history(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_batch b = { 0 };
+    struct event_collect c = { 0 };
+    struct store_event e;
+    int64_t web, db;
+
+    open_store(f);
+    web = ensure(f, "web");
+    db = ensure(f, "db");
+
+    /* Nothing stored yet: an empty walk, not an error. */
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 10, event_collect_cb, &c, &err), 0);
+    assert_int_equal(c.n, 0);
+
+    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "HTTP 200" };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ web, DAY0 + 5000, 1, 2, "HTTP 500 (expected 200)" };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ db, DAY0 + 6000, 0, 2, "connection refused" };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ web, DAY0 + 9000, 2, 1, NULL };
+    store_batch_add_event(&b, &e);
+    write_batch(f, &b);
+    /* Stored in a later batch with the same time: the later one is newer. */
+    e = (struct store_event){ web, DAY0 + 9000, 1, 3, "paused" };
+    store_batch_add_event(&b, &e);
+    write_batch(f, &b);
+
+    /* Newest first, ties by id, every field and the cause text. */
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 100, event_collect_cb, &c, &err), 4);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.e[0].ts_ms, DAY0 + 9000);
+    assert_int_equal(c.e[0].to_state, 3);
+    assert_string_equal(c.e[0].cause, "paused");
+    assert_int_equal(c.e[1].ts_ms, DAY0 + 9000);
+    assert_int_equal(c.e[1].from_state, 2);
+    assert_int_equal(c.e[1].to_state, 1);
+    assert_null(c.e[1].cause);
+    assert_int_equal(c.e[2].monitor_id, web);
+    assert_int_equal(c.e[2].ts_ms, DAY0 + 5000);
+    assert_int_equal(c.e[2].from_state, 1);
+    assert_int_equal(c.e[2].to_state, 2);
+    assert_string_equal(c.e[2].cause, "HTTP 500 (expected 200)");
+    assert_int_equal(c.e[3].ts_ms, DAY0 + 1000);
+    assert_int_equal(c.e[3].from_state, 0);
+
+    /* [since, until): since included, until excluded. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        store_events(f->s, web, DAY0 + 1000, DAY0 + 9000, 100, event_collect_cb, &c, &err), 2);
+    assert_int_equal(c.e[0].ts_ms, DAY0 + 5000);
+    assert_int_equal(c.e[1].ts_ms, DAY0 + 1000);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        store_events(f->s, web, DAY0 + 1001, DAY0 + 9001, 100, event_collect_cb, &c, &err), 3);
+    assert_int_equal(c.e[2].ts_ms, DAY0 + 5000);
+
+    /* limit keeps the newest; one over the cap is capped, not refused. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 2, event_collect_cb, &c, &err), 2);
+    assert_string_equal(c.e[0].cause, "paused");
+    assert_null(c.e[1].cause);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, OPSD_MAX_RESULTS_LIMIT + 1,
+                                  event_collect_cb, &c, &err),
+                     4);
+
+    /* Another monitor's events stay its own. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_events(f->s, db, 0, UINT64_MAX, 100, event_collect_cb, &c, &err), 1);
+    assert_string_equal(c.e[0].cause, "connection refused");
+
+    /* Empty: limit 0, an empty window, a window with nothing, no such monitor. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 0, event_collect_cb, &c, &err), 0);
+    assert_int_equal(
+        store_events(f->s, web, DAY0 + 5000, DAY0 + 5000, 10, event_collect_cb, &c, &err), 0);
+    assert_int_equal(
+        store_events(f->s, web, DAY0 + 10000, UINT64_MAX, 10, event_collect_cb, &c, &err), 0);
+    assert_int_equal(store_events(f->s, db + 100, 0, UINT64_MAX, 10, event_collect_cb, &c, &err),
+                     0);
+    assert_int_equal(c.n, 0);
+
+    /* A callback stops the walk; a negative return is passed on. */
+    memset(&c, 0, sizeof(c));
+    c.stop_after = 1;
+    c.ret = 1;
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 100, event_collect_cb, &c, &err), 1);
+    memset(&c, 0, sizeof(c));
+    c.stop_after = 2;
+    c.ret = -ECANCELED;
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 100, event_collect_cb, &c, &err),
+                     -ECANCELED);
+
+    /* Bad arguments; re-entry refused and the store still usable. */
+    assert_int_equal(store_events(f->s, web, DAY0 + 1, DAY0, 10, event_collect_cb, &c, &err),
+                     -EINVAL);
+    assert_int_equal(store_events(f->s, web, 0, 1, 10, NULL, &c, &err), -EINVAL);
+    assert_int_equal(store_events(NULL, web, 0, 1, 10, event_collect_cb, &c, &err), -EINVAL);
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 10, event_reenter_cb, f->s, &err),
+                     -EBUSY);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 10, event_collect_cb, &c, &err), 4);
+}
+
 /* ---- writing and reading results ---- */
 
 struct collect {
@@ -1383,6 +1523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_ensure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_order_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic, setup, teardown),

@@ -1,5 +1,5 @@
 /* Unit tests for the web module's pure parts: listen addresses, routes, the
- * results query, ping paths, JSON shapes, /metrics and the status page. */
+ * history (results, events) query, ping paths, JSON shapes, /metrics and the status page. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -145,6 +145,15 @@ static void test_route_match(void **state)
     assert_int_equal(m.route, WEB_ROUTE_RESULTS);
     assert_string_equal(m.name, "db");
 
+    assert_int_equal(web_route_match("HEAD", "/api/v1/monitors/web-1.prod/events", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_EVENTS);
+    assert_string_equal(m.name, "web-1.prod");
+    assert_true(m.method_ok);
+    assert_int_equal(web_route_match("POST", "/api/v1/monitors/db/events", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_EVENTS);
+    assert_false(m.method_ok);
+    assert_string_equal(m.allow, "GET, HEAD");
+
     assert_int_equal(web_route_match("POST", "/ping/abc", &m), 0);
     assert_int_equal(m.route, WEB_ROUTE_PING);
     assert_true(m.method_ok);
@@ -160,22 +169,24 @@ static void test_route_match(void **state)
     /* unknown paths: ret untouched */
     memset(&m, 0x5a, sizeof(m));
     assert_int_equal(web_route_match("GET", "/nope", &m), -ENOENT);
-    assert_int_equal(web_route_match("GET", "/api/v1/monitors/db/events", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors/db/event", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors/db/events/", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/api/v1/monitors//events", &m), -ENOENT);
     assert_int_equal(web_route_match("GET", "/api/v1/monitors//results", &m), -ENOENT);
     assert_int_equal(web_route_match("GET", "/api/v2/monitors", &m), -ENOENT);
     assert_int_equal(web_route_match("GET", "/healthz/", &m), -ENOENT);
     assert_int_equal(((unsigned char *)&m)[0], 0x5a);
 }
 
-/* ---- the results query ---- */
+/* ---- the history query (results, events) ---- */
 
 static void test_query_defaults(void **state)
 {
-    struct web_results_query q;
+    struct web_history_query q;
     struct opsd_error err = { 0 };
 
     (void)state;
-    assert_int_equal(web_results_query_parse(NULL, 0, T0, &q, &err), 0);
+    assert_int_equal(web_history_query_parse(NULL, 0, T0, &q, &err), 0);
     assert_int_equal(q.until_ms, T0);
     assert_int_equal(q.since_ms, T0 - 24ull * 3600 * 1000);
     assert_int_equal(q.limit, 100);
@@ -189,17 +200,17 @@ static void test_query_valid(void **state)
         { "limit", "10000" },
     };
     struct web_query_arg b[] = { { "until", "2026-11-20T13:00:00+01:00" }, { "limit", "1" } };
-    struct web_results_query q;
+    struct web_history_query q;
     struct opsd_error err = { 0 };
 
     (void)state;
-    assert_int_equal(web_results_query_parse(a, ARRAY_SIZE(a), 1, &q, &err), 0);
+    assert_int_equal(web_history_query_parse(a, ARRAY_SIZE(a), 1, &q, &err), 0);
     assert_int_equal(q.since_ms, T0 - 24ull * 3600 * 1000);
     assert_int_equal(q.until_ms, T0);
     assert_int_equal(q.limit, 10000);
 
     /* until alone: since defaults to until - 24h */
-    assert_int_equal(web_results_query_parse(b, ARRAY_SIZE(b), 1, &q, &err), 0);
+    assert_int_equal(web_history_query_parse(b, ARRAY_SIZE(b), 1, &q, &err), 0);
     assert_int_equal(q.until_ms, T0);
     assert_int_equal(q.since_ms, T0 - 24ull * 3600 * 1000);
     assert_int_equal(q.limit, 1);
@@ -236,10 +247,10 @@ static void test_query_invalid(void **state)
 
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct web_results_query q = { .since_ms = 7, .until_ms = 8, .limit = 9 };
+        struct web_history_query q = { .since_ms = 7, .until_ms = 8, .limit = 9 };
         struct opsd_error err = { 0 };
 
-        assert_int_equal(web_results_query_parse(cases[i].args, cases[i].n, T0, &q, &err), -EINVAL);
+        assert_int_equal(web_history_query_parse(cases[i].args, cases[i].n, T0, &q, &err), -EINVAL);
         if (!strstr(err.msg, cases[i].msg))
             fail_msg("case %zu: message '%s' lacks '%s'", i, err.msg, cases[i].msg);
         assert_int_equal(q.since_ms, 7);
@@ -467,6 +478,41 @@ static void test_result_json_from_store(void **state)
                            "\"ok\":false,\"message\":\"bad ? byte\",\"http_status\":null,"
                            "\"cert_days\":null,\"timings_ms\":{\"dns\":null,\"connect\":0.5,"
                            "\"tls\":null,\"first_byte\":null,\"total\":5000.123}}\n");
+}
+
+static void test_event_json(void **state)
+{
+    static const struct {
+        struct store_event e;
+        const char *json;
+    } cases[] = {
+        { { 3, T0 + 1, PROBE_STATE_UP, PROBE_STATE_DOWN, "HTTP 500 (expected 200)" },
+          "{\"time\":\"2026-11-20T12:00:00.001Z\",\"from\":\"up\",\"to\":\"down\","
+          "\"cause\":\"HTTP 500 (expected 200)\"}\n" },
+        { { 3, T0, PROBE_STATE_PENDING, PROBE_STATE_UP, NULL },
+          "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"pending\",\"to\":\"up\","
+          "\"cause\":null}\n" },
+        { { 3, T0, PROBE_STATE_DOWN, PROBE_STATE_PAUSED, "" },
+          "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"down\",\"to\":\"paused\","
+          "\"cause\":null}\n" },
+        /* a state from a newer opsd shows as probe_state_to_string() says;
+         * a cause that is not UTF-8 still gives valid JSON */
+        { { 3, T0, 42, PROBE_STATE_DOWN, "got \xfe" },
+          "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"pending\",\"to\":\"down\","
+          "\"cause\":\"got ?\"}\n" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct web_event we;
+        _cleanup_free_ char *s = NULL;
+
+        web_event_from_store(&we, &cases[i].e);
+        assert_int_equal(we.time_ms, cases[i].e.ts_ms);
+        assert_ptr_equal(we.cause, cases[i].e.cause); /* borrowed */
+        s = dump(web_event_json(&we));
+        assert_string_equal(s, cases[i].json);
+    }
 }
 
 static void test_result_from_probe(void **state)
@@ -1108,6 +1154,7 @@ int main(void)
         cmocka_unit_test(test_monitor_json_http),
         cmocka_unit_test(test_monitor_json_heartbeat),
         cmocka_unit_test(test_result_json_from_store),
+        cmocka_unit_test(test_event_json),
         cmocka_unit_test(test_result_from_probe),
         cmocka_unit_test(test_error_json),
         cmocka_unit_test(test_prom_escape),
