@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+
+#include "util/xalloc.h"
 
 static const char *const status_names[] = { "ok", "warning", "critical", "unknown" };
 static const char *const state_names[] = { "pending", "up", "down", "paused" };
@@ -42,6 +45,40 @@ void probe_result_init(struct probe_result *r, uint64_t started_ms)
     r->total_us = 0;
     r->http_status = PROBE_NO_VALUE;
     r->cert_days = PROBE_NO_VALUE;
+}
+
+void probe_last_set(struct probe_last *l, const struct probe_result *r)
+{
+    char *msg = xstrdup(r->message);
+
+    free(l->message);
+    *l = (struct probe_last){
+        .started_ms = r->started_ms,
+        .status = r->status,
+        .dns_us = r->dns_us,
+        .connect_us = r->connect_us,
+        .tls_us = r->tls_us,
+        .ttfb_us = r->ttfb_us,
+        .total_us = r->total_us,
+        .http_status = r->http_status,
+        .cert_days = r->cert_days,
+        .message = msg,
+    };
+}
+
+void probe_last_copy(struct probe_last *dst, const struct probe_last *src)
+{
+    char *msg = xstrdup(src->message);
+
+    free(dst->message);
+    *dst = *src;
+    dst->message = msg;
+}
+
+void probe_last_clear(struct probe_last *l)
+{
+    free(l->message);
+    l->message = NULL;
 }
 
 void probe_sm_init(struct probe_sm *sm, enum probe_state state, uint64_t since_ms)

@@ -43,10 +43,31 @@ struct probe_result {
 
 void probe_result_init(struct probe_result *r, uint64_t started_ms);
 /* A result counts as up unless critical or unknown. */
+static inline bool probe_status_ok(enum probe_status s)
+{
+    return s == PROBE_OK || s == PROBE_WARNING;
+}
 static inline bool probe_result_ok(const struct probe_result *r)
 {
-    return r->status == PROBE_OK || r->status == PROBE_WARNING;
+    return probe_status_ok(r->status);
 }
+
+/* What a monitor keeps of its latest result: the same facts, with the
+ * message on the heap at its own length. A result is scratch space with a
+ * full-size message buffer; keeping one per monitor cost ~500 bytes each. */
+struct probe_last {
+    uint64_t started_ms;
+    enum probe_status status;
+    int32_t dns_us, connect_us, tls_us, ttfb_us, total_us;
+    int32_t http_status;
+    int32_t cert_days;
+    char *message;           /* owned; NULL until set */
+};
+
+/* Copies r into l, replacing (and freeing) l's message. */
+void probe_last_set(struct probe_last *l, const struct probe_result *r);
+void probe_last_copy(struct probe_last *dst, const struct probe_last *src);
+void probe_last_clear(struct probe_last *l);
 
 /* Per-monitor state machine: pending -> up/down, flipping only after
  * `confirm` consecutive results that disagree with the current state, or at

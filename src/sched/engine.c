@@ -104,7 +104,7 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         .message = r->message,
     };
 
-    m->view.last = *r;
+    probe_last_set(&m->view.last, r);
     m->view.has_result = true;
     m->view.checks_total++;
     s->stats.checks_done++;
@@ -375,6 +375,7 @@ static void mon_closed(uv_handle_t *h)
     bool counted = s->stop_stage == STOP_CLOSING;
 
     curl_url_cleanup(m->curlu);
+    probe_last_clear(&m->view.last);
     free(m);
     if (counted && --s->closing == 0)
         maybe_finish_stop(s);
@@ -415,7 +416,7 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         m->view.sm = prev->view.sm;
         m->view.sm.consec_ok = m->view.sm.consec_fail = 0;
         m->view.has_result = prev->view.has_result;
-        m->view.last = prev->view.last;
+        probe_last_copy(&m->view.last, &prev->view.last);
         m->view.checks_total = prev->view.checks_total;
         m->view.checks_failed = prev->view.checks_failed;
         m->view.last_ping_ms = prev->view.last_ping_ms;
@@ -428,17 +429,18 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         if (store_monitor_state(s->store, id, &st, NULL) == 0 && st.since_ms)
             probe_sm_init(&m->view.sm, (enum probe_state)st.state, st.since_ms);
         if (store_last_result(s->store, id, &last, msg, sizeof(msg), NULL) == 0) {
-            struct probe_result *lr = &m->view.last;
-            probe_result_init(lr, last.ts_ms);
-            lr->status = (enum probe_status)last.status;
-            lr->dns_us = last.dns_us;
-            lr->connect_us = last.connect_us;
-            lr->tls_us = last.tls_us;
-            lr->ttfb_us = last.ttfb_us;
-            lr->total_us = last.total_us;
-            lr->http_status = last.http_status;
-            lr->cert_days = last.cert_days;
-            snprintf(lr->message, sizeof(lr->message), "%s", last.message ? last.message : "");
+            m->view.last = (struct probe_last){
+                .started_ms = last.ts_ms,
+                .status = (enum probe_status)last.status,
+                .dns_us = last.dns_us,
+                .connect_us = last.connect_us,
+                .tls_us = last.tls_us,
+                .ttfb_us = last.ttfb_us,
+                .total_us = last.total_us,
+                .http_status = last.http_status,
+                .cert_days = last.cert_days,
+                .message = xstrdup(last.message ? last.message : ""),
+            };
             m->view.has_result = true;
             if (last.ok && cf->type == CONF_MON_HEARTBEAT)
                 m->last_success_ms = last.ts_ms;

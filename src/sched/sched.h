@@ -23,7 +23,7 @@ struct sched_monitor_view {
     int64_t store_id;
     struct probe_sm sm;        /* state and since */
     bool has_result;
-    struct probe_result last;  /* the most recent result, if has_result */
+    struct probe_last last;    /* the most recent result, if has_result */
     uint64_t checks_total;
     uint64_t checks_failed;
     uint64_t last_ping_ms;     /* heartbeats: last ping of any kind, 0 if none */

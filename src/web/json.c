@@ -9,12 +9,12 @@
 #include "util/xalloc.h"
 #include "web/web-internal.h"
 
-void web_result_from_probe(struct web_result *ret, const struct probe_result *r)
+void web_result_from_probe(struct web_result *ret, const struct probe_last *r)
 {
     *ret = (struct web_result){
         .time_ms = r->started_ms,
         .status = r->status,
-        .ok = probe_result_ok(r),
+        .ok = probe_status_ok(r->status),
         .message = r->message,
         .http_status = r->http_status,
         .cert_days = r->cert_days,

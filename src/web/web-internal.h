@@ -110,7 +110,7 @@ struct web_result {
     int32_t dns_us, connect_us, tls_us, ttfb_us, total_us; /* PROBE_NO_VALUE if n/a */
 };
 
-void web_result_from_probe(struct web_result *ret, const struct probe_result *r);
+void web_result_from_probe(struct web_result *ret, const struct probe_last *r);
 void web_result_from_store(struct web_result *ret, const struct store_result *r);
 
 /* One state change as the API shows it. */

@@ -317,6 +317,33 @@ static void test_heartbeat_deadline(void **state)
     assert_int_equal(probe_heartbeat_deadline(&m, 1000), 1000 + 25 * 3600000ULL);
 }
 
+/* The kept copy owns a message of its own length; setting again frees the old. */
+static void test_last_keeps_own_message(void **state)
+{
+    struct probe_result r;
+    struct probe_last l = { 0 }, copy = { 0 };
+
+    (void)state;
+    probe_result_init(&r, 7);
+    r.status = PROBE_CRITICAL;
+    r.total_us = 42;
+    snprintf(r.message, sizeof(r.message), "first");
+    probe_last_set(&l, &r);
+    snprintf(r.message, sizeof(r.message), "changed");
+    assert_string_equal(l.message, "first");
+    assert_int_equal(l.total_us, 42);
+    assert_int_equal(l.started_ms, 7);
+    assert_false(probe_status_ok(l.status));
+    probe_last_set(&l, &r);
+    assert_string_equal(l.message, "changed");
+    probe_last_copy(&copy, &l);
+    assert_ptr_not_equal(copy.message, l.message);
+    assert_string_equal(copy.message, "changed");
+    probe_last_clear(&l);
+    probe_last_clear(&copy);
+    assert_null(l.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_http_body_and_latency),
         cmocka_unit_test(test_http_transport_errors),
         cmocka_unit_test(test_heartbeat_deadline),
+        cmocka_unit_test(test_last_keeps_own_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -517,7 +517,7 @@ static void test_event_json(void **state)
 
 static void test_result_from_probe(void **state)
 {
-    struct probe_result pr = {
+    struct probe_result res = {
         .started_ms = T0,
         .status = PROBE_WARNING,
         .dns_us = 1,
@@ -529,9 +529,11 @@ static void test_result_from_probe(void **state)
         .cert_days = 9,
         .message = "slow",
     };
+    struct probe_last pr = { 0 };
     struct web_result r;
 
     (void)state;
+    probe_last_set(&pr, &res);
     web_result_from_probe(&r, &pr);
     assert_int_equal(r.time_ms, T0);
     assert_int_equal(r.status, PROBE_WARNING);
@@ -541,6 +543,7 @@ static void test_result_from_probe(void **state)
     assert_int_equal(r.cert_days, 9);
     assert_int_equal(r.ttfb_us, 4);
     assert_int_equal(r.total_us, 5);
+    probe_last_clear(&pr);
 }
 
 static void test_error_json(void **state)
