@@ -136,6 +136,8 @@ int sched_http_init(struct sched *s, struct opsd_error *err)
         int r = -errno;
         curl_multi_cleanup(s->multi);
         s->multi = NULL;
+        curl_slist_free_all(s->http_headers);
+        s->http_headers = NULL;
         return opsd_errorf(err, r, "cannot create an epoll set: %s", strerror(-r));
     }
     uv_poll_init(s->loop, &s->curl_poll, s->curl_epfd);
