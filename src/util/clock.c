@@ -82,7 +82,9 @@ int clock_parse_time(const char *s, uint64_t *ret_ms)
     if (*p)
         return -EINVAL;
     t = timegm(&tm);
-    if (t < 0)
+    /* Before the epoch once the offset is taken off (1970-01-01T00:00:00+01:00)
+     * is out of range too, not a wrapped huge time. */
+    if (t < 0 || t < off)
         return -EINVAL;
     *ret_ms = (uint64_t)(t - off) * 1000 + frac_ms;
     return 0;

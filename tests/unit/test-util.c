@@ -115,7 +115,11 @@ static void test_clock_parse(void **state)
     assert_int_equal(clock_parse_time("2026-11-23T15:00:00", &v), -EINVAL); /* no zone */
     assert_int_equal(clock_parse_time("2026-13-45T00:00:00Z", &v), -EINVAL);
     assert_int_equal(clock_parse_time("", &v), -EINVAL);
+    /* Before the epoch only once the offset is applied (fuzz-util's range check). */
+    assert_int_equal(clock_parse_time("1970-01-01T00:59:59.999+01:00", &v), -EINVAL);
     assert_int_equal(v, 9);
+    assert_int_equal(clock_parse_time("1970-01-01T01:00:00+01:00", &v), 0);
+    assert_int_equal(v, 0);
 }
 
 static void test_virtual_clock(void **state)
