@@ -43,8 +43,14 @@ before=$(curl -s "$URL/api/v1/monitors" | jq -c '[.monitors[] | {name, state, ch
 check "an unknown token gets 404" [ "$(status_code "$URL/ping/unknown-token-0123456789")" = 404 ]
 check "a too-short token gets 404" [ "$(status_code "$URL/ping/short")" = 404 ]
 check "an exit code above 255 is rejected with 400" [ "$(status_code "$URL/ping/$TOK/256")" = 400 ]
+head -c 70000 /dev/zero | tr '\0' x >"$T/big"
+check "a ping body over 64 KiB gets 413 JSON" \
+    bash -c "[ \$(curl -s -o $T/body -w '%{http_code}' -X POST --data-binary @$T/big $URL/ping/$TOK) = 413 ] && jq -e .error.message $T/body >/dev/null"
+check "DELETE on a ping URL gets 405 with Allow" \
+    bash -c "curl -s -D - -o /dev/null -X DELETE $URL/ping/$TOK | grep -qi '^allow: '"
+check "a POST to the monitors list gets 405" [ "$(status_code -X POST "$URL/api/v1/monitors")" = 405 ]
 after=$(curl -s "$URL/api/v1/monitors" | jq -c '[.monitors[] | {name, state, checks_total}]')
-check "unknown and bad pings changed nothing" [ "$before" = "$after" ]
+check "unknown, oversized and bad pings changed nothing" [ "$before" = "$after" ]
 check "the other heartbeat was untouched" state_is other pending
 check "the API listing never shows tokens" bash -c "! curl -s $URL/api/v1/monitors | grep -q '$TOK'"
 
