@@ -179,11 +179,36 @@ void sched_http_cleanup(struct sched *s)
 
 /* Easy handles are recycled: creating one per check costs more than the
  * check itself at a thousand checks a second. */
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata);
+
+/* Options every check shares are set once, when the handle is made: string
+ * options are copied and parsed again on every setopt. */
+static CURL *easy_new(struct sched *s)
+{
+    CURL *e = curl_easy_init();
+
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "opsd/" OPSD_VERSION " (+monitoring)");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* A check measures a real connection each time: a reused one would hide
+     * DNS, connect and TLS problems and their timings. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    /* ... and says so, so the server closes first and the TIME_WAIT state
+     * lands there, not on the monitoring host's ephemeral ports. */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->http_headers);
+    return e;
+}
+
 static CURL *easy_get(struct sched *s)
 {
     if (s->n_pool)
         return s->easy_pool[--s->n_pool];
-    return curl_easy_init();
+    return easy_new(s);
 }
 
 static void easy_put(struct sched *s, CURL *e)
@@ -248,25 +273,13 @@ void sched_http_start(struct mon *m)
     if (!m->curlu)
         curl_easy_setopt(e, CURLOPT_URL, cf->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cf->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "opsd/" OPSD_VERSION " (+monitoring)");
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, cf->follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)cf->max_redirects);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cf->tls_verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cf->tls_verify ? 2L : 0L);
-    /* A check measures a real connection each time: a reused one would hide
-     * DNS, connect and TLS problems and their timings. */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    /* ... and says so, so the server closes first and the TIME_WAIT state
-     * lands there, not on the monitoring host's ephemeral ports. */
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->http_headers);
     curl_easy_setopt(e, CURLOPT_CERTINFO, strncmp(cf->url, "https:", 6) == 0 ? 1L : 0L);
     is_head = cf->method && strcmp(cf->method, "HEAD") == 0;
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* clears NOBODY: set that after */
