@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/opsd_limits.h"
 #include "util/sbuf.h"
+#include "util/units.h"
 #include "util/xalloc.h"
 
 #define MS_SECOND 1000ULL
@@ -35,7 +36,10 @@
 #define HTTP BIT(CONF_MON_HTTP)
 #define TCP BIT(CONF_MON_TCP)
 #define HEARTBEAT BIT(CONF_MON_HEARTBEAT)
-#define ANY (HTTP | TCP | HEARTBEAT)
+#define EXEC BIT(CONF_MON_EXEC)
+#define FILE_ BIT(CONF_MON_FILE)
+#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_)
+#define CHECKED (HTTP | TCP | EXEC | FILE_) /* run on an interval, unlike heartbeats */
 
 /* Built-in defaults (docs/config.md lists them too). */
 #define DEF_LISTEN "127.0.0.1:8080"
@@ -58,6 +62,8 @@ static const struct {
     [CONF_MON_HTTP] = { "http", "an" },
     [CONF_MON_TCP] = { "tcp", "a" },
     [CONF_MON_HEARTBEAT] = { "heartbeat", "a" },
+    [CONF_MON_EXEC] = { "exec", "an" },
+    [CONF_MON_FILE] = { "file", "a" },
 };
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
@@ -136,6 +142,8 @@ static int set_bool(struct loader *l, const struct key *k, const struct at *at, 
 static int set_uint(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_duration(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_type(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_bytes(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_percent(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_expect(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_status(struct loader *l, const struct key *k, const struct at *at, void *obj);
@@ -152,6 +160,8 @@ static int check_body(struct loader *l, const struct key *k, const struct at *at
 static int check_listen(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_level(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_nonempty(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_command(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_abspath(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 /* ---- the schema ----------------------------------------------------------------- */
 
@@ -171,6 +181,8 @@ static int check_nonempty(struct loader *l, const struct key *k, const struct at
 #define K_INT(name, off, types, req, lo, hi) { name, set_uint, off, types, req, lo, hi, NULL }
 #define K_DUR(name, off, types, req, lo, hi) { name, set_duration, off, types, req, lo, hi, NULL }
 #define K_FN(name, set, types, req) { name, set, 0, types, req, 0, 0, NULL }
+#define K_BYTES(name, off, types) { name, set_bytes, off, types, 0, 0, 0, NULL }
+#define K_PCT(name, off, types) { name, set_percent, off, types, 0, 0, 0, NULL }
 
 static const struct key top_keys[] = {
     K_FN("server", set_server, 0, 0),
@@ -196,8 +208,9 @@ static const struct key defaults_keys[] = {
 
 enum {
     MK_NAME, MK_TYPE, MK_DESCRIPTION, MK_PAUSED, MK_PUBLIC, MK_INTERVAL, MK_TIMEOUT, MK_CONFIRM,
-    MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS, MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
-    MK_HOST, MK_PORT, MK_TOKEN, MK_PERIOD, MK_GRACE, MK__N
+    MK_DOWN_ON_WARNING, MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS, MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
+    MK_HOST, MK_PORT, MK_TOKEN, MK_PERIOD, MK_GRACE, MK_COMMAND, MK_PATH,
+    MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK__N
 };
 
 /* In the order "valid keys: ..." lists them. */
@@ -207,9 +220,10 @@ static const struct key monitor_keys[MK__N] = {
     [MK_DESCRIPTION]      = K_STR("description", MON(description), ANY, 0, NULL),
     [MK_PAUSED]           = K_BOOL("paused", MON(paused), ANY),
     [MK_PUBLIC]           = K_BOOL("public", MON(public_), ANY),
-    [MK_INTERVAL]         = K_DUR("interval", MON(interval_ms), HTTP | TCP, 0, MS_SECOND, MS_DAY),
-    [MK_TIMEOUT]          = K_DUR("timeout", MON(timeout_ms), HTTP | TCP, 0, 100, MS_DAY),
+    [MK_INTERVAL]         = K_DUR("interval", MON(interval_ms), CHECKED, 0, MS_SECOND, MS_DAY),
+    [MK_TIMEOUT]          = K_DUR("timeout", MON(timeout_ms), CHECKED, 0, 100, MS_DAY),
     [MK_CONFIRM]          = K_INT("confirm", MON(confirm), ANY, 0, 1, 100),
+    [MK_DOWN_ON_WARNING]  = K_BOOL("down_on_warning", MON(down_on_warning), CHECKED),
     [MK_LABELS]           = K_FN("labels", set_labels, ANY, 0),
     [MK_URL]              = K_STR("url", MON(url), HTTP, HTTP, check_url),
     [MK_METHOD]           = K_STR("method", MON(method), HTTP, 0, check_method),
@@ -223,6 +237,14 @@ static const struct key monitor_keys[MK__N] = {
     [MK_PERIOD]           = K_DUR("period", MON(period_ms), HEARTBEAT, HEARTBEAT, MS_SECOND,
                                   MAX_PERIOD_MS),
     [MK_GRACE]            = K_DUR("grace", MON(grace_ms), HEARTBEAT, 0, 0, MAX_PERIOD_MS),
+    [MK_COMMAND]          = K_STR("command", MON(command), EXEC, EXEC, check_command),
+    [MK_PATH]             = K_STR("path", MON(path), FILE_, FILE_, check_abspath),
+    [MK_MAX_AGE]          = K_DUR("max_age", MON(max_age_ms), FILE_, 0, MS_SECOND,
+                                  MAX_RETENTION_MS),
+    [MK_MIN_SIZE]         = K_BYTES("min_size", MON(min_size), FILE_),
+    [MK_MAX_SIZE]         = K_BYTES("max_size", MON(max_size), FILE_),
+    [MK_MAX_SHRINK]       = K_PCT("max_shrink", MON(max_shrink_pct), FILE_),
+    [MK_CHECKSUM]         = K_BOOL("checksum", MON(checksum), FILE_),
 };
 
 /* Inside a monitor's expect: (http only); the fields are the monitor's. */
@@ -648,6 +670,47 @@ static int set_duration(struct loader *l, const struct key *k, const struct at *
     return 0;
 }
 
+static int set_bytes(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    uint64_t v;
+    int r;
+
+    r = scalar(l, at, "a size", &s);
+    if (r < 0)
+        return r;
+    r = units_parse_bytes(s, &v);
+    if (r == -ERANGE)
+        return diag(l, at->val, "%s '%s' is too large (%s)", k->name, qv(l, at->val), at->path);
+    if (r < 0)
+        return diag(l, at->val,
+                    "%s '%s' is not a valid size (use a whole number and a unit: B, KB, MB, GB, "
+                    "TB, KiB, MiB, GiB or TiB, e.g. 1MB)",
+                    k->name, qv(l, at->val));
+    *FIELD(uint64_t, obj, k) = v;
+    return 0;
+}
+
+static int set_percent(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    double v;
+    int r;
+
+    r = scalar(l, at, "a percentage", &s);
+    if (r < 0)
+        return r;
+    r = units_parse_percent(s, &v);
+    if (r == -ERANGE)
+        return diag(l, at->val, "%s '%s' is outside 0%%..100%% (%s)", k->name, qv(l, at->val),
+                    at->path);
+    if (r < 0)
+        return diag(l, at->val, "%s '%s' is not a valid percentage (e.g. 50%%) (%s)", k->name,
+                    qv(l, at->val), at->path);
+    *FIELD(double, obj, k) = v;
+    return 0;
+}
+
 /* The monitor type named s, or 0. */
 static enum conf_monitor_type type_lookup(const char *s)
 {
@@ -1056,6 +1119,25 @@ static int check_nonempty(struct loader *l, const struct key *k, const struct at
     return 0;
 }
 
+static int check_command(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s || strspn(s, " \t") == strlen(s))
+        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    return 0;
+}
+
+static int check_abspath(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (s[0] != '/')
+        return diag(l, at->val,
+                    "%s '%s' is not an absolute path (start it with /: opsd runs from / as a "
+                    "service) (%s)",
+                    k->name, qv(l, at->val), at->path);
+    if (strlen(s) >= 4096)
+        return diag(l, at->val, "%s is longer than 4095 bytes (%s)", k->name, at->path);
+    return 0;
+}
+
 /* ---- mappings ------------------------------------------------------------------- */
 
 /* Optimal string alignment distance, case-insensitive, for "did you mean". */
@@ -1299,6 +1381,8 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     m->max_redirects = DEF_MAX_REDIRECTS;
     m->tls_verify = true;
     m->grace_ms = DEF_GRACE_MS;
+    m->max_size = UINT64_MAX;
+    m->max_shrink_pct = -1;
     l->latency = NULL;
 
     walk(l, mn, &monitor_tab, m, path, peek_type(l, mn), seen);
@@ -1334,6 +1418,9 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(DEF_METHOD);
+    if (seen[MK_MIN_SIZE].ok && seen[MK_MAX_SIZE].ok && m->min_size > m->max_size)
+        diag(l, seen[MK_MAX_SIZE].val, "max_size '%s' is below min_size '%s' (%s.max_size)",
+             qv(l, seen[MK_MAX_SIZE].val), qv(l, seen[MK_MIN_SIZE].val), path);
 
     if (seen[MK_NAME].ok)
         l->mon_nodes[idx].name = seen[MK_NAME].val;
@@ -1491,6 +1578,8 @@ static void monitor_release(struct conf_monitor *m)
     free(m->body_contains);
     free(m->host);
     free(m->token);
+    free(m->command);
+    free(m->path);
 }
 
 struct conf *conf_free(struct conf *c)
@@ -1936,6 +2025,11 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         a->tls_verify != b->tls_verify)
         return false;
     if (!str_eq(a->host, b->host) || a->port != b->port)
+        return false;
+    if (a->down_on_warning != b->down_on_warning || !str_eq(a->command, b->command) ||
+        !str_eq(a->path, b->path) || a->max_age_ms != b->max_age_ms ||
+        a->min_size != b->min_size || a->max_size != b->max_size ||
+        a->max_shrink_pct != b->max_shrink_pct || a->checksum != b->checksum)
         return false;
     return str_eq(a->token, b->token) && a->period_ms == b->period_ms && a->grace_ms == b->grace_ms;
 }

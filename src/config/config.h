@@ -12,6 +12,8 @@ enum conf_monitor_type {
     CONF_MON_HTTP = 1,
     CONF_MON_TCP = 2,
     CONF_MON_HEARTBEAT = 3,
+    CONF_MON_EXEC = 4,
+    CONF_MON_FILE = 5,
 };
 
 const char *conf_monitor_type_to_string(enum conf_monitor_type t);
@@ -31,6 +33,7 @@ struct conf_monitor {
     uint64_t interval_ms;      /* default 60s; ignored for heartbeat */
     uint64_t timeout_ms;       /* default 10s, must not exceed interval */
     unsigned confirm;          /* default 2, 1..100 */
+    bool down_on_warning;      /* a warning result counts as a failure (default false) */
     struct conf_label *labels; /* sorted by key */
     size_t n_labels;
 
@@ -48,6 +51,17 @@ struct conf_monitor {
     /* tcp */
     char *host;
     unsigned port;
+
+    /* exec */
+    char *command; /* split into argv without a shell */
+
+    /* file */
+    char *path;              /* absolute; may be a glob: the newest match is checked */
+    uint64_t max_age_ms;     /* 0 -> not checked */
+    uint64_t min_size;       /* bytes; 0 -> not checked */
+    uint64_t max_size;       /* bytes; UINT64_MAX -> not checked */
+    double max_shrink_pct;   /* < 0 -> not checked */
+    bool checksum;           /* report a content change (SHA-256) as a warning */
 
     /* heartbeat */
     char *token; /* >= 16 chars of [A-Za-z0-9_-] */

@@ -32,6 +32,17 @@ int probe_state_from_string(const char *s, enum probe_state *ret);
 
 #define PROBE_NO_VALUE INT32_MIN
 
+/* A number a check measured besides its timings (a plugin's perfdata, a
+ * file's size), stored as a series per monitor and name. Values are in base
+ * units: seconds, bytes, percent, or a plain count. */
+#define PROBE_MAX_METRIC_NAME 160
+#define PROBE_MAX_METRICS 64
+struct probe_metric {
+    char name[PROBE_MAX_METRIC_NAME];
+    char unit[8]; /* "s", "B", "%", "c" or "" */
+    double value;
+};
+
 struct probe_result {
     uint64_t started_ms;     /* wall clock */
     enum probe_status status;
@@ -39,6 +50,8 @@ struct probe_result {
     int32_t http_status;     /* PROBE_NO_VALUE if none */
     int32_t cert_days;       /* PROBE_NO_VALUE if none */
     char message[OPSD_MAX_MESSAGE];
+    const struct probe_metric *metrics; /* borrowed until the result is recorded */
+    size_t n_metrics;
 };
 
 void probe_result_init(struct probe_result *r, uint64_t started_ms);
@@ -118,3 +131,18 @@ enum probe_ping_kind {
     PROBE_PING_FAIL = 2,
     PROBE_PING_EXIT = 3,      /* /ping/<token>/<exit-code> */
 };
+
+/* Per-type pure logic, one header each, reached through this one. */
+#include "probe/file.h"
+#if __has_include("probe/plugin.h")
+#include "probe/plugin.h"
+#endif
+#if __has_include("probe/cron.h")
+#include "probe/cron.h"
+#endif
+#if __has_include("probe/hostres.h")
+#include "probe/hostres.h"
+#endif
+#if __has_include("probe/logwatch.h")
+#include "probe/logwatch.h"
+#endif

@@ -88,7 +88,8 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
 {
     struct sched *s = m->s;
     enum probe_state from;
-    bool ok = probe_result_ok(r);
+    bool ok = probe_result_ok(r) && !(r->status == PROBE_WARNING && m->conf->down_on_warning);
+    struct store_metric metrics[STORE_MAX_METRICS];
     struct store_result sr = {
         .monitor_id = m->view.store_id,
         .ts_ms = r->started_ms,
@@ -102,8 +103,16 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         .http_status = r->http_status,
         .cert_days = r->cert_days,
         .message = r->message,
+        .metrics = metrics,
+        .n_metrics = MIN(r->n_metrics, (size_t)STORE_MAX_METRICS),
     };
 
+    for (size_t i = 0; i < sr.n_metrics; i++)
+        metrics[i] = (struct store_metric){
+            .name = r->metrics[i].name,
+            .unit = r->metrics[i].unit[0] ? r->metrics[i].unit : NULL,
+            .value = r->metrics[i].value,
+        };
     probe_last_set(&m->view.last, r);
     m->view.has_result = true;
     m->view.checks_total++;
@@ -217,6 +226,31 @@ static void on_slot(uv_timer_t *t)
         start_check(m);
 }
 
+static void no_check(struct mon *m)
+{
+    sched_check_finished(m);
+}
+
+static void no_cancel(struct mon *m)
+{
+    (void)m;
+}
+
+static const struct sched_driver drivers[] = {
+    [CONF_MON_HTTP] = { sched_http_start, sched_http_cancel },
+    [CONF_MON_TCP] = { sched_tcp_start, sched_tcp_cancel },
+    [CONF_MON_HEARTBEAT] = { no_check, no_cancel }, /* fed by pings, not checks */
+    [CONF_MON_EXEC] = { no_check, no_cancel },
+    [CONF_MON_FILE] = { sched_file_start, sched_work_cancel },
+};
+
+static const struct sched_driver *driver(const struct mon *m)
+{
+    size_t t = (size_t)m->conf->type;
+
+    return t < ARRAY_SIZE(drivers) && drivers[t].start ? &drivers[t] : &drivers[CONF_MON_HEARTBEAT];
+}
+
 static void start_check(struct mon *m)
 {
     struct sched *s = m->s;
@@ -225,16 +259,7 @@ static void start_check(struct mon *m)
     s->stats.in_flight++;
     s->stats.checks_started++;
     observe_lag(s, (double)((int64_t)now_ms(s) - (int64_t)m->cur_due_ms) / 1000.0);
-    switch (m->conf->type) {
-    case CONF_MON_HTTP:
-        sched_http_start(m);
-        break;
-    case CONF_MON_TCP:
-        sched_tcp_start(m);
-        break;
-    default:
-        sched_check_finished(m);
-    }
+    driver(m)->start(m);
 }
 
 /* A check has ended, with a result or cancelled: its place under the
@@ -267,10 +292,7 @@ static void cancel_check(struct mon *m)
         unqueue(s, m);
     if (!m->in_flight)
         return;
-    if (m->conf->type == CONF_MON_HTTP)
-        sched_http_cancel(m);
-    else if (m->conf->type == CONF_MON_TCP)
-        sched_tcp_cancel(m);
+    driver(m)->cancel(m);
     release_slot(m);
 }
 
@@ -375,6 +397,7 @@ static void mon_closed(uv_handle_t *h)
     bool counted = s->stop_stage == STOP_CLOSING;
 
     curl_url_cleanup(m->curlu);
+    free(m->memory);
     probe_last_clear(&m->view.last);
     free(m);
     if (counted && --s->closing == 0)
@@ -421,6 +444,12 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         m->view.checks_failed = prev->view.checks_failed;
         m->view.last_ping_ms = prev->view.last_ping_ms;
         m->last_success_ms = prev->last_success_ms;
+        if (prev->conf->type == cf->type && prev->memory) {
+            /* Copied, not taken: a reload that fails later keeps prev. */
+            m->memory = xmalloc(prev->memory_size);
+            memcpy(m->memory, prev->memory, prev->memory_size);
+            m->memory_size = prev->memory_size;
+        }
     } else {
         struct store_monitor_state st;
         struct store_result last;

@@ -21,6 +21,32 @@ struct mon {
     CURLU *curlu;            /* http: the URL, parsed once; NULL if curl refused it */
     uint64_t last_success_ms; /* heartbeats */
     uint64_t last_start_ms;   /* heartbeats: last /start ping */
+    /* What a type remembers between checks (a file monitor's previous file);
+     * freed with free() and handed on to the monitor that replaces this one
+     * on reload when the type is unchanged. */
+    void *memory;
+    size_t memory_size;
+};
+
+/* How a monitor type runs a check. start() ends, now or later, with
+ * sched_record() (unless nothing could be judged) and then exactly one
+ * sched_check_finished(); cancel() abandons the check in flight without
+ * either. */
+struct sched_driver {
+    void (*start)(struct mon *m);
+    void (*cancel)(struct mon *m);
+};
+
+/* A check that blocks (file system, /proc) runs on libuv's thread pool. run
+ * touches only the work's own copy of what it needs: the monitor's config
+ * may be freed by a reload while it runs. done runs on the loop, only if
+ * the check was not cancelled, and must record and finish the check. */
+struct sched_work {
+    uv_work_t req;
+    struct mon *m; /* NULL once cancelled */
+    void (*run)(struct sched_work *w);
+    void (*done)(struct sched_work *w, struct mon *m);
+    void (*free)(struct sched_work *w);
 };
 
 struct sched {
@@ -82,6 +108,13 @@ void sched_http_cancel(struct mon *m);
 CURLU *sched_http_parse_url(const char *url);
 void sched_http_close(struct sched *s, uv_close_cb cb);
 void sched_http_cleanup(struct sched *s);
+
+/* work.c */
+void sched_work_start(struct mon *m, struct sched_work *w);
+void sched_work_cancel(struct mon *m);
+
+/* file.c */
+void sched_file_start(struct mon *m);
 
 /* tcp.c */
 void sched_tcp_start(struct mon *m);

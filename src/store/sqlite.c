@@ -86,6 +86,16 @@ static const char *const migrations[] = {
     "  latency_max_us INTEGER NOT NULL,"
     "  PRIMARY KEY (monitor_id, bucket_ms)) WITHOUT ROWID;"
     "CREATE INDEX rollup_hour_bucket ON rollup_hour(bucket_ms);",
+    /* 2: metrics that come with results (perfdata, host resources). */
+    "CREATE TABLE metrics ("
+    "  monitor_id INTEGER NOT NULL REFERENCES monitors(id),"
+    "  ts_ms INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value REAL NOT NULL,"
+    "  unit TEXT);"
+    "CREATE INDEX metrics_monitor_name_ts ON metrics(monitor_id, name, ts_ms);"
+    "CREATE INDEX metrics_monitor_ts ON metrics(monitor_id, ts_ms);"
+    "CREATE INDEX metrics_ts ON metrics(ts_ms);",
 };
 
 enum stmt_id {
@@ -108,6 +118,10 @@ enum stmt_id {
     ST_PRUNE_RESULTS,
     ST_PRUNE_MINUTE,
     ST_PRUNE_HOUR,
+    ST_INSERT_METRIC,
+    ST_METRICS,
+    ST_METRICS_NAMED,
+    ST_PRUNE_METRICS,
     ST_COUNT,
 };
 
@@ -175,6 +189,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " (SELECT rowid FROM results WHERE ts_ms < ?1 LIMIT ?2)",
     [ST_PRUNE_MINUTE] = PRUNE_ROLLUP("rollup_minute"),
     [ST_PRUNE_HOUR] = PRUNE_ROLLUP("rollup_hour"),
+    [ST_INSERT_METRIC] = "INSERT INTO metrics (monitor_id, ts_ms, name, value, unit)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_METRICS] = "SELECT ts_ms, name, value, unit FROM metrics"
+                   " WHERE monitor_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+                   " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
+    [ST_METRICS_NAMED] = "SELECT ts_ms, name, value, unit FROM metrics"
+                         " WHERE monitor_id = ?1 AND name = ?5 AND ts_ms >= ?2 AND ts_ms < ?3"
+                         " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
+    [ST_PRUNE_METRICS] = "DELETE FROM metrics WHERE rowid IN"
+                         " (SELECT rowid FROM metrics WHERE ts_ms < ?1 LIMIT ?2)",
 };
 
 /* A connection and its statement cache, prepared on first use. */
@@ -694,6 +718,29 @@ static int insert_result(struct conn *c, const struct store_result *res, struct 
     return 0;
 }
 
+static int insert_metrics(struct conn *c, const struct store_result *res, struct opsd_error *err)
+{
+    for (size_t i = 0; i < res->n_metrics; i++) {
+        const struct store_metric *m = &res->metrics[i];
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = conn_stmt(c, ST_INSERT_METRIC, &st, err);
+        if (r < 0)
+            return r;
+        sqlite3_bind_int64(st, 1, res->monitor_id);
+        sqlite3_bind_int64(st, 2, (int64_t)res->ts_ms);
+        bind_text(st, 3, m->name);
+        sqlite3_bind_double(st, 4, m->value);
+        bind_text(st, 5, m->unit);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            return db_errf(err, c->db, rc, "cannot store metric of monitor %lld",
+                           (long long)res->monitor_id);
+    }
+    return 0;
+}
+
 static int insert_event(struct conn *c, const struct store_event *e, struct opsd_error *err)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -756,8 +803,11 @@ static int sq_write(struct store *s, const struct store_batch *b, struct opsd_er
     r = conn_exec(c, ST_BEGIN_IMMEDIATE, "cannot begin writing batch", err);
     if (r < 0)
         goto out;
-    for (i = 0; i < b->n_results && r >= 0; i++)
+    for (i = 0; i < b->n_results && r >= 0; i++) {
         r = insert_result(c, &b->results[i], err);
+        if (r >= 0)
+            r = insert_metrics(c, &b->results[i], err);
+    }
     for (i = 0; i < b->n_events && r >= 0; i++)
         r = insert_event(c, &b->events[i], err);
     for (i = 0; i < n_minutes && r >= 0; i++)
@@ -935,6 +985,42 @@ static int sq_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uin
     return seen;
 }
 
+static int sq_metrics(struct store *s, int64_t monitor_id, const char *name, uint64_t since_ms,
+                      uint64_t until_ms, unsigned limit, store_metric_cb cb, void *userdata,
+                      struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, name ? ST_METRICS_NAMED : ST_METRICS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    sqlite3_bind_int64(st, 2, (int64_t)since_ms);
+    sqlite3_bind_int64(st, 3, (int64_t)until_ms);
+    sqlite3_bind_int64(st, 4, limit);
+    if (name)
+        bind_text(st, 5, name);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_metric_point p = {
+            .ts_ms = (uint64_t)sqlite3_column_int64(st, 0),
+            .name = (const char *)sqlite3_column_text(st, 1),
+            .value = sqlite3_column_double(st, 2),
+            .unit = (const char *)sqlite3_column_text(st, 3),
+        };
+
+        seen++;
+        r = cb(&p, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read metrics of monitor %lld",
+                       (long long)monitor_id);
+    return seen;
+}
+
 static int sq_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,
                           char *msgbuf, size_t msglen, struct opsd_error *err)
 {
@@ -1006,6 +1092,9 @@ static int sq_prune(struct store *s, uint64_t before_ms, uint64_t hour_before_ms
     r = prune_table(q, ST_PRUNE_RESULTS, before_ms, &total, err);
     if (r < 0)
         return r;
+    r = prune_table(q, ST_PRUNE_METRICS, before_ms, &total, err);
+    if (r < 0)
+        return r;
     /* A bucket goes only once it ends at or before the cut, so a rollup is
      * never pruned while raw results inside it remain. */
     r = prune_table(q, ST_PRUNE_MINUTE, before_ms - before_ms % STORE_MINUTE_MS, &total, err);
@@ -1028,6 +1117,7 @@ static const struct store_ops sqlite_ops = {
     .day_sums = sq_day_sums,
     .results = sq_results,
     .events = sq_events,
+    .metrics = sq_metrics,
     .last_result = sq_last_result,
     .prune = sq_prune,
 };

@@ -42,6 +42,21 @@ void store_batch_add_result(struct store_batch *b, const struct store_result *r)
     dst = &b->results[b->n_results++];
     *dst = *r;
     dst->message = copy_text(r->message);
+    dst->metrics = NULL;
+    dst->n_metrics = 0;
+    if (r->metrics && r->n_metrics) {
+        size_t n = MIN(r->n_metrics, (size_t)STORE_MAX_METRICS);
+        struct store_metric *m = xcalloc(n, sizeof(*m));
+
+        for (size_t i = 0; i < n; i++) {
+            m[i].name = xstrndup(r->metrics[i].name ? r->metrics[i].name : "",
+                                 STORE_MAX_METRIC_NAME);
+            m[i].unit = copy_text(r->metrics[i].unit);
+            m[i].value = r->metrics[i].value;
+        }
+        dst->metrics = m;
+        dst->n_metrics = n;
+    }
 }
 
 void store_batch_add_event(struct store_batch *b, const struct store_event *e)
@@ -60,8 +75,16 @@ void store_batch_clear(struct store_batch *b)
 
     /* The strings were copied by store_batch_add_*(), so the batch owns
      * them even though the public structs hold them as const. */
-    for (i = 0; i < b->n_results; i++)
-        free((char *)b->results[i].message);
+    for (i = 0; i < b->n_results; i++) {
+        struct store_result *r = &b->results[i];
+
+        free((char *)r->message);
+        for (size_t j = 0; j < r->n_metrics; j++) {
+            free((char *)r->metrics[j].name);
+            free((char *)r->metrics[j].unit);
+        }
+        free((struct store_metric *)r->metrics);
+    }
     for (i = 0; i < b->n_events; i++)
         free((char *)b->events[i].cause);
     free(b->results);
@@ -433,6 +456,22 @@ int store_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_
         return 0;
     return s->ops->events(s, monitor_id, since_ms, until_ms, MIN(limit, OPSD_MAX_RESULTS_LIMIT), cb,
                           userdata, err);
+}
+
+int store_metrics(struct store *s, int64_t monitor_id, const char *name, uint64_t since_ms,
+                  uint64_t until_ms, unsigned limit, store_metric_cb cb, void *userdata,
+                  struct opsd_error *err)
+{
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read metrics: missing argument");
+    if (since_ms > until_ms)
+        return opsd_errorf(err, -EINVAL, "cannot read metrics: window ends before it starts");
+    since_ms = MIN(since_ms, STORE_TS_MAX);
+    until_ms = MIN(until_ms, STORE_TS_MAX);
+    if (limit == 0 || since_ms == until_ms)
+        return 0;
+    return s->ops->metrics(s, monitor_id, name, since_ms, until_ms,
+                           MIN(limit, OPSD_MAX_RESULTS_LIMIT), cb, userdata, err);
 }
 
 int store_last_result(struct store *s, int64_t monitor_id, struct store_result *ret, char *msgbuf,

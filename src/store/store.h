@@ -25,6 +25,16 @@ struct store;
 
 #define STORE_NO_VALUE INT32_MIN /* a timing or number that does not apply */
 
+/* One measured number that came with a result (a plugin's perfdata, a host's
+ * memory use): stored as a time series per monitor and name. */
+struct store_metric {
+    const char *name;    /* "load1", "disk_used_pct{mount=\"/\"}"; at most STORE_MAX_METRIC_NAME */
+    const char *unit;    /* "s", "B", "%", "c" or NULL: values are in base units */
+    double value;
+};
+#define STORE_MAX_METRIC_NAME 160
+#define STORE_MAX_METRICS 64 /* per result; more are dropped */
+
 /* One check's outcome. Strings are borrowed for the duration of a call. */
 struct store_result {
     int64_t monitor_id;
@@ -40,6 +50,8 @@ struct store_result {
     int32_t http_status; /* STORE_NO_VALUE if none */
     int32_t cert_days;   /* days to certificate expiry; STORE_NO_VALUE if none */
     const char *message; /* short human text; may be NULL */
+    const struct store_metric *metrics; /* n_metrics of them, or NULL */
+    size_t n_metrics;
 };
 
 /* A state change of a monitor, with its cause. */
@@ -92,7 +104,16 @@ struct store_monitor_state {
     uint64_t since_ms;  /* when it entered that state; 0 if none */
 };
 
+/* A stored metric point, as read back. */
+struct store_metric_point {
+    uint64_t ts_ms;
+    const char *name;
+    const char *unit; /* may be NULL */
+    double value;
+};
+
 typedef int (*store_result_cb)(const struct store_result *r, void *userdata);
+typedef int (*store_metric_cb)(const struct store_metric_point *p, void *userdata);
 typedef int (*store_event_cb)(const struct store_event *e, void *userdata);
 
 /* Opens (creating if needed) the store under data_dir, runs pending schema
@@ -140,6 +161,13 @@ int store_results(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64
  * must not call back into the store. */
 int store_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
                  unsigned limit, store_event_cb cb, void *userdata, struct opsd_error *err);
+/* Metric points in [since, until), newest first, at most limit; name NULL
+ * for every metric of the monitor, else that name only. The same contract
+ * as store_results(). Results' metrics are written with them and pruned
+ * with them. */
+int store_metrics(struct store *s, int64_t monitor_id, const char *name, uint64_t since_ms,
+                  uint64_t until_ms, unsigned limit, store_metric_cb cb, void *userdata,
+                  struct opsd_error *err);
 /* The newest raw result; -ENOENT when there is none. ret->message points into
  * msgbuf (msglen bytes). */
 int store_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,

@@ -42,7 +42,11 @@ char *xstrdup(const char *s)
 
 char *xstrndup(const char *s, size_t n)
 {
-    char *p = xmalloc(n + 1);
+    char *p;
+
+    /* At most n bytes, and never past the end of a shorter s. */
+    n = strnlen(s, n);
+    p = xmalloc(n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;

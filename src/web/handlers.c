@@ -211,6 +211,55 @@ static void get_events(const struct web_ctx *ctx, const char *name,
     history_end(name, "events", arr, r, &err, ret);
 }
 
+static int add_point(const struct store_metric_point *p, void *userdata)
+{
+    json_t *arr = userdata;
+
+    json_array_append_new(arr, web_metric_point_json(p));
+    return 0;
+}
+
+/* The series a monitor's checks measured (perfdata, file sizes): the
+ * history window of results and events, plus ?name= for one series. */
+static void get_series(const struct web_ctx *ctx, const char *name,
+                       const struct web_query_arg *args, size_t nargs, struct web_response *ret)
+{
+    struct web_query_arg rest[WEB_MAX_QUERY_ARGS];
+    const struct sched_monitor_view *v;
+    const char *metric = NULL;
+    struct web_history_query q;
+    struct opsd_error err = { 0 };
+    size_t nrest = 0;
+    json_t *arr;
+    int r;
+
+    for (size_t i = 0; i < nargs; i++) {
+        if (strcmp(args[i].key, "name") != 0) {
+            if (nrest < ARRAY_SIZE(rest))
+                rest[nrest++] = args[i];
+            continue;
+        }
+        if (metric) {
+            web_response_error(ret, 400, "bad_request", "name is given more than once");
+            return;
+        }
+        if (!args[i].value || !*args[i].value || strlen(args[i].value) > STORE_MAX_METRIC_NAME) {
+            web_response_error(ret, 400, "bad_request",
+                               "name must be a metric name of 1 to %d bytes",
+                               STORE_MAX_METRIC_NAME);
+            return;
+        }
+        metric = args[i].value;
+    }
+    v = history_begin(ctx, name, rest, nrest, &q, ret);
+    if (!v)
+        return;
+    arr = json_array();
+    r = store_metrics(ctx->store, v->store_id, metric, q.since_ms, q.until_ms, q.limit, add_point,
+                      arr, &err);
+    history_end(name, "metrics", arr, r, &err, ret);
+}
+
 /* ---- /metrics ---- */
 
 static void read_proc(struct web_proc_stats *ret)
@@ -384,6 +433,9 @@ void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
         break;
     case WEB_ROUTE_EVENTS:
         get_events(ctx, m.name, args, nargs, ret);
+        break;
+    case WEB_ROUTE_SERIES:
+        get_series(ctx, m.name, args, nargs, ret);
         break;
     case WEB_ROUTE_PING:
         ping(ctx, path, body, body_len, ret);

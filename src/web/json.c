@@ -170,6 +170,7 @@ json_t *web_monitor_json(const struct web_monitor *m)
     json_object_set_new(j, "timeout_s", seconds(c->timeout_ms));
     json_object_set_new(j, "confirm", json_integer(c->confirm));
     json_object_set_new(j, "paused", json_boolean(c->paused));
+    json_object_set_new(j, "down_on_warning", json_boolean(c->down_on_warning));
     json_object_set_new(j, "state", state ? json_string(state) : json_null());
     json_object_set_new(j, "since", time_or_null(m->since_ms));
     json_object_set_new(j, "last_check", time_or_null(m->has_result ? m->last.time_ms : 0));
@@ -185,6 +186,23 @@ json_t *web_monitor_json(const struct web_monitor *m)
         json_object_set_new(j, "grace_s", seconds(c->grace_ms));
         json_object_set_new(j, "last_ping", time_or_null(m->last_ping_ms));
     }
+    if (c->type == CONF_MON_FILE) {
+        json_object_set_new(j, "path", text(c->path));
+        json_object_set_new(j, "max_age_s", c->max_age_ms ? seconds(c->max_age_ms) : json_null());
+    }
+    /* An exec monitor's command is not shown: its arguments may carry
+     * secrets expanded from ${VAR}. */
+    return j;
+}
+
+json_t *web_metric_point_json(const struct store_metric_point *p)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "time", time_or_null(p->ts_ms));
+    json_object_set_new(j, "name", text(p->name ? p->name : ""));
+    json_object_set_new(j, "value", isfinite(p->value) ? json_real(p->value) : json_null());
+    json_object_set_new(j, "unit", p->unit ? text(p->unit) : json_null());
     return j;
 }
 

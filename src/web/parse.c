@@ -155,6 +155,8 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
             m.route = WEB_ROUTE_RESULTS;
         else if (strcmp(slash, "/events") == 0)
             m.route = WEB_ROUTE_EVENTS;
+        else if (strcmp(slash, "/metrics") == 0)
+            m.route = WEB_ROUTE_SERIES;
         else
             return -ENOENT;
         memcpy(m.name, name, len);

@@ -46,6 +46,7 @@ enum web_route {
     WEB_ROUTE_MONITOR,  /* GET /api/v1/monitors/{name} */
     WEB_ROUTE_RESULTS,  /* GET /api/v1/monitors/{name}/results */
     WEB_ROUTE_EVENTS,   /* GET /api/v1/monitors/{name}/events */
+    WEB_ROUTE_SERIES,   /* GET /api/v1/monitors/{name}/metrics */
     WEB_ROUTE_PING,     /* GET|POST|HEAD /ping/... */
 };
 
@@ -140,6 +141,7 @@ struct web_monitor {
 json_t *web_result_json(const struct web_result *r);
 json_t *web_event_json(const struct web_event *e);
 json_t *web_monitor_json(const struct web_monitor *m);
+json_t *web_metric_point_json(const struct store_metric_point *p);
 json_t *web_error_json(const char *code, const char *message);
 /* Serialises j (stealing it) as compact JSON plus a newline; caller frees. */
 char *web_json_dump(json_t *j, size_t *ret_len);

@@ -356,7 +356,7 @@ static void test_unknown_keys(void **state)
                "log_level, title)");
     assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, zzz: 1}\n", 2, "zzz",
                "unknown key 'zzz' (valid keys: name, type, description, paused, public, interval, "
-               "timeout, confirm, labels, host, port)");
+               "timeout, confirm, down_on_warning, labels, host, port)");
     assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', expect: {statuss: 200}}\n", 2,
                "statuss", "unknown key 'statuss' (did you mean 'status'?)");
     assert_one("defaults: {confirn: 3}\n", 1, "confirn",
@@ -374,8 +374,8 @@ static void test_key_does_not_apply(void **state)
         "monitors:\n"
         "  - {name: a, type: heartbeat, token: 0123456789abcdef, period: 1m, interval: 1m}\n",
         2, "interval",
-        "key 'interval' does not apply to a heartbeat monitor (only to http and tcp "
-        "monitors)");
+        "key 'interval' does not apply to a heartbeat monitor (only to http, tcp, exec and "
+        "file monitors)");
 }
 
 static void test_duplicate_keys(void **state)

@@ -344,6 +344,124 @@ static void test_last_keeps_own_message(void **state)
     assert_null(l.message);
 }
 
+static void file_conf(struct conf_monitor *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = CONF_MON_FILE;
+    m->path = (char *)"/b/*.gz";
+    m->max_size = UINT64_MAX;
+    m->max_shrink_pct = -1;
+}
+
+static struct probe_file_obs file_obs(const char *path, uint64_t mtime, uint64_t size)
+{
+    struct probe_file_obs o;
+
+    memset(&o, 0, sizeof(o));
+    snprintf(o.path, sizeof(o.path), "%s", path);
+    o.n_matches = 1;
+    o.regular = true;
+    o.mtime_ms = mtime;
+    o.size = size;
+    return o;
+}
+
+static void test_file_rules(void **state)
+{
+    const uint64_t now = 1000 * 3600 * 1000ULL;
+    struct probe_file_memory mem;
+    struct probe_metric mt[4];
+    struct conf_monitor m;
+    struct probe_file_obs o;
+    struct probe_result r;
+
+    (void)state;
+    file_conf(&m);
+    memset(&mem, 0, sizeof(mem));
+    o = file_obs("", 0, 0);
+    o.err = -ENOENT;
+    probe_result_init(&r, now);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "no file matches '/b/*.gz'");
+    assert_false(mem.have_cur);
+
+    o = file_obs("/b/x", 0, 0);
+    o.err = -EACCES;
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "cannot read '/b/x': Permission denied");
+
+    /* Fresh enough, big enough: ok, with three metrics. */
+    m.max_age_ms = 25 * 3600 * 1000ULL;
+    m.min_size = 1000;
+    m.max_shrink_pct = 50;
+    o = file_obs("/b/1.gz", now - 3600 * 1000, 10000);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_OK);
+    assert_string_equal(r.message, "'/b/1.gz' 10.0 KB, 1h old");
+    assert_int_equal(r.n_metrics, 3);
+    assert_string_equal(mt[0].name, "size_bytes");
+    assert_true(mt[0].value == 10000);
+    assert_true(mt[1].value == 3600);
+
+    /* The same file again is not its own reference. */
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_false(mem.have_ref);
+
+    /* A new file at 40 % of the old one: shrunk by 60 % > 50 %. */
+    o = file_obs("/b/2.gz", now, 4000);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message,
+                        "'/b/2.gz' is 4.00 KB, 60.0% smaller than the previous 10.0 KB (max 50%)");
+    /* Checked again, the reference stays the old file: still critical. */
+    probe_file_evaluate(&m, &o, &mem, now + 60000, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+
+    /* Shrinking by exactly the limit is allowed. */
+    o = file_obs("/b/3.gz", now, 2000);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_OK);
+
+    /* Too old and too small at once: both said, worst status wins. */
+    o = file_obs("/b/4.gz", now - 26 * 3600 * 1000ULL, 900);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "'/b/4.gz' is 1d2h old (max 1d1h); '/b/4.gz' is 900 B, below "
+                                   "min_size 1.00 KB; '/b/4.gz' is 900 B, 55.0% smaller than the "
+                                   "previous 2.00 KB (max 50%)");
+
+    /* Not a regular file. */
+    o = file_obs("/b/dir.gz", now, 4096);
+    o.regular = false;
+    m.max_shrink_pct = -1;
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "'/b/dir.gz' is not a regular file");
+
+    /* max_size; a checksum change of the same path is a warning. */
+    file_conf(&m);
+    m.max_size = 100;
+    m.checksum = true;
+    memset(&mem, 0, sizeof(mem));
+    o = file_obs("/etc/app.conf", now, 50);
+    o.have_sha256 = true;
+    memset(o.sha256, 'a', 64);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_OK);
+    o.mtime_ms++;
+    memset(o.sha256, 'b', 64);
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_WARNING);
+    assert_string_equal(r.message, "'/etc/app.conf' content changed (sha256 aaaaaaaaaaaa… -> "
+                                   "bbbbbbbbbbbb…)");
+    o.size = 101;
+    probe_file_evaluate(&m, &o, &mem, now, &r, mt);
+    assert_int_equal(r.status, PROBE_CRITICAL);
+    assert_string_equal(r.message, "'/etc/app.conf' is 101 B, above max_size 100 B");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_http_transport_errors),
         cmocka_unit_test(test_heartbeat_deadline),
         cmocka_unit_test(test_last_keeps_own_message),
+        cmocka_unit_test(test_file_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

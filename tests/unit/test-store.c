@@ -1286,6 +1286,93 @@ static void test_uptime_days(void **state)
 
 /* ---- retention ---- */
 
+struct points {
+    size_t n;
+    uint64_t ts[16];
+    char name[16][64];
+    char unit[16][8];
+    double value[16];
+};
+
+static int collect_point(const struct store_metric_point *p, void *userdata)
+{
+    struct points *c = userdata;
+
+    if (c->n >= 16)
+        return 1;
+    c->ts[c->n] = p->ts_ms;
+    snprintf(c->name[c->n], sizeof(c->name[0]), "%s", p->name);
+    snprintf(c->unit[c->n], sizeof(c->unit[0]), "%s", p->unit ? p->unit : "(null)");
+    c->value[c->n] = p->value;
+    c->n++;
+    return 0;
+}
+
+/* Metrics ride with their result: written in its transaction, read back by
+ * name or all together, newest first, and pruned with the raw results. */
+static void test_metrics(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    const uint64_t t0 = DAY0 + 12 * HOUR_MS;
+    struct store_metric m1[] = { { "load1", NULL, 0.5 }, { "size_bytes", "B", 1e6 } };
+    struct store_metric m2[] = { { "load1", NULL, 1.25 }, { "size_bytes", "B", 2e6 } };
+    struct store_result rs[3];
+    struct store_batch b = { 0 };
+    struct points c = { 0 };
+    int64_t a, other;
+    int r;
+
+    open_store(f);
+    a = ensure(f, "a");
+    other = ensure(f, "other");
+    rs[0] = mk_result(a, t0, true, 10);
+    rs[0].metrics = m1;
+    rs[0].n_metrics = 2;
+    rs[1] = mk_result(a, t0 + MIN_MS, true, 10);
+    rs[1].metrics = m2;
+    rs[1].n_metrics = 2;
+    rs[2] = mk_result(other, t0, true, 10);
+    rs[2].metrics = m1;
+    rs[2].n_metrics = 1;
+    for (size_t i = 0; i < 3; i++)
+        store_batch_add_result(&b, &rs[i]);
+    /* The batch owns copies: the caller's arrays may go away. */
+    m1[0].value = -1;
+    write_batch(f, &b);
+
+    r = store_metrics(f->s, a, "load1", 0, t0 + HOUR_MS, 10, collect_point, &c, &err);
+    assert_int_equal(r, 2);
+    assert_int_equal(c.ts[0], t0 + MIN_MS);
+    assert_true(c.value[0] == 1.25 && c.value[1] == 0.5);
+    assert_string_equal(c.unit[0], "(null)");
+
+    memset(&c, 0, sizeof(c));
+    r = store_metrics(f->s, a, NULL, 0, t0 + HOUR_MS, 3, collect_point, &c, &err);
+    assert_int_equal(r, 3); /* limit */
+    assert_string_equal(c.unit[0], "B");
+    assert_int_equal(c.ts[2], t0);
+
+    memset(&c, 0, sizeof(c));
+    r = store_metrics(f->s, a, "size_bytes", t0 + 1, t0 + HOUR_MS, 10, collect_point, &c, &err);
+    assert_int_equal(r, 1); /* since is inclusive, t0 is before it */
+    assert_true(c.value[0] == 2e6);
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_metrics(f->s, other, NULL, 0, t0 + HOUR_MS, 10, collect_point, &c, &err),
+                     1);
+    assert_true(c.value[0] == 0.5);
+    assert_int_equal(store_metrics(f->s, a, "nope", 0, t0 + HOUR_MS, 10, collect_point, &c, &err),
+                     0);
+    assert_int_equal(store_metrics(f->s, a, NULL, 5, 4, 10, collect_point, &c, &err), -EINVAL);
+
+    /* Pruned with the results they came with. */
+    clock_virtual_init(&f->clock, t0 + 30 * DAY_MS);
+    assert_true(store_prune(f->s, t0 + 30000, &err) >= 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM metrics"), 2);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM metrics WHERE ts_ms < " "0 + (SELECT min(ts_ms) FROM results)"), 0);
+}
+
 static void test_prune(void **state)
 {
     struct fixture *f = *state;
@@ -1531,6 +1618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_maintenance_excluded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uptime_days, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_write_read, setup, teardown),

@@ -12,6 +12,7 @@
 
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/units.h"
 #include "util/log.h"
 #include "util/sbuf.h"
 
@@ -148,9 +149,53 @@ static void test_log_quote(void **state)
     assert_non_null(strstr(log_q(big), "...\""));
 }
 
+static void test_units(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    double pct = -1;
+    char buf[32];
+
+    assert_int_equal(units_parse_bytes("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(units_parse_bytes("1MB", &v), 0);
+    assert_int_equal(v, 1000000);
+    assert_int_equal(units_parse_bytes("512 KiB", &v), 0);
+    assert_int_equal(v, 524288);
+    assert_int_equal(units_parse_bytes("2gib", &v), 0);
+    assert_int_equal(v, 2147483648ULL);
+    assert_int_equal(units_parse_bytes("10B", &v), 0);
+    assert_int_equal(v, 10);
+    v = 7;
+    assert_int_equal(units_parse_bytes("1.5GB", &v), -EINVAL);
+    assert_int_equal(units_parse_bytes("MB", &v), -EINVAL);
+    assert_int_equal(units_parse_bytes("10 XB", &v), -EINVAL);
+    assert_int_equal(units_parse_bytes("", &v), -EINVAL);
+    assert_int_equal(units_parse_bytes("99999999999TB", &v), -ERANGE);
+    assert_int_equal(units_parse_bytes("99999999999999999999", &v), -ERANGE);
+    assert_int_equal(v, 7); /* untouched on failure */
+
+    assert_int_equal(units_parse_percent("34%", &pct), 0);
+    assert_true(pct == 34);
+    assert_int_equal(units_parse_percent("12.5", &pct), 0);
+    assert_true(pct == 12.5);
+    assert_int_equal(units_parse_percent("100%", &pct), 0);
+    assert_int_equal(units_parse_percent("101%", &pct), -ERANGE);
+    assert_int_equal(units_parse_percent("-1", &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("5%%", &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("nan", &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("", &pct), -EINVAL);
+
+    assert_string_equal(units_format_bytes(999, buf, sizeof(buf)), "999 B");
+    assert_string_equal(units_format_bytes(1000, buf, sizeof(buf)), "1.00 KB");
+    assert_string_equal(units_format_bytes(10000, buf, sizeof(buf)), "10.0 KB");
+    assert_string_equal(units_format_bytes(123456789, buf, sizeof(buf)), "123 MB");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_units),
         cmocka_unit_test(test_duration_units), cmocka_unit_test(test_duration_rejects),
         cmocka_unit_test(test_duration_format), cmocka_unit_test(test_sbuf),
         cmocka_unit_test(test_clock_parse),    cmocka_unit_test(test_virtual_clock),

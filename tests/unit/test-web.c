@@ -401,7 +401,7 @@ static void test_monitor_json_http(void **state)
     assert_string_equal(
         s, "{\"name\":\"api\",\"type\":\"http\",\"description\":\"Public API\","
            "\"labels\":{\"team\":\"core\"},\"interval_s\":30,\"timeout_s\":10,\"confirm\":2,"
-           "\"paused\":false,\"state\":\"up\",\"since\":\"2026-11-20T12:00:00.000Z\","
+           "\"paused\":false,\"down_on_warning\":false,\"state\":\"up\",\"since\":\"2026-11-20T12:00:00.000Z\","
            "\"last_check\":\"2026-11-20T12:01:00.000Z\",\"latency_ms\":12.345,"
            "\"last_result\":{\"time\":\"2026-11-20T12:01:00.000Z\",\"status\":\"ok\","
            "\"ok\":true,\"message\":\"HTTP 200\",\"http_status\":200,\"cert_days\":42,"

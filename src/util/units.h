@@ -1,0 +1,16 @@
+/* Sizes and percentages as operators write them: "1MB", "512KiB", "80%". */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a byte size: a whole number with an optional unit, B, KB/MB/GB/TB
+ * (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024), case-insensitive
+ * for the letters, no space needed ("1MB", "1.5 GiB" is rejected: whole
+ * numbers only, as in the file sizes they are compared with). Returns 0,
+ * -EINVAL for bad syntax, -ERANGE on overflow; *ret untouched on failure. */
+int units_parse_bytes(const char *s, uint64_t *ret);
+/* Parses a percentage: a number in [0, 100] with an optional '%' ("34%",
+ * "12.5"). Returns 0, -EINVAL for bad syntax, -ERANGE outside [0, 100]. */
+int units_parse_percent(const char *s, double *ret);
+/* "1.5 MB"-style text with the shortest sensible precision, into buf. */
+const char *units_format_bytes(uint64_t v, char *buf, size_t n);
