@@ -19,6 +19,7 @@
 #include <net/if.h>
 #include <yaml.h>
 
+#include "probe/probe.h"
 #include "util/cleanup.h"
 #include "util/duration.h"
 #include "util/log.h"
@@ -1121,8 +1122,13 @@ static int check_nonempty(struct loader *l, const struct key *k, const struct at
 
 static int check_command(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
-    if (!*s || strspn(s, " \t") == strlen(s))
-        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    struct opsd_error err = { 0 };
+    char **argv = NULL;
+
+    /* The message never quotes the command: it may hold secrets. */
+    if (probe_plugin_split(s, &argv, NULL, &err) < 0)
+        return diag(l, at->val, "%s: %s (%s)", k->name, err.msg, at->path);
+    free(argv);
     return 0;
 }
 

@@ -240,7 +240,7 @@ static const struct sched_driver drivers[] = {
     [CONF_MON_HTTP] = { sched_http_start, sched_http_cancel },
     [CONF_MON_TCP] = { sched_tcp_start, sched_tcp_cancel },
     [CONF_MON_HEARTBEAT] = { no_check, no_cancel }, /* fed by pings, not checks */
-    [CONF_MON_EXEC] = { no_check, no_cancel },
+    [CONF_MON_EXEC] = { sched_exec_start, sched_exec_cancel },
     [CONF_MON_FILE] = { sched_file_start, sched_work_cancel },
 };
 

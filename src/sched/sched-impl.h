@@ -113,6 +113,10 @@ void sched_http_cleanup(struct sched *s);
 void sched_work_start(struct mon *m, struct sched_work *w);
 void sched_work_cancel(struct mon *m);
 
+/* exec.c */
+void sched_exec_start(struct mon *m);
+void sched_exec_cancel(struct mon *m);
+
 /* file.c */
 void sched_file_start(struct mon *m);
 
