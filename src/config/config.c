@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -39,8 +40,9 @@
 #define HEARTBEAT BIT(CONF_MON_HEARTBEAT)
 #define EXEC BIT(CONF_MON_EXEC)
 #define FILE_ BIT(CONF_MON_FILE)
-#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_)
-#define CHECKED (HTTP | TCP | EXEC | FILE_) /* run on an interval, unlike heartbeats */
+#define LOG BIT(CONF_MON_LOG)
+#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_ | LOG)
+#define CHECKED (HTTP | TCP | EXEC | FILE_ | LOG) /* run on an interval, unlike heartbeats */
 
 /* Built-in defaults (docs/config.md lists them too). */
 #define DEF_LISTEN "127.0.0.1:8080"
@@ -55,6 +57,7 @@
 #define DEF_METHOD "GET"
 #define DEF_MAX_REDIRECTS 5
 #define DEF_GRACE_MS MS_MINUTE
+#define DEF_LOG_WINDOW_MS (5 * MS_MINUTE)
 
 static const struct {
     const char *name;
@@ -65,6 +68,7 @@ static const struct {
     [CONF_MON_HEARTBEAT] = { "heartbeat", "a" },
     [CONF_MON_EXEC] = { "exec", "an" },
     [CONF_MON_FILE] = { "file", "a" },
+    [CONF_MON_LOG] = { "log", "a" },
 };
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
@@ -163,6 +167,7 @@ static int check_level(struct loader *l, const struct key *k, const struct at *a
 static int check_nonempty(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_command(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_abspath(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_regex(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 /* ---- the schema ----------------------------------------------------------------- */
 
@@ -211,7 +216,9 @@ enum {
     MK_NAME, MK_TYPE, MK_DESCRIPTION, MK_PAUSED, MK_PUBLIC, MK_INTERVAL, MK_TIMEOUT, MK_CONFIRM,
     MK_DOWN_ON_WARNING, MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS, MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
     MK_HOST, MK_PORT, MK_TOKEN, MK_PERIOD, MK_GRACE, MK_COMMAND, MK_PATH,
-    MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK__N
+    MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK_PATTERN, MK_EXCLUDE,
+    MK_IGNORE_CASE, MK_WINDOW, MK_WINDOW_LINES, MK_MAX_MATCHES, MK_WARN_MATCHES, MK_FROM_START,
+    MK__N
 };
 
 /* In the order "valid keys: ..." lists them. */
@@ -239,13 +246,21 @@ static const struct key monitor_keys[MK__N] = {
                                   MAX_PERIOD_MS),
     [MK_GRACE]            = K_DUR("grace", MON(grace_ms), HEARTBEAT, 0, 0, MAX_PERIOD_MS),
     [MK_COMMAND]          = K_STR("command", MON(command), EXEC, EXEC, check_command),
-    [MK_PATH]             = K_STR("path", MON(path), FILE_, FILE_, check_abspath),
+    [MK_PATH]             = K_STR("path", MON(path), FILE_ | LOG, FILE_ | LOG, check_abspath),
     [MK_MAX_AGE]          = K_DUR("max_age", MON(max_age_ms), FILE_, 0, MS_SECOND,
                                   MAX_RETENTION_MS),
     [MK_MIN_SIZE]         = K_BYTES("min_size", MON(min_size), FILE_),
     [MK_MAX_SIZE]         = K_BYTES("max_size", MON(max_size), FILE_),
     [MK_MAX_SHRINK]       = K_PCT("max_shrink", MON(max_shrink_pct), FILE_),
     [MK_CHECKSUM]         = K_BOOL("checksum", MON(checksum), FILE_),
+    [MK_PATTERN]          = K_STR("pattern", MON(pattern), LOG, LOG, check_regex),
+    [MK_EXCLUDE]          = K_STR("exclude", MON(exclude), LOG, 0, check_regex),
+    [MK_IGNORE_CASE]      = K_BOOL("ignore_case", MON(ignore_case), LOG),
+    [MK_WINDOW]           = K_DUR("window", MON(window_ms), LOG, 0, MS_SECOND, 31 * MS_DAY),
+    [MK_WINDOW_LINES]     = K_INT("window_lines", MON(window_lines), LOG, 0, 1, 1000000),
+    [MK_MAX_MATCHES]      = K_INT("max_matches", MON(max_matches), LOG, 0, 0, 1000000),
+    [MK_WARN_MATCHES]     = K_INT("warn_matches", MON(warn_matches), LOG, 0, 0, 1000000),
+    [MK_FROM_START]       = K_BOOL("from_start", MON(from_start), LOG),
 };
 
 /* Inside a monitor's expect: (http only); the fields are the monitor's. */
@@ -1144,6 +1159,17 @@ static int check_abspath(struct loader *l, const struct key *k, const struct at 
     return 0;
 }
 
+static int check_regex(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    struct opsd_error err = { 0 };
+
+    if (!*s)
+        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    if (probe_log_pattern_check(s, false, &err) < 0)
+        return diag(l, at->val, "%s: %s (%s)", k->name, err.msg, at->path);
+    return 0;
+}
+
 /* ---- mappings ------------------------------------------------------------------- */
 
 /* Optimal string alignment distance, case-insensitive, for "did you mean". */
@@ -1389,6 +1415,8 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     m->grace_ms = DEF_GRACE_MS;
     m->max_size = UINT64_MAX;
     m->max_shrink_pct = -1;
+    m->window_ms = DEF_LOG_WINDOW_MS;
+    m->warn_matches = UINT_MAX;
     l->latency = NULL;
 
     walk(l, mn, &monitor_tab, m, path, peek_type(l, mn), seen);
@@ -1424,6 +1452,22 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(DEF_METHOD);
+    if (seen[MK_WINDOW].key && seen[MK_WINDOW_LINES].key)
+        diag(l, seen[MK_WINDOW_LINES].key,
+             "window_lines and window are both set (%s; a log monitor counts over a time "
+             "window or over the last N lines, not both)",
+             path);
+    else if (seen[MK_WINDOW_LINES].ok)
+        m->window_ms = 0;
+    if (seen[MK_WARN_MATCHES].ok && seen[MK_MAX_MATCHES].ok && m->warn_matches >= m->max_matches)
+        diag(l, seen[MK_WARN_MATCHES].val,
+             "warn_matches '%s' must be below max_matches '%s' (%s.warn_matches)",
+             qv(l, seen[MK_WARN_MATCHES].val), qv(l, seen[MK_MAX_MATCHES].val), path);
+    else if (seen[MK_WARN_MATCHES].ok && !seen[MK_MAX_MATCHES].key && m->warn_matches >= m->max_matches)
+        diag(l, seen[MK_WARN_MATCHES].val,
+             "warn_matches '%s' must be below max_matches (0 by default: set max_matches) "
+             "(%s.warn_matches)",
+             qv(l, seen[MK_WARN_MATCHES].val), path);
     if (seen[MK_MIN_SIZE].ok && seen[MK_MAX_SIZE].ok && m->min_size > m->max_size)
         diag(l, seen[MK_MAX_SIZE].val, "max_size '%s' is below min_size '%s' (%s.max_size)",
              qv(l, seen[MK_MAX_SIZE].val), qv(l, seen[MK_MIN_SIZE].val), path);
@@ -1586,6 +1630,8 @@ static void monitor_release(struct conf_monitor *m)
     free(m->token);
     free(m->command);
     free(m->path);
+    free(m->pattern);
+    free(m->exclude);
 }
 
 struct conf *conf_free(struct conf *c)
@@ -2036,6 +2082,11 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         !str_eq(a->path, b->path) || a->max_age_ms != b->max_age_ms ||
         a->min_size != b->min_size || a->max_size != b->max_size ||
         a->max_shrink_pct != b->max_shrink_pct || a->checksum != b->checksum)
+        return false;
+    if (!str_eq(a->pattern, b->pattern) || !str_eq(a->exclude, b->exclude) ||
+        a->ignore_case != b->ignore_case || a->window_ms != b->window_ms ||
+        a->window_lines != b->window_lines || a->max_matches != b->max_matches ||
+        a->warn_matches != b->warn_matches || a->from_start != b->from_start)
         return false;
     return str_eq(a->token, b->token) && a->period_ms == b->period_ms && a->grace_ms == b->grace_ms;
 }

@@ -14,6 +14,7 @@ enum conf_monitor_type {
     CONF_MON_HEARTBEAT = 3,
     CONF_MON_EXEC = 4,
     CONF_MON_FILE = 5,
+    CONF_MON_LOG = 6,
 };
 
 const char *conf_monitor_type_to_string(enum conf_monitor_type t);
@@ -62,6 +63,16 @@ struct conf_monitor {
     uint64_t max_size;       /* bytes; UINT64_MAX -> not checked */
     double max_shrink_pct;   /* < 0 -> not checked */
     bool checksum;           /* report a content change (SHA-256) as a warning */
+
+    /* log (path above) */
+    char *pattern;           /* POSIX ERE */
+    char *exclude;           /* ERE or NULL */
+    bool ignore_case;
+    uint64_t window_ms;      /* time window; default 5m (0 when window_lines is set) */
+    unsigned window_lines;   /* line window; 0 -> the time window */
+    unsigned max_matches;    /* critical above this; default 0 */
+    unsigned warn_matches;   /* warning above this; UINT_MAX -> none */
+    bool from_start;         /* read an existing file from its start on the first check */
 
     /* heartbeat */
     char *token; /* >= 16 chars of [A-Za-z0-9_-] */

@@ -133,16 +133,8 @@ enum probe_ping_kind {
 };
 
 /* Per-type pure logic, one header each, reached through this one. */
-#include "probe/file.h"
-#if __has_include("probe/plugin.h")
-#include "probe/plugin.h"
-#endif
-#if __has_include("probe/cron.h")
 #include "probe/cron.h"
-#endif
-#if __has_include("probe/hostres.h")
+#include "probe/file.h"
 #include "probe/hostres.h"
-#endif
-#if __has_include("probe/logwatch.h")
 #include "probe/logwatch.h"
-#endif
+#include "probe/plugin.h"

@@ -242,11 +242,12 @@ static const struct sched_driver drivers[] = {
     [CONF_MON_HEARTBEAT] = { no_check, no_cancel }, /* fed by pings, not checks */
     [CONF_MON_EXEC] = { sched_exec_start, sched_exec_cancel },
     [CONF_MON_FILE] = { sched_file_start, sched_work_cancel },
+    [CONF_MON_LOG] = { sched_log_start, sched_work_cancel, sched_log_inherit, sched_log_forget },
 };
 
 static const struct sched_driver *driver(const struct mon *m)
 {
-    size_t t = (size_t)m->conf->type;
+    size_t t = (size_t)m->type;
 
     return t < ARRAY_SIZE(drivers) && drivers[t].start ? &drivers[t] : &drivers[CONF_MON_HEARTBEAT];
 }
@@ -397,7 +398,10 @@ static void mon_closed(uv_handle_t *h)
     bool counted = s->stop_stage == STOP_CLOSING;
 
     curl_url_cleanup(m->curlu);
-    free(m->memory);
+    if (driver(m)->forget)
+        driver(m)->forget(m);
+    else
+        free(m->memory);
     probe_last_clear(&m->view.last);
     free(m);
     if (counted && --s->closing == 0)
@@ -425,6 +429,7 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
     m = xcalloc(1, sizeof(*m));
     m->s = s;
     m->conf = cf;
+    m->type = cf->type;
     m->view.conf = cf;
     m->view.store_id = id;
     uv_timer_init(s->loop, &m->timer);
@@ -444,7 +449,9 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         m->view.checks_failed = prev->view.checks_failed;
         m->view.last_ping_ms = prev->view.last_ping_ms;
         m->last_success_ms = prev->last_success_ms;
-        if (prev->conf->type == cf->type && prev->memory) {
+        if (prev->type == cf->type && driver(prev)->inherit) {
+            driver(prev)->inherit(m, prev);
+        } else if (prev->type == cf->type && prev->memory) {
             /* Copied, not taken: a reload that fails later keeps prev. */
             m->memory = xmalloc(prev->memory_size);
             memcpy(m->memory, prev->memory, prev->memory_size);
@@ -565,8 +572,8 @@ static void flush(struct sched *s)
 
     if (s->write_in_flight || s->prune_in_flight)
         return;
-    if (s->writing.n_results == 0 && s->writing.n_events == 0) {
-        if (s->pending.n_results == 0 && s->pending.n_events == 0)
+    if (store_batch_empty(&s->writing)) {
+        if (store_batch_empty(&s->pending))
             return;
         tmp = s->writing;
         s->writing = s->pending;
@@ -781,8 +788,7 @@ static void maybe_finish_stop(struct sched *s)
     case STOP_FLUSHING:
         if (s->write_in_flight || s->prune_in_flight)
             return;
-        if (s->pending.n_results || s->pending.n_events || s->writing.n_results ||
-            s->writing.n_events) {
+        if (!store_batch_empty(&s->pending) || !store_batch_empty(&s->writing)) {
             flush(s);
             return;
         }

@@ -8,6 +8,7 @@
 struct mon {
     struct sched *s;
     const struct conf_monitor *conf; /* points into s->conf */
+    enum conf_monitor_type type;     /* conf->type, still known once conf is gone */
     struct sched_monitor_view view;
     uv_timer_t timer;        /* next slot, or a heartbeat's deadline */
     uint64_t offset_ms;      /* slot within the interval */
@@ -35,6 +36,12 @@ struct mon {
 struct sched_driver {
     void (*start)(struct mon *m);
     void (*cancel)(struct mon *m);
+    /* Optional, for a memory that is more than a plain blob: hands on what
+     * prev (same type, being replaced by a reload) remembered, without
+     * taking it (the reload may still fail), and frees m->memory. By
+     * default the blob is copied and free()d. */
+    void (*inherit)(struct mon *m, const struct mon *prev);
+    void (*forget)(struct mon *m);
 };
 
 /* A check that blocks (file system, /proc) runs on libuv's thread pool. run
@@ -116,6 +123,11 @@ void sched_work_cancel(struct mon *m);
 /* exec.c */
 void sched_exec_start(struct mon *m);
 void sched_exec_cancel(struct mon *m);
+
+/* log.c */
+void sched_log_start(struct mon *m);
+void sched_log_inherit(struct mon *m, const struct mon *prev);
+void sched_log_forget(struct mon *m);
 
 /* file.c */
 void sched_file_start(struct mon *m);

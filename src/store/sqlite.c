@@ -96,6 +96,12 @@ static const char *const migrations[] = {
     "CREATE INDEX metrics_monitor_name_ts ON metrics(monitor_id, name, ts_ms);"
     "CREATE INDEX metrics_monitor_ts ON metrics(monitor_id, ts_ms);"
     "CREATE INDEX metrics_ts ON metrics(ts_ms);",
+    /* 3: check state that survives a restart (a log monitor's position). */
+    "CREATE TABLE memos ("
+    "  monitor_id INTEGER NOT NULL REFERENCES monitors(id),"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (monitor_id, key)) WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -122,6 +128,8 @@ enum stmt_id {
     ST_METRICS,
     ST_METRICS_NAMED,
     ST_PRUNE_METRICS,
+    ST_MEMO_SET,
+    ST_MEMO_GET,
     ST_COUNT,
 };
 
@@ -199,6 +207,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
     [ST_PRUNE_METRICS] = "DELETE FROM metrics WHERE rowid IN"
                          " (SELECT rowid FROM metrics WHERE ts_ms < ?1 LIMIT ?2)",
+    [ST_MEMO_SET] = "INSERT INTO memos (monitor_id, key, value) VALUES (?1, ?2, ?3)"
+                    " ON CONFLICT (monitor_id, key) DO UPDATE SET value = excluded.value",
+    [ST_MEMO_GET] = "SELECT value FROM memos WHERE monitor_id = ?1 AND key = ?2",
 };
 
 /* A connection and its statement cache, prepared on first use. */
@@ -741,6 +752,24 @@ static int insert_metrics(struct conn *c, const struct store_result *res, struct
     return 0;
 }
 
+static int set_memo(struct conn *c, const struct store_memo *m, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_MEMO_SET, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, m->monitor_id);
+    sqlite3_bind_text(st, 2, m->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, m->value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot store memo of monitor %lld",
+                       (long long)m->monitor_id);
+    return 0;
+}
+
 static int insert_event(struct conn *c, const struct store_event *e, struct opsd_error *err)
 {
     _cleanup_reset_ sqlite3_stmt *st = NULL;
@@ -810,6 +839,8 @@ static int sq_write(struct store *s, const struct store_batch *b, struct opsd_er
     }
     for (i = 0; i < b->n_events && r >= 0; i++)
         r = insert_event(c, &b->events[i], err);
+    for (i = 0; i < b->n_memos && r >= 0; i++)
+        r = set_memo(c, &b->memos[i], err);
     for (i = 0; i < n_minutes && r >= 0; i++)
         r = upsert_rollup(c, ST_UPSERT_MINUTE, &minutes[i], err);
     for (i = 0; i < n_hours && r >= 0; i++)
@@ -985,6 +1016,29 @@ static int sq_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uin
     return seen;
 }
 
+static int sq_memo_get(struct store *s, int64_t monitor_id, const char *key, char *buf, size_t len,
+                       struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    const char *v;
+    int r, rc;
+
+    r = conn_stmt(c, ST_MEMO_GET, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, monitor_id);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read memo of monitor %lld", (long long)monitor_id);
+    v = (const char *)sqlite3_column_text(st, 0);
+    snprintf(buf, len, "%s", v ? v : "");
+    return 0;
+}
+
 static int sq_metrics(struct store *s, int64_t monitor_id, const char *name, uint64_t since_ms,
                       uint64_t until_ms, unsigned limit, store_metric_cb cb, void *userdata,
                       struct opsd_error *err)
@@ -1118,6 +1172,7 @@ static const struct store_ops sqlite_ops = {
     .results = sq_results,
     .events = sq_events,
     .metrics = sq_metrics,
+    .memo_get = sq_memo_get,
     .last_result = sq_last_result,
     .prune = sq_prune,
 };

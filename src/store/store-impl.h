@@ -53,6 +53,9 @@ struct store_ops {
     /* Same contract as store_events(); since < until, 1 <= limit <= the cap. */
     int (*events)(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_t until_ms,
                   unsigned limit, store_event_cb cb, void *userdata, struct opsd_error *err);
+    /* Same contract as store_memo_get(); buf has len >= 1 bytes. */
+    int (*memo_get)(struct store *s, int64_t monitor_id, const char *key, char *buf, size_t len,
+                    struct opsd_error *err);
     /* Same contract as store_metrics(); since < until, 1 <= limit <= the cap. */
     int (*metrics)(struct store *s, int64_t monitor_id, const char *name, uint64_t since_ms,
                    uint64_t until_ms, unsigned limit, store_metric_cb cb, void *userdata,

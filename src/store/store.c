@@ -69,6 +69,22 @@ void store_batch_add_event(struct store_batch *b, const struct store_event *e)
     dst->cause = copy_text(e->cause);
 }
 
+void store_batch_set_memo(struct store_batch *b, const struct store_memo *m)
+{
+    struct store_memo *dst;
+
+    xgrow((void **)&b->memos, &b->cap_memos, b->n_memos + 1, sizeof(*b->memos));
+    dst = &b->memos[b->n_memos++];
+    dst->monitor_id = m->monitor_id;
+    dst->key = xstrndup(m->key ? m->key : "", STORE_MAX_MEMO_KEY);
+    dst->value = xstrndup(m->value ? m->value : "", STORE_MAX_MEMO_VALUE);
+}
+
+bool store_batch_empty(const struct store_batch *b)
+{
+    return b->n_results == 0 && b->n_events == 0 && b->n_memos == 0;
+}
+
 void store_batch_clear(struct store_batch *b)
 {
     size_t i;
@@ -87,8 +103,13 @@ void store_batch_clear(struct store_batch *b)
     }
     for (i = 0; i < b->n_events; i++)
         free((char *)b->events[i].cause);
+    for (i = 0; i < b->n_memos; i++) {
+        free((char *)b->memos[i].key);
+        free((char *)b->memos[i].value);
+    }
     free(b->results);
     free(b->events);
+    free(b->memos);
     memset(b, 0, sizeof(*b));
 }
 
@@ -330,7 +351,8 @@ static int batch_validate(const struct store_batch *b, struct opsd_error *err)
 {
     size_t i;
 
-    if ((b->n_results && !b->results) || (b->n_events && !b->events))
+    if ((b->n_results && !b->results) || (b->n_events && !b->events) ||
+        (b->n_memos && !b->memos))
         return opsd_errorf(err, -EINVAL, "invalid batch: counts without arrays");
     for (i = 0; i < b->n_results; i++) {
         const struct store_result *r = &b->results[i];
@@ -343,6 +365,12 @@ static int batch_validate(const struct store_batch *b, struct opsd_error *err)
                                i);
         if (r->total_us < 0)
             return opsd_errorf(err, -EINVAL, "invalid result %zu in batch: total_us is not set", i);
+    }
+    for (i = 0; i < b->n_memos; i++) {
+        const struct store_memo *m = &b->memos[i];
+
+        if (m->monitor_id <= 0 || !m->key || !*m->key || !m->value)
+            return opsd_errorf(err, -EINVAL, "invalid memo %zu in batch", i);
     }
     for (i = 0; i < b->n_events; i++) {
         const struct store_event *e = &b->events[i];
@@ -366,7 +394,7 @@ int store_write(struct store *s, const struct store_batch *b, struct opsd_error 
     r = batch_validate(b, err);
     if (r < 0)
         return r;
-    if (b->n_results == 0 && b->n_events == 0)
+    if (store_batch_empty(b))
         return 0;
     return s->ops->write(s, b, err);
 }
@@ -456,6 +484,14 @@ int store_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uint64_
         return 0;
     return s->ops->events(s, monitor_id, since_ms, until_ms, MIN(limit, OPSD_MAX_RESULTS_LIMIT), cb,
                           userdata, err);
+}
+
+int store_memo_get(struct store *s, int64_t monitor_id, const char *key, char *buf, size_t len,
+                   struct opsd_error *err)
+{
+    if (!s || !key || !buf || !len)
+        return opsd_errorf(err, -EINVAL, "cannot read memo: missing argument");
+    return s->ops->memo_get(s, monitor_id, key, buf, len, err);
 }
 
 int store_metrics(struct store *s, int64_t monitor_id, const char *name, uint64_t since_ms,

@@ -63,6 +63,17 @@ struct store_event {
     const char *cause;
 };
 
+/* A small piece of a monitor's check state that must survive a restart (a
+ * log monitor's read position), kept under a key per monitor. Written with
+ * the results that depend on it, in their transaction. */
+struct store_memo {
+    int64_t monitor_id;
+    const char *key;   /* at most STORE_MAX_MEMO_KEY bytes */
+    const char *value; /* at most STORE_MAX_MEMO_VALUE bytes */
+};
+#define STORE_MAX_MEMO_KEY 64
+#define STORE_MAX_MEMO_VALUE 1024
+
 /* What the engine hands to store_write(): owned arrays, filled on the loop,
  * written in one transaction on the worker. */
 struct store_batch {
@@ -70,12 +81,17 @@ struct store_batch {
     size_t n_results, cap_results;
     struct store_event *events;
     size_t n_events, cap_events;
+    struct store_memo *memos; /* applied in order: a later one for the same key wins */
+    size_t n_memos, cap_memos;
 };
 
 /* Copies r (and its message) into b. */
 void store_batch_add_result(struct store_batch *b, const struct store_result *r);
 void store_batch_add_event(struct store_batch *b, const struct store_event *e);
+/* Copies m into b. */
+void store_batch_set_memo(struct store_batch *b, const struct store_memo *m);
 void store_batch_clear(struct store_batch *b); /* frees contents, keeps b usable */
+bool store_batch_empty(const struct store_batch *b);
 
 /* Sums over a window, from rollups: never a scan of raw results. */
 struct store_uptime {
@@ -134,6 +150,11 @@ int store_monitor_ensure(struct store *s, const char *name, int type, int64_t *r
                          struct opsd_error *err);
 int store_monitor_state(struct store *s, int64_t monitor_id, struct store_monitor_state *ret,
                         struct opsd_error *err);
+
+/* The memo stored under key for the monitor, copied into buf (len bytes,
+ * NUL-terminated, truncated); -ENOENT when there is none. */
+int store_memo_get(struct store *s, int64_t monitor_id, const char *key, char *buf, size_t len,
+                   struct opsd_error *err);
 
 /* Writes every result and event of b in one transaction, updating the minute
  * and hour rollups in the same transaction. Worker-thread safe (see top). */

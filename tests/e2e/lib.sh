@@ -119,4 +119,12 @@ new_port() {
 api() { curl -s "$URL$1"; }
 state_of() { api "/api/v1/monitors/$1" | jq -r .state; }
 state_is() { [ "$(state_of "$1")" = "$2" ]; }
+# msg_like NAME GLOB: the monitor's last result message matches the glob
+# (bash pattern: quote nothing, escape a literal * ? [ with a backslash).
+msg_like() {
+    local m
+    m=$(api "/api/v1/monitors/$1" | jq -r .last_result.message)
+    # shellcheck disable=SC2053 # $2 is a pattern on purpose
+    [[ $m == $2 ]] || { echo "message of $1: $m" >&2; return 1; }
+}
 status_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
