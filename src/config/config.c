@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,8 +42,11 @@
 #define EXEC BIT(CONF_MON_EXEC)
 #define FILE_ BIT(CONF_MON_FILE)
 #define LOG BIT(CONF_MON_LOG)
-#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_ | LOG)
-#define CHECKED (HTTP | TCP | EXEC | FILE_ | LOG) /* run on an interval, unlike heartbeats */
+#define HOST BIT(CONF_MON_HOST)
+#define PROC BIT(CONF_MON_PROCESS)
+#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_ | LOG | HOST | PROC)
+/* run on an interval, unlike heartbeats */
+#define CHECKED (HTTP | TCP | EXEC | FILE_ | LOG | HOST | PROC)
 
 /* Built-in defaults (docs/config.md lists them too). */
 #define DEF_LISTEN "127.0.0.1:8080"
@@ -69,6 +73,8 @@ static const struct {
     [CONF_MON_EXEC] = { "exec", "an" },
     [CONF_MON_FILE] = { "file", "a" },
     [CONF_MON_LOG] = { "log", "a" },
+    [CONF_MON_HOST] = { "host", "a" },
+    [CONF_MON_PROCESS] = { "process", "a" },
 };
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
@@ -149,6 +155,10 @@ static int set_duration(struct loader *l, const struct key *k, const struct at *
 static int set_type(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_bytes(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_percent(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_number(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_bytes_d(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_limits(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_strlist(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_expect(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_status(struct loader *l, const struct key *k, const struct at *at, void *obj);
@@ -188,7 +198,13 @@ static int check_regex(struct loader *l, const struct key *k, const struct at *a
 #define K_DUR(name, off, types, req, lo, hi) { name, set_duration, off, types, req, lo, hi, NULL }
 #define K_FN(name, set, types, req) { name, set, 0, types, req, 0, 0, NULL }
 #define K_BYTES(name, off, types) { name, set_bytes, off, types, 0, 0, 0, NULL }
-#define K_PCT(name, off, types) { name, set_percent, off, types, 0, 0, 0, NULL }
+#define K_PCT(name, off, types) { name, set_percent, off, types, 0, 0, 100, NULL }
+#define K_PCTX(name, off, types, hi) { name, set_percent, off, types, 0, 0, hi, NULL }
+#define K_NUM(name, off, types) { name, set_number, off, types, 0, 0, 0, NULL }
+#define K_BYTESD(name, off, types) { name, set_bytes_d, off, types, 0, 0, 0, NULL }
+#define K_LIST(name, off, types) { name, set_strlist, off, types, 0, 0, 0, NULL }
+/* min carries which level a limits table fills: 0 warn, 1 critical. */
+#define K_LIMITS(name, level, types) { name, set_limits, 0, types, 0, level, 0, NULL }
 
 static const struct key top_keys[] = {
     K_FN("server", set_server, 0, 0),
@@ -218,7 +234,8 @@ enum {
     MK_HOST, MK_PORT, MK_TOKEN, MK_PERIOD, MK_GRACE, MK_COMMAND, MK_PATH,
     MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK_PATTERN, MK_EXCLUDE,
     MK_IGNORE_CASE, MK_WINDOW, MK_WINDOW_LINES, MK_MAX_MATCHES, MK_WARN_MATCHES, MK_FROM_START,
-    MK__N
+    MK_WARN, MK_CRITICAL, MK_MOUNTS, MK_INTERFACES, MK_PIDFILE, MK_PROCESS_NAME, MK_MATCH,
+    MK_MIN_COUNT, MK_MAX_COUNT, MK_RESTART_WARNS, MK__N
 };
 
 /* In the order "valid keys: ..." lists them. */
@@ -261,6 +278,35 @@ static const struct key monitor_keys[MK__N] = {
     [MK_MAX_MATCHES]      = K_INT("max_matches", MON(max_matches), LOG, 0, 0, 1000000),
     [MK_WARN_MATCHES]     = K_INT("warn_matches", MON(warn_matches), LOG, 0, 0, 1000000),
     [MK_FROM_START]       = K_BOOL("from_start", MON(from_start), LOG),
+    [MK_WARN]             = K_LIMITS("warn", 0, HOST | PROC),
+    [MK_CRITICAL]         = K_LIMITS("critical", 1, HOST | PROC),
+    [MK_MOUNTS]           = K_LIST("mounts", MON(mounts), HOST),
+    [MK_INTERFACES]       = K_LIST("interfaces", MON(interfaces), HOST),
+    [MK_PIDFILE]          = K_STR("pidfile", MON(pidfile), PROC, 0, check_abspath),
+    [MK_PROCESS_NAME]     = K_STR("process_name", MON(process_name), PROC, 0, check_nonempty),
+    [MK_MATCH]            = K_STR("match", MON(match), PROC, 0, check_nonempty),
+    [MK_MIN_COUNT]        = K_INT("min_count", MON(min_count), PROC, 0, 0, 100000),
+    [MK_MAX_COUNT]        = K_INT("max_count", MON(max_count), PROC, 0, 1, 100000),
+    [MK_RESTART_WARNS]    = K_BOOL("restart_warns", MON(restart_warns), PROC),
+};
+
+/* Inside warn: and critical: of host and process monitors; offsets are of
+ * the warn level, the critical one sits a double further. */
+#define LIM(f) offsetof(struct conf_limits, f.warn)
+enum { LK_CPU, LK_MEMORY, LK_SWAP, LK_DISK, LK_INODES, LK_LOAD1, LK_LOAD5, LK_LOAD15, LK_NET_RX,
+       LK_NET_TX, LK_RSS };
+static const struct key limit_keys[] = {
+    [LK_CPU]    = K_PCTX("cpu", LIM(cpu), HOST | PROC, 100000),
+    [LK_MEMORY] = K_PCT("memory", LIM(memory), HOST),
+    [LK_SWAP]   = K_PCT("swap", LIM(swap), HOST),
+    [LK_DISK]   = K_PCT("disk", LIM(disk), HOST),
+    [LK_INODES] = K_PCT("inodes", LIM(inodes), HOST),
+    [LK_LOAD1]  = K_NUM("load1", LIM(load1), HOST),
+    [LK_LOAD5]  = K_NUM("load5", LIM(load5), HOST),
+    [LK_LOAD15] = K_NUM("load15", LIM(load15), HOST),
+    [LK_NET_RX] = K_BYTESD("net_rx", LIM(net_rx), HOST),
+    [LK_NET_TX] = K_BYTESD("net_tx", LIM(net_tx), HOST),
+    [LK_RSS]    = K_BYTESD("rss", LIM(rss), PROC),
 };
 
 /* Inside a monitor's expect: (http only); the fields are the monitor's. */
@@ -277,6 +323,7 @@ static const struct keytab server_tab = TAB(server_keys);
 static const struct keytab defaults_tab = TAB(defaults_keys);
 static const struct keytab monitor_tab = TAB(monitor_keys);
 static const struct keytab expect_tab = TAB(expect_keys);
+static const struct keytab limit_tab = TAB(limit_keys);
 
 /* ---- diagnostics ---------------------------------------------------------------- */
 
@@ -716,14 +763,45 @@ static int set_percent(struct loader *l, const struct key *k, const struct at *a
     r = scalar(l, at, "a percentage", &s);
     if (r < 0)
         return r;
-    r = units_parse_percent(s, &v);
+    r = units_parse_percent(s, (double)k->max, &v);
     if (r == -ERANGE)
-        return diag(l, at->val, "%s '%s' is outside 0%%..100%% (%s)", k->name, qv(l, at->val),
-                    at->path);
+        return diag(l, at->val, "%s '%s' is outside 0%%..%llu%% (%s)", k->name, qv(l, at->val),
+                    (unsigned long long)k->max, at->path);
     if (r < 0)
         return diag(l, at->val, "%s '%s' is not a valid percentage (e.g. 50%%) (%s)", k->name,
                     qv(l, at->val), at->path);
     *FIELD(double, obj, k) = v;
+    return 0;
+}
+
+static int set_number(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    double v;
+    int r;
+
+    r = scalar(l, at, "a number", &s);
+    if (r < 0)
+        return r;
+    if (units_parse_number(s, &v) < 0)
+        return diag(l, at->val, "%s '%s' is not a valid number (e.g. 1.5) (%s)", k->name,
+                    qv(l, at->val), at->path);
+    *FIELD(double, obj, k) = v;
+    return 0;
+}
+
+/* A size into a double (bytes, or bytes per second for net_rx/net_tx). */
+static int set_bytes_d(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    uint64_t v = 0;
+    struct key k64 = *k;
+    int r;
+
+    k64.off = 0;
+    r = set_bytes(l, &k64, at, &v);
+    if (r < 0)
+        return r;
+    *FIELD(double, obj, k) = (double)v;
     return 0;
 }
 
@@ -1328,6 +1406,60 @@ static int set_expect(struct loader *l, const struct key *k, const struct at *at
     return r;
 }
 
+/* warn: or critical: of a host or process monitor. The monitor's type is
+ * needed to tell which keys apply, so it is looked up in obj. */
+static int set_limits(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_monitor *m = obj;
+    struct seen seen[ARRAY_SIZE(limit_keys)] = { 0 };
+    /* The table's offsets are of .warn; .crit follows it. */
+    char *base = (char *)&m->limits + (k->min ? sizeof(double) : 0);
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    return walk(l, at->val, &limit_tab, base, at->path, m->type, seen);
+}
+
+/* A sequence of non-empty strings into a char ** and a count after it. */
+static int set_strlist(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    char ***dst = FIELD(char **, obj, k);
+    size_t *n_dst = (size_t *)(void *)((char *)obj + k->off + sizeof(char **));
+    const yaml_node_t *v = at->val;
+    size_t n;
+    char **list;
+    int r = 0;
+
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return diag(l, v, "expected a sequence of strings, got %s (%s)", describe(l, v), at->path);
+    n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n > 64)
+        return diag(l, v, "too many entries in %s (the limit is 64)", at->path);
+    list = xcalloc(n ? n : 1, sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        char path[256];
+        struct at iat;
+
+        snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
+        iat = (struct at){ .key = NULL, .val = node(l, v->data.sequence.items.start[i]), .path = path };
+        if (scalar(l, &iat, "a string", &list[i]) < 0 || check_nonempty(l, k, &iat, list[i]) < 0)
+            r = -EINVAL;
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+        free(list);
+        return r;
+    }
+    *dst = list;
+    *n_dst = n;
+    return 0;
+}
+
 static int set_server(struct loader *l, const struct key *k, const struct at *at, void *obj)
 {
     struct seen seen[ARRAY_SIZE(server_keys)] = { 0 };
@@ -1417,6 +1549,15 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     m->max_shrink_pct = -1;
     m->window_ms = DEF_LOG_WINDOW_MS;
     m->warn_matches = UINT_MAX;
+    m->min_count = 1;
+    m->max_count = UINT_MAX;
+    m->restart_warns = true;
+    {
+        struct conf_limit *lim = (struct conf_limit *)&m->limits;
+
+        for (size_t i = 0; i < sizeof(m->limits) / sizeof(*lim); i++)
+            lim[i] = (struct conf_limit){ NAN, NAN };
+    }
     l->latency = NULL;
 
     walk(l, mn, &monitor_tab, m, path, peek_type(l, mn), seen);
@@ -1452,6 +1593,24 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(DEF_METHOD);
+    if (m->type == CONF_MON_PROCESS && !seen[MK_PIDFILE].key && !seen[MK_PROCESS_NAME].key &&
+        !seen[MK_MATCH].key)
+        diag(l, mn,
+             "a process monitor needs pidfile, process_name or match (%s; which process is "
+             "it watching?)",
+             path);
+    if (seen[MK_MIN_COUNT].ok && seen[MK_MAX_COUNT].ok && m->min_count > m->max_count)
+        diag(l, seen[MK_MAX_COUNT].val, "max_count '%s' is below min_count '%s' (%s.max_count)",
+             qv(l, seen[MK_MAX_COUNT].val), qv(l, seen[MK_MIN_COUNT].val), path);
+    if (seen[MK_WARN].ok && seen[MK_CRITICAL].ok) {
+        const struct conf_limit *lim = (const struct conf_limit *)&m->limits;
+
+        for (size_t i = 0; i < ARRAY_SIZE(limit_keys); i++)
+            if (lim[i].warn > lim[i].crit) /* false when either is NAN */
+                diag(l, seen[MK_WARN].val,
+                     "warn.%s is above critical.%s (%s; the warning level must come first)",
+                     limit_keys[i].name, limit_keys[i].name, path);
+    }
     if (seen[MK_WINDOW].key && seen[MK_WINDOW_LINES].key)
         diag(l, seen[MK_WINDOW_LINES].key,
              "window_lines and window are both set (%s; a log monitor counts over a time "
@@ -1632,6 +1791,15 @@ static void monitor_release(struct conf_monitor *m)
     free(m->path);
     free(m->pattern);
     free(m->exclude);
+    for (size_t i = 0; i < m->n_mounts; i++)
+        free(m->mounts[i]);
+    free(m->mounts);
+    for (size_t i = 0; i < m->n_interfaces; i++)
+        free(m->interfaces[i]);
+    free(m->interfaces);
+    free(m->pidfile);
+    free(m->process_name);
+    free(m->match);
 }
 
 struct conf *conf_free(struct conf *c)
@@ -2056,6 +2224,31 @@ static bool str_eq(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+static bool level_eq(double a, double b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+static bool limits_eq(const struct conf_limits *a, const struct conf_limits *b)
+{
+    const struct conf_limit *x = (const struct conf_limit *)a, *y = (const struct conf_limit *)b;
+
+    for (size_t i = 0; i < sizeof(*a) / sizeof(*x); i++)
+        if (!level_eq(x[i].warn, y[i].warn) || !level_eq(x[i].crit, y[i].crit))
+            return false;
+    return true;
+}
+
+static bool strv_eq(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (!str_eq(a[i], b[i]))
+            return false;
+    return true;
+}
+
 bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor *b)
 {
     if (!str_eq(a->name, b->name) || a->type != b->type || a->paused != b->paused ||
@@ -2087,6 +2280,13 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         a->ignore_case != b->ignore_case || a->window_ms != b->window_ms ||
         a->window_lines != b->window_lines || a->max_matches != b->max_matches ||
         a->warn_matches != b->warn_matches || a->from_start != b->from_start)
+        return false;
+    if (!limits_eq(&a->limits, &b->limits) ||
+        !strv_eq(a->mounts, a->n_mounts, b->mounts, b->n_mounts) ||
+        !strv_eq(a->interfaces, a->n_interfaces, b->interfaces, b->n_interfaces) ||
+        !str_eq(a->pidfile, b->pidfile) || !str_eq(a->process_name, b->process_name) ||
+        !str_eq(a->match, b->match) || a->min_count != b->min_count ||
+        a->max_count != b->max_count || a->restart_warns != b->restart_warns)
         return false;
     return str_eq(a->token, b->token) && a->period_ms == b->period_ms && a->grace_ms == b->grace_ms;
 }

@@ -15,6 +15,21 @@ enum conf_monitor_type {
     CONF_MON_EXEC = 4,
     CONF_MON_FILE = 5,
     CONF_MON_LOG = 6,
+    CONF_MON_HOST = 7,
+    CONF_MON_PROCESS = 8,
+};
+
+/* A warning and a critical level; NAN where not set. */
+struct conf_limit {
+    double warn, crit;
+};
+/* Thresholds of host and process monitors, reached at >=. */
+struct conf_limits {
+    struct conf_limit cpu;    /* percent: of all CPUs (host), of one CPU (process) */
+    struct conf_limit memory, swap, disk, inodes; /* percent used */
+    struct conf_limit load1, load5, load15;       /* per CPU */
+    struct conf_limit net_rx, net_tx;             /* bytes per second */
+    struct conf_limit rss;                        /* bytes */
 };
 
 const char *conf_monitor_type_to_string(enum conf_monitor_type t);
@@ -73,6 +88,19 @@ struct conf_monitor {
     unsigned max_matches;    /* critical above this; default 0 */
     unsigned warn_matches;   /* warning above this; UINT_MAX -> none */
     bool from_start;         /* read an existing file from its start on the first check */
+
+    /* host and process */
+    struct conf_limits limits;
+    char **mounts;           /* host: mount points to watch (NULL: every disk) */
+    size_t n_mounts;
+    char **interfaces;       /* host: interfaces (NULL: every one but lo) */
+    size_t n_interfaces;
+    char *pidfile;           /* process: at least one of pidfile, process_name, match */
+    char *process_name;
+    char *match;             /* substring of the command line */
+    unsigned min_count;      /* default 1 */
+    unsigned max_count;      /* default UINT_MAX */
+    bool restart_warns;      /* default true */
 
     /* heartbeat */
     char *token; /* >= 16 chars of [A-Za-z0-9_-] */

@@ -36,7 +36,7 @@ int probe_state_from_string(const char *s, enum probe_state *ret);
  * file's size), stored as a series per monitor and name. Values are in base
  * units: seconds, bytes, percent, or a plain count. */
 #define PROBE_MAX_METRIC_NAME 160
-#define PROBE_MAX_METRICS 64
+#define PROBE_MAX_METRICS 512 /* a host with many mounts and interfaces */
 struct probe_metric {
     char name[PROBE_MAX_METRIC_NAME];
     char unit[8]; /* "s", "B", "%", "c" or "" */

@@ -243,6 +243,9 @@ static const struct sched_driver drivers[] = {
     [CONF_MON_EXEC] = { sched_exec_start, sched_exec_cancel },
     [CONF_MON_FILE] = { sched_file_start, sched_work_cancel },
     [CONF_MON_LOG] = { sched_log_start, sched_work_cancel, sched_log_inherit, sched_log_forget },
+    [CONF_MON_HOST] = { sched_host_start, sched_work_cancel, sched_host_inherit, sched_host_forget },
+    [CONF_MON_PROCESS] = { sched_host_start, sched_work_cancel, sched_host_inherit,
+                           sched_host_forget },
 };
 
 static const struct sched_driver *driver(const struct mon *m)

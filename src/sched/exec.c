@@ -132,7 +132,7 @@ static void judge(struct exec_check *c)
         .err_len = c->ebuf.len,
     };
     struct probe_plugin_output out = { 0 };
-    struct probe_metric metrics[PROBE_MAX_METRICS];
+    struct probe_metric metrics[PROBE_PLUGIN_MAX_PERF];
     struct probe_result r;
     uint64_t us;
 
@@ -147,7 +147,7 @@ static void judge(struct exec_check *c)
     snprintf(r.message, sizeof(r.message), "%s", out.message);
     us = (uv_hrtime() - c->t0_ns) / 1000;
     r.total_us = us > INT32_MAX ? INT32_MAX : (int32_t)us;
-    for (size_t i = 0; i < out.n_perf && r.n_metrics < PROBE_MAX_METRICS; i++)
+    for (size_t i = 0; i < out.n_perf && r.n_metrics < PROBE_PLUGIN_MAX_PERF; i++)
         if (!out.perf[i].undetermined)
             to_metric(&out.perf[i], &metrics[r.n_metrics++]);
     r.metrics = metrics;

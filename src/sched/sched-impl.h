@@ -129,6 +129,11 @@ void sched_log_start(struct mon *m);
 void sched_log_inherit(struct mon *m, const struct mon *prev);
 void sched_log_forget(struct mon *m);
 
+/* host.c: host and process monitors */
+void sched_host_start(struct mon *m);
+void sched_host_inherit(struct mon *m, const struct mon *prev);
+void sched_host_forget(struct mon *m);
+
 /* file.c */
 void sched_file_start(struct mon *m);
 

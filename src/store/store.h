@@ -33,7 +33,7 @@ struct store_metric {
     double value;
 };
 #define STORE_MAX_METRIC_NAME 160
-#define STORE_MAX_METRICS 64 /* per result; more are dropped */
+#define STORE_MAX_METRICS 512 /* per result; more are dropped */
 
 /* One check's outcome. Strings are borrowed for the duration of a call. */
 struct store_result {

@@ -55,7 +55,7 @@ int units_parse_bytes(const char *s, uint64_t *ret)
     return -EINVAL;
 }
 
-int units_parse_percent(const char *s, double *ret)
+int units_parse_percent(const char *s, double max, double *ret)
 {
     char *end;
     double v;
@@ -69,8 +69,22 @@ int units_parse_percent(const char *s, double *ret)
         end++;
     if (*end || !isfinite(v))
         return -EINVAL;
-    if (v < 0 || v > 100)
+    if (v < 0 || v > max)
         return -ERANGE;
+    *ret = v;
+    return 0;
+}
+
+int units_parse_number(const char *s, double *ret)
+{
+    char *end;
+    double v;
+
+    if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+        return -EINVAL;
+    v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v))
+        return -EINVAL;
     *ret = v;
     return 0;
 }

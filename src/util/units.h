@@ -9,8 +9,12 @@
  * numbers only, as in the file sizes they are compared with). Returns 0,
  * -EINVAL for bad syntax, -ERANGE on overflow; *ret untouched on failure. */
 int units_parse_bytes(const char *s, uint64_t *ret);
-/* Parses a percentage: a number in [0, 100] with an optional '%' ("34%",
- * "12.5"). Returns 0, -EINVAL for bad syntax, -ERANGE outside [0, 100]. */
-int units_parse_percent(const char *s, double *ret);
+/* Parses a percentage: a number in [0, max] with an optional '%' ("34%",
+ * "12.5"); max is 100 but for shares that can pass it (a process's CPU, in
+ * percent of one CPU). Returns 0, -EINVAL for bad syntax, -ERANGE outside. */
+int units_parse_percent(const char *s, double max, double *ret);
+/* Parses a plain non-negative decimal number ("1.5", "2"). Returns 0 or
+ * -EINVAL; *ret untouched on failure. */
+int units_parse_number(const char *s, double *ret);
 /* "1.5 MB"-style text with the shortest sensible precision, into buf. */
 const char *units_format_bytes(uint64_t v, char *buf, size_t n);

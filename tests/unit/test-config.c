@@ -374,8 +374,8 @@ static void test_key_does_not_apply(void **state)
         "monitors:\n"
         "  - {name: a, type: heartbeat, token: 0123456789abcdef, period: 1m, interval: 1m}\n",
         2, "interval",
-        "key 'interval' does not apply to a heartbeat monitor (only to http, tcp, exec, file "
-        "and log monitors)");
+        "key 'interval' does not apply to a heartbeat monitor (only to http, tcp, exec, file, "
+        "log, host and process monitors)");
 }
 
 static void test_duplicate_keys(void **state)

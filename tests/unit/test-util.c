@@ -175,16 +175,25 @@ static void test_units(void **state)
     assert_int_equal(units_parse_bytes("99999999999999999999", &v), -ERANGE);
     assert_int_equal(v, 7); /* untouched on failure */
 
-    assert_int_equal(units_parse_percent("34%", &pct), 0);
+    assert_int_equal(units_parse_percent("34%", 100, &pct), 0);
     assert_true(pct == 34);
-    assert_int_equal(units_parse_percent("12.5", &pct), 0);
+    assert_int_equal(units_parse_percent("12.5", 100, &pct), 0);
     assert_true(pct == 12.5);
-    assert_int_equal(units_parse_percent("100%", &pct), 0);
-    assert_int_equal(units_parse_percent("101%", &pct), -ERANGE);
-    assert_int_equal(units_parse_percent("-1", &pct), -EINVAL);
-    assert_int_equal(units_parse_percent("5%%", &pct), -EINVAL);
-    assert_int_equal(units_parse_percent("nan", &pct), -EINVAL);
-    assert_int_equal(units_parse_percent("", &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("100%", 100, &pct), 0);
+    assert_int_equal(units_parse_percent("101%", 100, &pct), -ERANGE);
+    assert_int_equal(units_parse_percent("-1", 100, &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("5%%", 100, &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("nan", 100, &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("", 100, &pct), -EINVAL);
+    assert_int_equal(units_parse_percent("250%", 1000, &pct), 0);
+    assert_true(pct == 250);
+    assert_int_equal(units_parse_number("1.5", &pct), 0);
+    assert_true(pct == 1.5);
+    assert_int_equal(units_parse_number("2", &pct), 0);
+    assert_true(pct == 2);
+    assert_int_equal(units_parse_number("-2", &pct), -EINVAL);
+    assert_int_equal(units_parse_number("2x", &pct), -EINVAL);
+    assert_int_equal(units_parse_number("inf", &pct), -EINVAL);
 
     assert_string_equal(units_format_bytes(999, buf, sizeof(buf)), "999 B");
     assert_string_equal(units_format_bytes(1000, buf, sizeof(buf)), "1.00 KB");
