@@ -178,6 +178,8 @@ static int check_nonempty(struct loader *l, const struct key *k, const struct at
 static int check_command(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_abspath(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_regex(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_cron(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_tz(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 /* ---- the schema ----------------------------------------------------------------- */
 
@@ -235,7 +237,8 @@ enum {
     MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK_PATTERN, MK_EXCLUDE,
     MK_IGNORE_CASE, MK_WINDOW, MK_WINDOW_LINES, MK_MAX_MATCHES, MK_WARN_MATCHES, MK_FROM_START,
     MK_WARN, MK_CRITICAL, MK_MOUNTS, MK_INTERFACES, MK_PIDFILE, MK_PROCESS_NAME, MK_MATCH,
-    MK_MIN_COUNT, MK_MAX_COUNT, MK_RESTART_WARNS, MK__N
+    MK_MIN_COUNT, MK_MAX_COUNT, MK_RESTART_WARNS, MK_SCHEDULE, MK_TZ, MK_MAX_RUNTIME,
+    MK_MIN_RUNTIME, MK__N
 };
 
 /* In the order "valid keys: ..." lists them. */
@@ -259,7 +262,7 @@ static const struct key monitor_keys[MK__N] = {
     [MK_HOST]             = K_STR("host", MON(host), TCP, TCP, check_host),
     [MK_PORT]             = K_INT("port", MON(port), TCP, TCP, 1, 65535),
     [MK_TOKEN]            = K_STR("token", MON(token), HEARTBEAT, HEARTBEAT, check_token),
-    [MK_PERIOD]           = K_DUR("period", MON(period_ms), HEARTBEAT, HEARTBEAT, MS_SECOND,
+    [MK_PERIOD]           = K_DUR("period", MON(period_ms), HEARTBEAT, 0, MS_SECOND,
                                   MAX_PERIOD_MS),
     [MK_GRACE]            = K_DUR("grace", MON(grace_ms), HEARTBEAT, 0, 0, MAX_PERIOD_MS),
     [MK_COMMAND]          = K_STR("command", MON(command), EXEC, EXEC, check_command),
@@ -288,6 +291,12 @@ static const struct key monitor_keys[MK__N] = {
     [MK_MIN_COUNT]        = K_INT("min_count", MON(min_count), PROC, 0, 0, 100000),
     [MK_MAX_COUNT]        = K_INT("max_count", MON(max_count), PROC, 0, 1, 100000),
     [MK_RESTART_WARNS]    = K_BOOL("restart_warns", MON(restart_warns), PROC),
+    [MK_SCHEDULE]         = K_STR("schedule", MON(schedule), HEARTBEAT, 0, check_cron),
+    [MK_TZ]               = K_STR("tz", MON(tz), HEARTBEAT, 0, check_tz),
+    [MK_MAX_RUNTIME]      = K_DUR("max_runtime", MON(max_runtime_ms), HEARTBEAT, 0, MS_SECOND,
+                                  MAX_PERIOD_MS),
+    [MK_MIN_RUNTIME]      = K_DUR("min_runtime", MON(min_runtime_ms), HEARTBEAT, 0, 1,
+                                  MAX_PERIOD_MS),
 };
 
 /* Inside warn: and critical: of host and process monitors; offsets are of
@@ -1248,6 +1257,38 @@ static int check_regex(struct loader *l, const struct key *k, const struct at *a
     return 0;
 }
 
+static int check_cron(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    struct opsd_error err = { 0 };
+    struct probe_tz *utc = NULL;
+    struct probe_cron c;
+    uint64_t next;
+    int r;
+
+    if (probe_cron_parse(s, &c, &err) < 0)
+        return diag(l, at->val, "%s '%s': %s (%s)", k->name, qv(l, at->val), err.msg, at->path);
+    /* In UTC (built in, no file read): a schedule that never fires there
+     * never fires anywhere. */
+    if (probe_tz_load("UTC", NULL, &utc, &err) < 0)
+        return diag(l, at->val, "%s: %s (%s)", k->name, err.msg, at->path);
+    r = probe_cron_next(&c, utc, 0, &next);
+    probe_tz_free(utc);
+    if (r == -ENOENT)
+        return diag(l, at->val, "%s '%s' never fires (%s)", k->name, qv(l, at->val), at->path);
+    return 0;
+}
+
+static int check_tz(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    struct opsd_error err = { 0 };
+    struct probe_tz *tz = NULL;
+
+    if (probe_tz_load(s, NULL, &tz, &err) < 0)
+        return diag(l, at->val, "%s: %s (%s)", k->name, err.msg, at->path);
+    probe_tz_free(tz);
+    return 0;
+}
+
 /* ---- mappings ------------------------------------------------------------------- */
 
 /* Optimal string alignment distance, case-insensitive, for "did you mean". */
@@ -1593,6 +1634,25 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(DEF_METHOD);
+    if (m->type == CONF_MON_HEARTBEAT && !seen[MK_PERIOD].key && !seen[MK_SCHEDULE].key)
+        diag(l, mn,
+             "a heartbeat monitor needs period or schedule (%s; e.g. period: 24h, or schedule: "
+             "\"0 3 * * *\")",
+             path);
+    if (seen[MK_PERIOD].key && seen[MK_SCHEDULE].key)
+        diag(l, seen[MK_SCHEDULE].key,
+             "schedule and period are both set (%s; a heartbeat is expected on a cron schedule "
+             "or every period, not both)",
+             path);
+    if (seen[MK_TZ].key && !seen[MK_SCHEDULE].key)
+        diag(l, seen[MK_TZ].key, "tz without a schedule (%s; tz is the schedule's time zone)",
+             path);
+    if (seen[MK_MIN_RUNTIME].ok && seen[MK_MAX_RUNTIME].ok &&
+        m->min_runtime_ms > m->max_runtime_ms)
+        diag(l, seen[MK_MIN_RUNTIME].val, "min_runtime '%s' exceeds max_runtime '%s' (%s)",
+             qv(l, seen[MK_MIN_RUNTIME].val), qv(l, seen[MK_MAX_RUNTIME].val), path);
+    if (m->type == CONF_MON_HEARTBEAT && seen[MK_SCHEDULE].ok && !m->tz)
+        m->tz = xstrdup("UTC");
     if (m->type == CONF_MON_PROCESS && !seen[MK_PIDFILE].key && !seen[MK_PROCESS_NAME].key &&
         !seen[MK_MATCH].key)
         diag(l, mn,
@@ -1800,6 +1860,8 @@ static void monitor_release(struct conf_monitor *m)
     free(m->pidfile);
     free(m->process_name);
     free(m->match);
+    free(m->schedule);
+    free(m->tz);
 }
 
 struct conf *conf_free(struct conf *c)
@@ -2288,7 +2350,9 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         !str_eq(a->match, b->match) || a->min_count != b->min_count ||
         a->max_count != b->max_count || a->restart_warns != b->restart_warns)
         return false;
-    return str_eq(a->token, b->token) && a->period_ms == b->period_ms && a->grace_ms == b->grace_ms;
+    return str_eq(a->token, b->token) && a->period_ms == b->period_ms &&
+           a->grace_ms == b->grace_ms && str_eq(a->schedule, b->schedule) && str_eq(a->tz, b->tz) &&
+           a->max_runtime_ms == b->max_runtime_ms && a->min_runtime_ms == b->min_runtime_ms;
 }
 
 const char *conf_default_path(void)

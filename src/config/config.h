@@ -104,8 +104,12 @@ struct conf_monitor {
 
     /* heartbeat */
     char *token; /* >= 16 chars of [A-Za-z0-9_-] */
-    uint64_t period_ms;
+    uint64_t period_ms; /* 0 when schedule is set */
     uint64_t grace_ms; /* default 1m */
+    char *schedule;    /* cron expression, or NULL for period */
+    char *tz;          /* IANA zone of schedule; default "UTC" */
+    uint64_t max_runtime_ms; /* 0 -> not checked */
+    uint64_t min_runtime_ms; /* 0 -> not checked */
 
     unsigned line; /* where the monitor starts in the file, 1-based */
 };

@@ -52,6 +52,7 @@ struct probe_result {
     char message[OPSD_MAX_MESSAGE];
     const struct probe_metric *metrics; /* borrowed until the result is recorded */
     size_t n_metrics;
+    const char *body; /* a ping's body, NUL-terminated; borrowed until recorded; or NULL */
 };
 
 void probe_result_init(struct probe_result *r, uint64_t started_ms);

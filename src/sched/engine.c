@@ -103,6 +103,7 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         .http_status = r->http_status,
         .cert_days = r->cert_days,
         .message = r->message,
+        .body = r->body,
         .metrics = metrics,
         .n_metrics = MIN(r->n_metrics, (size_t)STORE_MAX_METRICS),
     };
@@ -135,7 +136,6 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
 /* ---- scheduling ------------------------------------------------------------- */
 
 static void on_slot(uv_timer_t *t);
-static void on_heartbeat_deadline(uv_timer_t *t);
 
 /* Wall-clock slots map to loop time through one shared offset, so every
  * timer for the same slot expires in the same loop iteration whenever it
@@ -145,7 +145,7 @@ static void sync_clocks(struct sched *s)
     s->wall_minus_loop = (int64_t)now_ms(s) - (int64_t)uv_now(s->loop);
 }
 
-static void arm_at(struct mon *m, uint64_t at_ms, uv_timer_cb cb)
+void sched_arm_at(struct mon *m, uint64_t at_ms, uv_timer_cb cb)
 {
     int64_t due_loop = (int64_t)at_ms - m->s->wall_minus_loop;
     int64_t now_loop = (int64_t)uv_now(m->s->loop);
@@ -213,7 +213,7 @@ static void on_slot(uv_timer_t *t)
         s->stats.checks_skipped += missed;
         m->due_ms += missed * interval;
     }
-    arm_at(m, m->due_ms, on_slot);
+    sched_arm_at(m, m->due_ms, on_slot);
 
     if (m->in_flight || m->queued) {
         s->stats.checks_skipped++;
@@ -239,7 +239,8 @@ static void no_cancel(struct mon *m)
 static const struct sched_driver drivers[] = {
     [CONF_MON_HTTP] = { sched_http_start, sched_http_cancel },
     [CONF_MON_TCP] = { sched_tcp_start, sched_tcp_cancel },
-    [CONF_MON_HEARTBEAT] = { no_check, no_cancel }, /* fed by pings, not checks */
+    /* fed by pings, not checks */
+    [CONF_MON_HEARTBEAT] = { no_check, no_cancel, sched_heartbeat_inherit, sched_heartbeat_forget },
     [CONF_MON_EXEC] = { sched_exec_start, sched_exec_cancel },
     [CONF_MON_FILE] = { sched_file_start, sched_work_cancel },
     [CONF_MON_LOG] = { sched_log_start, sched_work_cancel, sched_log_inherit, sched_log_forget },
@@ -248,11 +249,13 @@ static const struct sched_driver drivers[] = {
                            sched_host_forget },
 };
 
+static const struct sched_driver no_driver = { no_check, no_cancel, NULL, NULL };
+
 static const struct sched_driver *driver(const struct mon *m)
 {
     size_t t = (size_t)m->type;
 
-    return t < ARRAY_SIZE(drivers) && drivers[t].start ? &drivers[t] : &drivers[CONF_MON_HEARTBEAT];
+    return t < ARRAY_SIZE(drivers) && drivers[t].start ? &drivers[t] : &no_driver;
 }
 
 static void start_check(struct mon *m)
@@ -298,97 +301,6 @@ static void cancel_check(struct mon *m)
         return;
     driver(m)->cancel(m);
     release_slot(m);
-}
-
-/* ---- heartbeats ----------------------------------------------------------------- */
-
-static void arm_heartbeat(struct mon *m, uint64_t at_ms)
-{
-    arm_at(m, at_ms, on_heartbeat_deadline);
-}
-
-static void on_heartbeat_deadline(uv_timer_t *t)
-{
-    struct mon *m = t->data;
-    struct sched *s = m->s;
-    uint64_t now = now_ms(s);
-    struct probe_result r;
-    char period[32], grace[32], last[40];
-
-    probe_result_init(&r, now);
-    r.status = PROBE_CRITICAL;
-    duration_format(m->conf->period_ms, period, sizeof(period));
-    duration_format(m->conf->grace_ms, grace, sizeof(grace));
-    if (m->last_success_ms)
-        clock_format_rfc3339(m->last_success_ms, last, sizeof(last));
-    else
-        snprintf(last, sizeof(last), "never");
-    snprintf(r.message, sizeof(r.message), "no ping within period %s + grace %s (last success: %s)",
-             period, grace, last);
-    s->stats.checks_scheduled++;
-    sched_record(m, &r, true);
-    /* While it stays silent, record a failure every period. */
-    arm_heartbeat(m, now + m->conf->period_ms);
-}
-
-int sched_heartbeat_ping(struct sched *s, const char *token, enum probe_ping_kind kind,
-                         int exit_code, const char *body, size_t body_len)
-{
-    struct mon *m = NULL;
-    struct probe_result r;
-    uint64_t now = now_ms(s);
-    char extra[OPSD_MAX_MESSAGE];
-
-    const struct conf_monitor *cf;
-
-    if (!token)
-        return -ENOENT;
-    /* s->mons[i] always runs s->conf->monitors[i]. */
-    cf = conf_find_heartbeat(s->conf, token);
-    if (!cf || (size_t)(cf - s->conf->monitors) >= s->n_mons)
-        return -ENOENT;
-    m = s->mons[cf - s->conf->monitors];
-    if (s->stopping)
-        return -ESHUTDOWN;
-    m->view.last_ping_ms = now;
-    if (m->conf->paused)
-        return 0;
-    if (kind == PROBE_PING_START) {
-        m->last_start_ms = now;
-        log_info("event=ping monitor=%s kind=start", m->conf->name);
-        return 0;
-    }
-
-    probe_result_init(&r, now);
-    extra[0] = '\0';
-    if (body && body_len) {
-        size_t n = MIN(body_len, sizeof(extra) - 3);
-        extra[0] = ':';
-        extra[1] = ' ';
-        memcpy(extra + 2, body, n);
-        extra[n + 2] = '\0';
-    }
-    if (m->last_start_ms) {
-        r.total_us = (int32_t)MIN((now - m->last_start_ms) * 1000, (uint64_t)INT32_MAX);
-        m->last_start_ms = 0;
-    }
-    if (kind == PROBE_PING_SUCCESS || (kind == PROBE_PING_EXIT && exit_code == 0)) {
-        r.status = PROBE_OK;
-        snprintf(r.message, sizeof(r.message), "success ping%s", extra);
-        m->last_success_ms = now;
-        arm_heartbeat(m, probe_heartbeat_deadline(m->conf, now));
-    } else {
-        r.status = PROBE_CRITICAL;
-        if (kind == PROBE_PING_EXIT)
-            snprintf(r.message, sizeof(r.message), "exit status %d%s", exit_code, extra);
-        else
-            snprintf(r.message, sizeof(r.message), "fail ping%s", extra);
-    }
-    log_info("event=ping monitor=%s kind=%s", m->conf->name,
-             r.status == PROBE_OK ? "success" : "fail");
-    /* An explicit signal is the job's own word: no confirmation needed. */
-    sched_record(m, &r, true);
-    return 0;
 }
 
 /* ---- monitors: create, start, remove ---------------------------------------------- */
@@ -508,10 +420,7 @@ static void mon_start(struct mon *m)
         probe_sm_init(&m->view.sm, PROBE_STATE_PENDING, now);
     }
     if (m->conf->type == CONF_MON_HEARTBEAT) {
-        /* A deadline that passed while opsd was down fires at once: no
-         * success ping arrived in time, whoever was to blame. */
-        uint64_t base = m->last_success_ms ? m->last_success_ms : now;
-        arm_heartbeat(m, probe_heartbeat_deadline(m->conf, base));
+        sched_heartbeat_arm(m, now);
         return;
     }
     /* The first check comes within FIRST_CHECK_SPREAD_MS of start (still
@@ -520,7 +429,7 @@ static void mon_start(struct mon *m)
      * keep to the regular slots. */
     m->due_ms = probe_next_slot(now, MIN(m->conf->interval_ms, FIRST_CHECK_SPREAD_MS),
                                 m->offset_ms);
-    arm_at(m, m->due_ms, on_slot);
+    sched_arm_at(m, m->due_ms, on_slot);
 }
 
 /* ---- writing to the store ------------------------------------------------------- */

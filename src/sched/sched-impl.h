@@ -21,7 +21,6 @@ struct mon {
     void *check;             /* the in-flight check's context */
     CURLU *curlu;            /* http: the URL, parsed once; NULL if curl refused it */
     uint64_t last_success_ms; /* heartbeats */
-    uint64_t last_start_ms;   /* heartbeats: last /start ping */
     /* What a type remembers between checks (a file monitor's previous file);
      * freed with free() and handed on to the monitor that replaces this one
      * on reload when the type is unchanged. */
@@ -106,6 +105,13 @@ struct sched {
 /* engine.c */
 void sched_record(struct mon *m, const struct probe_result *r, bool forced);
 void sched_check_finished(struct mon *m);
+/* Arms m's timer for wall-clock time at_ms. */
+void sched_arm_at(struct mon *m, uint64_t at_ms, uv_timer_cb cb);
+
+/* heartbeat.c */
+void sched_heartbeat_arm(struct mon *m, uint64_t now_ms);
+void sched_heartbeat_inherit(struct mon *m, const struct mon *prev);
+void sched_heartbeat_forget(struct mon *m);
 
 /* http.c */
 int sched_http_init(struct sched *s, struct opsd_error *err);

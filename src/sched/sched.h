@@ -76,7 +76,11 @@ void sched_get_stats(const struct sched *s, struct sched_stats *ret);
 /* A heartbeat ping. Returns 0, or -ENOENT for an unknown token (nothing
  * changes). exit_code is used for PROBE_PING_EXIT; body (may be NULL) is
  * kept as the result message, capped. */
-int sched_heartbeat_ping(struct sched *s, const char *token, enum probe_ping_kind kind,
-                         int exit_code, const char *body, size_t body_len);
+int sched_heartbeat_ping(struct sched *s, const char *token, const char *rid,
+                         enum probe_ping_kind kind, int exit_code, const char *body,
+                         size_t body_len);
+/* A run id (?rid=) pairs a /start with its end when runs overlap: 1 to
+ * SCHED_MAX_RID characters of [A-Za-z0-9._-] (a UUID fits). */
+#define SCHED_MAX_RID 64
 /* Flushes pending results now (tests, shutdown); done called on the loop. */
 void sched_flush(struct sched *s);

@@ -102,6 +102,8 @@ static const char *const migrations[] = {
     "  key TEXT NOT NULL,"
     "  value TEXT NOT NULL,"
     "  PRIMARY KEY (monitor_id, key)) WITHOUT ROWID;",
+    /* 4: a heartbeat ping's body (the job's output) beside the message. */
+    "ALTER TABLE results ADD COLUMN body TEXT;",
 };
 
 enum stmt_id {
@@ -164,8 +166,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT_RESULT] = "INSERT INTO results (monitor_id, ts_ms, status, ok, maintenance,"
                          " dns_us, connect_us, tls_us, ttfb_us, total_us, http_status,"
-                         " cert_days, message)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                         " cert_days, message, body)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_INSERT_EVENT] = "INSERT INTO events (monitor_id, ts_ms, from_state, to_state, cause)"
                         " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_UPSERT_MINUTE] = UPSERT_ROLLUP("rollup_minute"),
@@ -185,7 +187,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " FROM rollup_hour WHERE monitor_id = ?1 AND bucket_ms >= ?2"
                     " AND bucket_ms < ?3 GROUP BY day",
     [ST_RESULTS] = "SELECT ts_ms, status, ok, maintenance, dns_us, connect_us, tls_us, ttfb_us,"
-                   " total_us, http_status, cert_days, message FROM results"
+                   " total_us, http_status, cert_days, message, body FROM results"
                    " WHERE monitor_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
                    " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
     /* Walks events_monitor_ts backwards: its entries end in the rowid (id),
@@ -722,6 +724,10 @@ static int insert_result(struct conn *c, const struct store_result *res, struct 
     bind_opt(st, 11, res->http_status);
     bind_opt(st, 12, res->cert_days);
     bind_text(st, 13, res->message);
+    if (res->body)
+        sqlite3_bind_text(st, 14, res->body, (int)store_body_len(res->body), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 14);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         return db_errf(err, c->db, rc, "cannot store result of monitor %lld",
@@ -940,6 +946,7 @@ static void column_result(sqlite3_stmt *st, int64_t monitor_id, struct store_res
         .http_status = column_opt(st, 9),
         .cert_days = column_opt(st, 10),
         .message = (const char *)sqlite3_column_text(st, 11),
+        .body = (const char *)sqlite3_column_text(st, 12),
     };
 }
 
@@ -1093,6 +1100,7 @@ static int sq_last_result(struct store *s, int64_t monitor_id, struct store_resu
         return db_errf(err, c->db, rc, "cannot read last result of monitor %lld",
                        (long long)monitor_id);
     column_result(st, monitor_id, &res);
+    res.body = NULL; /* not copied: the last result's body is read from results */
     if (res.message && msglen > 0) {
         snprintf(msgbuf, msglen, "%s", res.message);
         res.message = msgbuf;

@@ -106,6 +106,8 @@ void store_uptime_add(struct store_uptime *acc, const struct store_uptime *part)
 /* How many bytes of m are stored: at most OPSD_MAX_MESSAGE, cut back to a
  * UTF-8 character boundary so a truncated message is still valid text. */
 size_t store_message_len(const char *m);
+/* The same for a result body, capped at OPSD_MAX_RESULT_BODY. */
+size_t store_body_len(const char *b);
 
 /* Backends. Each opens an existing or new database, runs pending migrations
  * and returns a handle whose ops point at its own table. */

@@ -16,17 +16,27 @@
 
 /* ---- batches ---- */
 
-size_t store_message_len(const char *m)
+static size_t cut_len(const char *m, size_t cap)
 {
-    size_t n = strnlen(m, OPSD_MAX_MESSAGE + 1);
+    size_t n = strnlen(m, cap + 1);
 
-    if (n <= OPSD_MAX_MESSAGE)
+    if (n <= cap)
         return n;
-    n = OPSD_MAX_MESSAGE;
+    n = cap;
     /* Back off over continuation bytes so no character is cut in half. */
     while (n > 0 && ((unsigned char)m[n] & 0xC0) == 0x80)
         n--;
     return n;
+}
+
+size_t store_body_len(const char *b)
+{
+    return cut_len(b, OPSD_MAX_RESULT_BODY);
+}
+
+size_t store_message_len(const char *m)
+{
+    return cut_len(m, OPSD_MAX_MESSAGE);
 }
 
 static char *copy_text(const char *s)
@@ -42,6 +52,7 @@ void store_batch_add_result(struct store_batch *b, const struct store_result *r)
     dst = &b->results[b->n_results++];
     *dst = *r;
     dst->message = copy_text(r->message);
+    dst->body = r->body ? xstrndup(r->body, store_body_len(r->body)) : NULL;
     dst->metrics = NULL;
     dst->n_metrics = 0;
     if (r->metrics && r->n_metrics) {
@@ -95,6 +106,7 @@ void store_batch_clear(struct store_batch *b)
         struct store_result *r = &b->results[i];
 
         free((char *)r->message);
+        free((char *)r->body);
         for (size_t j = 0; j < r->n_metrics; j++) {
             free((char *)r->metrics[j].name);
             free((char *)r->metrics[j].unit);

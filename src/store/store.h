@@ -50,6 +50,8 @@ struct store_result {
     int32_t http_status; /* STORE_NO_VALUE if none */
     int32_t cert_days;   /* days to certificate expiry; STORE_NO_VALUE if none */
     const char *message; /* short human text; may be NULL */
+    const char *body;    /* a heartbeat ping's body (the job's output), at most
+                            OPSD_MAX_RESULT_BODY bytes kept; may be NULL */
     const struct store_metric *metrics; /* n_metrics of them, or NULL */
     size_t n_metrics;
 };

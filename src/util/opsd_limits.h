@@ -4,6 +4,7 @@
 #define OPSD_MAX_BODY_CAPTURE (64 * 1024)  /* bytes of an HTTP probe's body kept for matching */
 #define OPSD_MAX_API_BODY (64 * 1024)      /* bytes accepted in an API request body */
 #define OPSD_MAX_MESSAGE 512               /* bytes of a result message stored */
+#define OPSD_MAX_RESULT_BODY (10 * 1024)   /* bytes of a heartbeat ping's body kept with its result */
 #define OPSD_MAX_MONITORS 200000           /* monitors in one config */
 #define OPSD_MAX_NAME 128                  /* bytes in a monitor name */
 #define OPSD_MAX_LABELS 32                 /* labels per monitor */

@@ -360,11 +360,33 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
 
 /* ---- heartbeat pings ---- */
 
-static void ping(const struct web_ctx *ctx, const char *path, const char *body, size_t body_len,
-                 struct web_response *ret)
+static bool rid_valid(const char *s)
 {
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n > SCHED_MAX_RID)
+        return false;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static void ping(const struct web_ctx *ctx, const char *path, const struct web_query_arg *args,
+                 size_t nargs, const char *body, size_t body_len, struct web_response *ret)
+{
+    const char *rid = NULL;
     struct web_ping p;
     int r;
+
+    for (size_t i = 0; i < nargs; i++) {
+        if (strcmp(args[i].key, "rid") != 0)
+            continue; /* Healthchecks.io clients may send others; they are ignored */
+        if (rid || !rid_valid(args[i].value)) {
+            respond_text(ret, 400, CT_TEXT,
+                         "bad request: rid must be given once, 1 to 64 characters of "
+                         "A-Z a-z 0-9 . _ -\n");
+            return;
+        }
+        rid = args[i].value;
+    }
 
     r = web_ping_parse(path, &p);
     if (r == -ENOENT) {
@@ -377,7 +399,7 @@ static void ping(const struct web_ctx *ctx, const char *path, const char *body, 
                      "/ping/<token>/fail or /ping/<token>/<exit code 0-255>\n");
         return;
     }
-    r = sched_heartbeat_ping(ctx->sched, p.token, p.kind, p.exit_code, body, body_len);
+    r = sched_heartbeat_ping(ctx->sched, p.token, rid, p.kind, p.exit_code, body, body_len);
     if (r == -ENOENT) {
         respond_text(ret, 404, CT_TEXT, "not found\n");
         return;
@@ -438,7 +460,7 @@ void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
         get_series(ctx, m.name, args, nargs, ret);
         break;
     case WEB_ROUTE_PING:
-        ping(ctx, path, body, body_len, ret);
+        ping(ctx, path, args, nargs, body, body_len, ret);
         break;
     }
 }

@@ -33,6 +33,7 @@ void web_result_from_store(struct web_result *ret, const struct store_result *r)
         .status = (enum probe_status)r->status,
         .ok = r->ok,
         .message = r->message,
+        .body = r->body,
         .http_status = r->http_status,
         .cert_days = r->cert_days,
         .dns_us = r->dns_us,
@@ -127,6 +128,8 @@ json_t *web_result_json(const struct web_result *r)
     json_object_set_new(j, "http_status", int_or_null(r->http_status));
     json_object_set_new(j, "cert_days", int_or_null(r->cert_days));
     json_object_set_new(j, "timings_ms", t); /* steals t */
+    if (r->body)
+        json_object_set_new(j, "body", text(r->body));
     return j;
 }
 

@@ -106,6 +106,7 @@ struct web_result {
     enum probe_status status;
     bool ok;
     const char *message;                                   /* borrowed; NULL or "" -> null */
+    const char *body;                                      /* borrowed; NULL -> left out */
     int32_t http_status;                                   /* PROBE_NO_VALUE if none */
     int32_t cert_days;                                     /* PROBE_NO_VALUE if none */
     int32_t dns_us, connect_us, tls_us, ttfb_us, total_us; /* PROBE_NO_VALUE if n/a */

@@ -539,7 +539,9 @@ static void test_missing_required(void **state)
     assert_diag(2, 5, "missing required key 'port' for a tcp monitor (monitors[0])");
     assert_diag(4, 5, "missing required key 'type' (monitors[1])");
     assert_diag(5, 5, "missing required key 'url' for an http monitor (monitors[2])");
-    assert_diag(6, 5, "missing required key 'period' for a heartbeat monitor (monitors[3])");
+    assert_diag(6, 5,
+                "a heartbeat monitor needs period or schedule (monitors[3]; e.g. period: 24h, or "
+                "schedule: \"0 3 * * *\")");
 }
 
 static void test_labels(void **state)
