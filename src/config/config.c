@@ -44,9 +44,12 @@
 #define LOG BIT(CONF_MON_LOG)
 #define HOST BIT(CONF_MON_HOST)
 #define PROC BIT(CONF_MON_PROCESS)
-#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_ | LOG | HOST | PROC)
+#define DNS BIT(CONF_MON_DNS)
+#define TLS BIT(CONF_MON_TLS)
+#define ICMP BIT(CONF_MON_ICMP)
+#define ANY (HTTP | TCP | HEARTBEAT | EXEC | FILE_ | LOG | HOST | PROC | DNS | TLS | ICMP)
 /* run on an interval, unlike heartbeats */
-#define CHECKED (HTTP | TCP | EXEC | FILE_ | LOG | HOST | PROC)
+#define CHECKED (HTTP | TCP | EXEC | FILE_ | LOG | HOST | PROC | DNS | TLS | ICMP)
 
 /* Built-in defaults (docs/config.md lists them too). */
 #define DEF_LISTEN "127.0.0.1:8080"
@@ -75,6 +78,18 @@ static const struct {
     [CONF_MON_LOG] = { "log", "a" },
     [CONF_MON_HOST] = { "host", "a" },
     [CONF_MON_PROCESS] = { "process", "a" },
+    [CONF_MON_DNS] = { "dns", "a" },
+    [CONF_MON_TLS] = { "tls", "a" },
+    [CONF_MON_ICMP] = { "icmp", "an" },
+};
+
+static const struct {
+    const char *name;
+    enum conf_dns_record rr;
+} dns_records[] = {
+    { "A", CONF_DNS_A },     { "AAAA", CONF_DNS_AAAA }, { "CNAME", CONF_DNS_CNAME },
+    { "MX", CONF_DNS_MX },   { "TXT", CONF_DNS_TXT },   { "NS", CONF_DNS_NS },
+    { "SOA", CONF_DNS_SOA }, { "SRV", CONF_DNS_SRV },   { "PTR", CONF_DNS_PTR },
 };
 
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
@@ -159,6 +174,11 @@ static int set_number(struct loader *l, const struct key *k, const struct at *at
 static int set_bytes_d(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_limits(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_strlist(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_record(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_on_failure(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_headers(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_auth(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_json_list(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_expect(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_status(struct loader *l, const struct key *k, const struct at *at, void *obj);
@@ -180,6 +200,9 @@ static int check_abspath(struct loader *l, const struct key *k, const struct at 
 static int check_regex(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_cron(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_tz(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_dns_name(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_server(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_starttls(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 /* ---- the schema ----------------------------------------------------------------- */
 
@@ -232,13 +255,16 @@ static const struct key defaults_keys[] = {
 
 enum {
     MK_NAME, MK_TYPE, MK_DESCRIPTION, MK_PAUSED, MK_PUBLIC, MK_INTERVAL, MK_TIMEOUT, MK_CONFIRM,
-    MK_DOWN_ON_WARNING, MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS, MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
-    MK_HOST, MK_PORT, MK_TOKEN, MK_PERIOD, MK_GRACE, MK_COMMAND, MK_PATH,
+    MK_DOWN_ON_WARNING, MK_ON_FAILURE, MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS,
+    MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
+    MK_HOST, MK_PORT, MK_SEND, MK_TOKEN, MK_PERIOD, MK_GRACE, MK_COMMAND, MK_PATH,
     MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK_PATTERN, MK_EXCLUDE,
     MK_IGNORE_CASE, MK_WINDOW, MK_WINDOW_LINES, MK_MAX_MATCHES, MK_WARN_MATCHES, MK_FROM_START,
     MK_WARN, MK_CRITICAL, MK_MOUNTS, MK_INTERFACES, MK_PIDFILE, MK_PROCESS_NAME, MK_MATCH,
     MK_MIN_COUNT, MK_MAX_COUNT, MK_RESTART_WARNS, MK_SCHEDULE, MK_TZ, MK_MAX_RUNTIME,
-    MK_MIN_RUNTIME, MK__N
+    MK_MIN_RUNTIME, MK_QUERY, MK_RECORD, MK_SERVER, MK_WARN_DAYS, MK_CRITICAL_DAYS, MK_STARTTLS,
+    MK_SERVER_NAME, MK_COUNT, MK_MAX_LOSS, MK_MAX_RTT, MK_IP_VERSION, MK_HEADERS, MK_BODY,
+    MK_AUTH, MK__N
 };
 
 /* In the order "valid keys: ..." lists them. */
@@ -257,10 +283,10 @@ static const struct key monitor_keys[MK__N] = {
     [MK_METHOD]           = K_STR("method", MON(method), HTTP, 0, check_method),
     [MK_FOLLOW_REDIRECTS] = K_BOOL("follow_redirects", MON(follow_redirects), HTTP),
     [MK_MAX_REDIRECTS]    = K_INT("max_redirects", MON(max_redirects), HTTP, 0, 0, 50),
-    [MK_TLS_VERIFY]       = K_BOOL("tls_verify", MON(tls_verify), HTTP),
-    [MK_EXPECT]           = K_FN("expect", set_expect, HTTP, 0),
-    [MK_HOST]             = K_STR("host", MON(host), TCP, TCP, check_host),
-    [MK_PORT]             = K_INT("port", MON(port), TCP, TCP, 1, 65535),
+    [MK_TLS_VERIFY]       = K_BOOL("tls_verify", MON(tls_verify), HTTP | TLS),
+    [MK_EXPECT]           = K_FN("expect", set_expect, HTTP | DNS | TCP, 0),
+    [MK_HOST]             = K_STR("host", MON(host), TCP | TLS | ICMP, TCP | TLS | ICMP, check_host),
+    [MK_PORT]             = K_INT("port", MON(port), TCP | TLS, TCP, 1, 65535),
     [MK_TOKEN]            = K_STR("token", MON(token), HEARTBEAT, HEARTBEAT, check_token),
     [MK_PERIOD]           = K_DUR("period", MON(period_ms), HEARTBEAT, 0, MS_SECOND,
                                   MAX_PERIOD_MS),
@@ -297,6 +323,39 @@ static const struct key monitor_keys[MK__N] = {
                                   MAX_PERIOD_MS),
     [MK_MIN_RUNTIME]      = K_DUR("min_runtime", MON(min_runtime_ms), HEARTBEAT, 0, 1,
                                   MAX_PERIOD_MS),
+    [MK_QUERY]            = K_STR("query", MON(query), DNS, DNS, check_dns_name),
+    [MK_RECORD]           = { "record", set_record, MON(record), DNS, 0, 0, 0, NULL },
+    [MK_SERVER]           = K_STR("server", MON(dns_server), DNS, 0, check_server),
+    [MK_WARN_DAYS]        = K_INT("warn_days", MON(warn_days), TLS, 0, 0, 3650),
+    [MK_CRITICAL_DAYS]    = K_INT("critical_days", MON(critical_days), TLS, 0, 0, 3650),
+    [MK_STARTTLS]         = K_STR("starttls", MON(starttls), TLS, 0, check_starttls),
+    [MK_SERVER_NAME]      = K_STR("server_name", MON(server_name), TLS, 0, check_dns_name),
+    [MK_COUNT]            = K_INT("count", MON(count), ICMP, 0, 1, 100),
+    [MK_MAX_LOSS]         = K_PCT("max_loss", MON(max_loss_pct), ICMP),
+    [MK_MAX_RTT]          = K_DUR("max_rtt", MON(max_rtt_ms), ICMP, 0, 1, MS_MINUTE),
+    [MK_IP_VERSION]       = K_INT("ip_version", MON(ip_version), ICMP, 0, 4, 6),
+    [MK_ON_FAILURE]       = K_FN("on_failure", set_on_failure, ANY, 0),
+    [MK_HEADERS]          = K_FN("headers", set_headers, HTTP, 0),
+    [MK_BODY]             = K_STR("body", MON(body), HTTP, 0, NULL),
+    [MK_AUTH]             = K_FN("auth", set_auth, HTTP, 0),
+    [MK_SEND]             = K_STR("send", MON(send), TCP, 0, check_nonempty),
+};
+
+/* Inside auth: of an http monitor. */
+enum { AK_USERNAME, AK_PASSWORD, AK_BEARER };
+static const struct key auth_keys[] = {
+    [AK_USERNAME] = K_STR("username", MON(auth_username), 0, 0, NULL),
+    [AK_PASSWORD] = K_STR("password", MON(auth_password), 0, 0, NULL),
+    [AK_BEARER]   = K_STR("bearer", MON(auth_bearer), 0, 0, check_nonempty),
+};
+
+/* Inside on_failure:; the fields are the monitor's. */
+enum { OK_EXEC, OK_MAX_RUNS, OK_PER, OK_TIMEOUT };
+static const struct key on_failure_keys[] = {
+    [OK_EXEC]     = K_STR("exec", MON(action_command), 0, 0, check_command),
+    [OK_MAX_RUNS] = K_INT("max_runs", MON(action_max_runs), 0, 0, 1, 100),
+    [OK_PER]      = K_DUR("per", MON(action_per_ms), 0, 0, MS_MINUTE, 30 * MS_DAY),
+    [OK_TIMEOUT]  = K_DUR("timeout", MON(action_timeout_ms), 0, 0, MS_SECOND, MS_HOUR),
 };
 
 /* Inside warn: and critical: of host and process monitors; offsets are of
@@ -319,11 +378,17 @@ static const struct key limit_keys[] = {
 };
 
 /* Inside a monitor's expect: (http only); the fields are the monitor's. */
-enum { EK_STATUS, EK_BODY_CONTAINS, EK_MAX_LATENCY };
+enum { EK_STATUS, EK_BODY_CONTAINS, EK_MAX_LATENCY, EK_CONTAINS, EK_EQUALS, EK_JSON,
+       EK_DEGRADED_LATENCY };
 static const struct key expect_keys[] = {
-    [EK_STATUS]        = { "status", set_status, 0, 0, 0, 100, 599, NULL }, /* each code */
-    [EK_BODY_CONTAINS] = K_STR("body_contains", MON(body_contains), 0, 0, check_body),
-    [EK_MAX_LATENCY]   = K_DUR("max_latency", MON(max_latency_ms), 0, 0, 1, MS_DAY),
+    [EK_STATUS]        = { "status", set_status, 0, HTTP, 0, 100, 599, NULL }, /* each code */
+    [EK_BODY_CONTAINS] = K_STR("body_contains", MON(body_contains), HTTP, 0, check_body),
+    [EK_MAX_LATENCY]   = K_DUR("max_latency", MON(max_latency_ms), HTTP | DNS, 0, 1, MS_DAY),
+    [EK_CONTAINS]      = K_STR("contains", MON(expect_contains), DNS | TCP, 0, check_nonempty),
+    [EK_EQUALS]        = K_LIST("equals", MON(expect_equals), DNS),
+    [EK_JSON]          = K_FN("json", set_json_list, HTTP, 0),
+    [EK_DEGRADED_LATENCY] = K_DUR("degraded_latency", MON(degraded_latency_ms), HTTP, 0, 1,
+                                  MS_DAY),
 };
 /* clang-format on */
 
@@ -333,6 +398,8 @@ static const struct keytab defaults_tab = TAB(defaults_keys);
 static const struct keytab monitor_tab = TAB(monitor_keys);
 static const struct keytab expect_tab = TAB(expect_keys);
 static const struct keytab limit_tab = TAB(limit_keys);
+static const struct keytab on_failure_tab = TAB(on_failure_keys);
+static const struct keytab auth_tab = TAB(auth_keys);
 
 /* ---- diagnostics ---------------------------------------------------------------- */
 
@@ -840,7 +907,9 @@ static int set_type(struct loader *l, const struct key *k, const struct at *at, 
             if (edit_distance(s, types[i].name) <= 1)
                 return diag(l, at->val, "unknown monitor type '%s' (did you mean '%s'?)",
                             qv(l, at->val), types[i].name);
-        return diag(l, at->val, "unknown monitor type '%s' (expected http, tcp or heartbeat)",
+        return diag(l, at->val,
+                    "unknown monitor type '%s' (expected http, tcp, heartbeat, exec, file, log, "
+                    "host, process, dns, tls or icmp)",
                     qv(l, at->val));
     }
     *FIELD(enum conf_monitor_type, obj, k) = t;
@@ -1289,6 +1358,96 @@ static int check_tz(struct loader *l, const struct key *k, const struct at *at, 
     return 0;
 }
 
+static int check_dns_name(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s || strlen(s) > 253 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                            "0123456789.-_*") != strlen(s) ||
+        strstr(s, ".."))
+        return diag(l, at->val,
+                    "%s '%s' is not a DNS name (letters, digits, '-', '_' and dots; at most 253 "
+                    "characters) (%s)",
+                    k->name, qv(l, at->val), at->path);
+    return 0;
+}
+
+/* "host", "host:port", "[v6]" or "[v6]:port", like listen but the host may
+ * be a name too. */
+static int check_server(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    char host[256];
+    const char *colon, *port = NULL;
+    size_t n;
+
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || (end[1] && end[1] != ':'))
+            return diag(l, at->val, "%s '%s': expected [address]:port (%s)", k->name,
+                        qv(l, at->val), at->path);
+        n = (size_t)(end - s - 1);
+        port = end[1] ? end + 2 : NULL;
+        if (n == 0 || n >= sizeof(host))
+            return diag(l, at->val, "%s '%s' has no address (%s)", k->name, qv(l, at->val),
+                        at->path);
+        memcpy(host, s + 1, n);
+        host[n] = '\0';
+        if (!ipv6_ok(host) || strchr(host, '%'))
+            return diag(l, at->val, "%s '%s': '%s' is not an IPv6 address without a zone (%s)",
+                        k->name, qv(l, at->val), q(l, host), at->path);
+    } else {
+        colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return diag(l, at->val, "%s '%s': put an IPv6 address in brackets, as [::1]:53 (%s)",
+                        k->name, qv(l, at->val), at->path);
+        n = colon ? (size_t)(colon - s) : strlen(s);
+        port = colon ? colon + 1 : NULL;
+        if (n == 0 || n >= sizeof(host))
+            return diag(l, at->val, "%s '%s' has no host (%s)", k->name, qv(l, at->val),
+                        at->path);
+        memcpy(host, s, n);
+        host[n] = '\0';
+        if (dns_name_check(host) != DNS_OK)
+            return diag(l, at->val, "%s '%s': '%s' is not a host name or address (%s)", k->name,
+                        qv(l, at->val), q(l, host), at->path);
+    }
+    if (port) {
+        char *end;
+        unsigned long p = strtoul(port, &end, 10);
+
+        if (!*port || *end || p < 1 || p > 65535 || strspn(port, "0123456789") != strlen(port))
+            return diag(l, at->val, "%s '%s': the port must be 1 to 65535 (%s)", k->name,
+                        qv(l, at->val), at->path);
+    }
+    return 0;
+}
+
+static int check_starttls(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (strcmp(s, "smtp") != 0)
+        return diag(l, at->val, "%s '%s' is not supported (only smtp) (%s)", k->name,
+                    qv(l, at->val), at->path);
+    return 0;
+}
+
+static int set_record(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    int r;
+
+    r = scalar(l, at, "a record type", &s);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < ARRAY_SIZE(dns_records); i++) {
+        if (strcasecmp(s, dns_records[i].name) == 0) {
+            *FIELD(enum conf_dns_record, obj, k) = dns_records[i].rr;
+            return 0;
+        }
+    }
+    return diag(l, at->val,
+                "record '%s' is not supported (one of A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, PTR) "
+                "(%s)",
+                qv(l, at->val), at->path);
+}
+
 /* ---- mappings ------------------------------------------------------------------- */
 
 /* Optimal string alignment distance, case-insensitive, for "did you mean". */
@@ -1383,7 +1542,7 @@ static int walk(struct loader *l, const yaml_node_t *m, const struct keytab *tab
          p++) {
         const yaml_node_t *kn = node(l, p->key), *vn = node(l, p->value);
         const struct key *k = NULL;
-        char kpath[256], hint[64];
+        char kpath[256], hint[192];
         const char *name;
         struct at at;
         size_t i;
@@ -1441,9 +1600,128 @@ static int set_expect(struct loader *l, const struct key *k, const struct at *at
     r = want_mapping(l, at);
     if (r <= 0)
         return r;
-    r = walk(l, at->val, &expect_tab, obj, at->path, 0, seen);
+    r = walk(l, at->val, &expect_tab, obj, at->path, ((struct conf_monitor *)obj)->type, seen);
     if (seen[EK_MAX_LATENCY].ok)
         l->latency = seen[EK_MAX_LATENCY].val;
+    return r;
+}
+
+static int set_auth(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct seen seen[ARRAY_SIZE(auth_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    r = walk(l, at->val, &auth_tab, obj, at->path, 0, seen);
+    if (r < 0)
+        return r;
+    if (seen[AK_BEARER].key && (seen[AK_USERNAME].key || seen[AK_PASSWORD].key))
+        return diag(l, at->val, "auth has both bearer and username/password (%s; pick one)",
+                    at->path);
+    if (!seen[AK_BEARER].key && !seen[AK_USERNAME].key)
+        return diag(l, at->val,
+                    "auth needs username (and password) or bearer (%s)", at->path);
+    return 0;
+}
+
+/* Request headers: a mapping of header names to values, kept in order. */
+static int set_headers(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_monitor *m = obj;
+    const yaml_node_t *v = at->val;
+    size_t n;
+    int r = 0;
+
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return diag(l, v, "expected a mapping of header names to values, got %s (%s)",
+                    describe(l, v), at->path);
+    n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > 64)
+        return diag(l, v, "too many headers (the limit is 64) (%s)", at->path);
+    m->headers = xcalloc(n ? n : 1, sizeof(*m->headers));
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        const yaml_node_t *kn = node(l, p->key);
+        char path[256], *val = NULL;
+        const char *name;
+        struct at vat;
+
+        if (kn->type != YAML_SCALAR_NODE) {
+            r = diag(l, kn, "expected a header name, got %s (%s)", describe(l, kn), at->path);
+            continue;
+        }
+        name = (const char *)kn->data.scalar.value;
+        /* RFC 9110 token characters; no CR or LF can reach the request. */
+        if (!*name || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                   "!#$%&'*+-.^_`|~") != strlen(name)) {
+            r = diag(l, kn, "'%s' is not a valid header name (%s)", q(l, name), at->path);
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s.%s", at->path, name);
+        vat = (struct at){ .key = kn, .val = node(l, p->value), .path = path };
+        if (scalar(l, &vat, "a string", &val) < 0) {
+            r = -EINVAL;
+            continue;
+        }
+        if (strpbrk(val, "\r\n")) {
+            free(val);
+            /* Never quoted: header values often carry secrets. */
+            r = diag(l, vat.val, "the value of header '%s' has a line break (%s)", q(l, name),
+                     path);
+            continue;
+        }
+        m->headers[m->n_headers].key = xstrdup(name);
+        m->headers[m->n_headers].value = val;
+        m->n_headers++;
+    }
+    return r;
+}
+
+/* expect.json: a sequence of assertions, each parsed now so a typo is a
+ * config error, not a failing check. */
+static int set_json_list(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_monitor *m = obj;
+    struct key lk = *k;
+    int r;
+
+    lk.off = offsetof(struct conf_monitor, expect_json);
+    r = set_strlist(l, &lk, at, obj);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < m->n_expect_json; i++) {
+        struct probe_json_assert a;
+        struct opsd_error err = { 0 };
+        const yaml_node_t *item = node(l, at->val->data.sequence.items.start[i]);
+
+        if (probe_json_assert_parse(m->expect_json[i], &a, &err) < 0)
+            r = diag(l, item, "json assertion '%s': %s (%s[%zu])", qv(l, item), err.msg, at->path,
+                     i);
+        else
+            probe_json_assert_free(&a);
+    }
+    return r;
+}
+
+static int set_on_failure(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct seen seen[ARRAY_SIZE(on_failure_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        r = walk(l, at->val, &on_failure_tab, obj, at->path, 0, seen);
+    if (!seen[OK_EXEC].key)
+        return diag(l, at->val,
+                    "missing required key 'exec' (%s; the command to run when the monitor goes "
+                    "down)",
+                    at->path);
     return r;
 }
 
@@ -1592,6 +1870,14 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     m->warn_matches = UINT_MAX;
     m->min_count = 1;
     m->max_count = UINT_MAX;
+    m->record = CONF_DNS_A;
+    m->action_max_runs = 3;
+    m->action_per_ms = MS_HOUR;
+    m->action_timeout_ms = MS_MINUTE;
+    m->warn_days = 21;
+    m->critical_days = 7;
+    m->count = 3;
+    m->max_loss_pct = 0;
     m->restart_warns = true;
     {
         struct conf_limit *lim = (struct conf_limit *)&m->limits;
@@ -1634,6 +1920,19 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(DEF_METHOD);
+    if (m->type == CONF_MON_DNS && m->expect_equals && m->n_expect_equals == 0)
+        diag(l, mn, "expect.equals is empty (%s; it could never match: list the answers)", path);
+    if (m->type == CONF_MON_TLS && !seen[MK_PORT].key)
+        m->port = m->starttls ? 587 : 443; /* SMTP submission; HTTPS */
+    if (seen[MK_WARN_DAYS].ok && seen[MK_CRITICAL_DAYS].ok && m->warn_days < m->critical_days)
+        diag(l, seen[MK_WARN_DAYS].val, "warn_days '%s' is below critical_days '%s' (%s)",
+             qv(l, seen[MK_WARN_DAYS].val), qv(l, seen[MK_CRITICAL_DAYS].val), path);
+    if (seen[MK_IP_VERSION].ok && m->ip_version == 5)
+        diag(l, seen[MK_IP_VERSION].val, "ip_version must be 4 or 6 (%s.ip_version)", path);
+    if (m->type == CONF_MON_ICMP && seen[MK_MAX_RTT].ok && m->max_rtt_ms > m->timeout_ms &&
+        (seen[MK_TIMEOUT].ok || !seen[MK_TIMEOUT].key))
+        diag(l, seen[MK_MAX_RTT].val, "max_rtt '%s' exceeds the timeout (%s.max_rtt)",
+             qv(l, seen[MK_MAX_RTT].val), path);
     if (m->type == CONF_MON_HEARTBEAT && !seen[MK_PERIOD].key && !seen[MK_SCHEDULE].key)
         diag(l, mn,
              "a heartbeat monitor needs period or schedule (%s; e.g. period: 24h, or schedule: "
@@ -1862,6 +2161,28 @@ static void monitor_release(struct conf_monitor *m)
     free(m->match);
     free(m->schedule);
     free(m->tz);
+    free(m->query);
+    free(m->dns_server);
+    free(m->expect_contains);
+    for (size_t i = 0; i < m->n_expect_equals; i++)
+        free(m->expect_equals[i]);
+    free(m->expect_equals);
+    free(m->starttls);
+    free(m->server_name);
+    free(m->action_command);
+    for (size_t i = 0; i < m->n_headers; i++) {
+        free(m->headers[i].key);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
+    free(m->body);
+    free(m->auth_username);
+    free(m->auth_password);
+    free(m->auth_bearer);
+    for (size_t i = 0; i < m->n_expect_json; i++)
+        free(m->expect_json[i]);
+    free(m->expect_json);
+    free(m->send);
 }
 
 struct conf *conf_free(struct conf *c)
@@ -2263,6 +2584,14 @@ out:
 
 /* ---- small things --------------------------------------------------------------- */
 
+const char *conf_dns_record_to_string(enum conf_dns_record r)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(dns_records); i++)
+        if (dns_records[i].rr == r)
+            return dns_records[i].name;
+    return "?";
+}
+
 const char *conf_monitor_type_to_string(enum conf_monitor_type t)
 {
     if ((size_t)t < ARRAY_SIZE(types) && types[t].name)
@@ -2333,6 +2662,21 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         return false;
     if (!str_eq(a->host, b->host) || a->port != b->port)
         return false;
+    if (a->n_headers != b->n_headers)
+        return false;
+    for (size_t i = 0; i < a->n_headers; i++)
+        if (!str_eq(a->headers[i].key, b->headers[i].key) ||
+            !str_eq(a->headers[i].value, b->headers[i].value))
+            return false;
+    if (!str_eq(a->body, b->body) || !str_eq(a->auth_username, b->auth_username) ||
+        !str_eq(a->auth_password, b->auth_password) || !str_eq(a->auth_bearer, b->auth_bearer) ||
+        !strv_eq(a->expect_json, a->n_expect_json, b->expect_json, b->n_expect_json) ||
+        a->degraded_latency_ms != b->degraded_latency_ms || !str_eq(a->send, b->send))
+        return false;
+    if (!str_eq(a->action_command, b->action_command) ||
+        a->action_max_runs != b->action_max_runs || a->action_per_ms != b->action_per_ms ||
+        a->action_timeout_ms != b->action_timeout_ms)
+        return false;
     if (a->down_on_warning != b->down_on_warning || !str_eq(a->command, b->command) ||
         !str_eq(a->path, b->path) || a->max_age_ms != b->max_age_ms ||
         a->min_size != b->min_size || a->max_size != b->max_size ||
@@ -2352,7 +2696,14 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         return false;
     return str_eq(a->token, b->token) && a->period_ms == b->period_ms &&
            a->grace_ms == b->grace_ms && str_eq(a->schedule, b->schedule) && str_eq(a->tz, b->tz) &&
-           a->max_runtime_ms == b->max_runtime_ms && a->min_runtime_ms == b->min_runtime_ms;
+           a->max_runtime_ms == b->max_runtime_ms && a->min_runtime_ms == b->min_runtime_ms &&
+           str_eq(a->query, b->query) && a->record == b->record &&
+           str_eq(a->dns_server, b->dns_server) && str_eq(a->expect_contains, b->expect_contains) &&
+           strv_eq(a->expect_equals, a->n_expect_equals, b->expect_equals, b->n_expect_equals) &&
+           a->warn_days == b->warn_days && a->critical_days == b->critical_days &&
+           str_eq(a->starttls, b->starttls) && str_eq(a->server_name, b->server_name) &&
+           a->count == b->count && level_eq(a->max_loss_pct, b->max_loss_pct) &&
+           a->max_rtt_ms == b->max_rtt_ms && a->ip_version == b->ip_version;
 }
 
 const char *conf_default_path(void)

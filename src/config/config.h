@@ -17,7 +17,25 @@ enum conf_monitor_type {
     CONF_MON_LOG = 6,
     CONF_MON_HOST = 7,
     CONF_MON_PROCESS = 8,
+    CONF_MON_DNS = 9,
+    CONF_MON_TLS = 10,
+    CONF_MON_ICMP = 11,
 };
+
+/* DNS record types a dns monitor asks for: the wire values (RFC 1035 and
+ * after), so they pass straight to the resolver. */
+enum conf_dns_record {
+    CONF_DNS_A = 1,
+    CONF_DNS_NS = 2,
+    CONF_DNS_CNAME = 5,
+    CONF_DNS_SOA = 6,
+    CONF_DNS_PTR = 12,
+    CONF_DNS_MX = 15,
+    CONF_DNS_TXT = 16,
+    CONF_DNS_AAAA = 28,
+    CONF_DNS_SRV = 33,
+};
+const char *conf_dns_record_to_string(enum conf_dns_record r);
 
 /* A warning and a critical level; NAN where not set. */
 struct conf_limit {
@@ -50,6 +68,11 @@ struct conf_monitor {
     uint64_t timeout_ms;       /* default 10s, must not exceed interval */
     unsigned confirm;          /* default 2, 1..100 */
     bool down_on_warning;      /* a warning result counts as a failure (default false) */
+    /* on_failure: a command run when the monitor goes down (Monit-style) */
+    char *action_command;      /* NULL: no action */
+    unsigned action_max_runs;  /* at most this many runs ... (default 3) */
+    uint64_t action_per_ms;    /* ... per this window (default 1h) */
+    uint64_t action_timeout_ms; /* default 60s */
     struct conf_label *labels; /* sorted by key */
     size_t n_labels;
 
@@ -63,10 +86,40 @@ struct conf_monitor {
     bool follow_redirects;   /* default true */
     unsigned max_redirects;  /* default 5 */
     bool tls_verify;         /* default true */
+    struct conf_label *headers; /* request headers, in config order */
+    size_t n_headers;
+    char *body;              /* request body, or NULL */
+    char *auth_username;     /* basic auth, with auth_password */
+    char *auth_password;
+    char *auth_bearer;       /* bearer token */
+    char **expect_json;      /* assertions on a JSON body ($.status == "ok") */
+    size_t n_expect_json;
+    uint64_t degraded_latency_ms; /* warning above; 0 -> not checked */
 
-    /* tcp */
+    /* tcp, tls, icmp */
     char *host;
-    unsigned port;
+    unsigned port;            /* tcp: required; tls: default 443 */
+    char *send;               /* tcp: written after connecting; expect_contains is the banner */
+
+    /* dns */
+    char *query;              /* the name to resolve */
+    enum conf_dns_record record; /* default A */
+    char *dns_server;         /* "host[:port]" ("[v6]:port"); NULL: the system's resolvers */
+    char *expect_contains;    /* an answer must contain this text; NULL: any answer */
+    char **expect_equals;     /* the answers, as a set, must be exactly these; NULL: not checked */
+    size_t n_expect_equals;
+
+    /* tls (host, port, tls_verify above) */
+    unsigned warn_days;       /* certificate expiry: warning at or below; default 21 */
+    unsigned critical_days;   /* critical at or below; default 7 */
+    char *starttls;           /* "smtp", or NULL for TLS from the first byte */
+    char *server_name;        /* SNI and the name checked; default host */
+
+    /* icmp (host above) */
+    unsigned count;           /* echo requests per check; default 3 */
+    double max_loss_pct;      /* critical above; default 0 (any loss) */
+    uint64_t max_rtt_ms;      /* critical when the average RTT is above; 0: not checked */
+    unsigned ip_version;      /* 0 any (resolver's first), 4 or 6 */
 
     /* exec */
     char *command; /* split into argv without a shell */

@@ -249,10 +249,47 @@ void probe_http_evaluate(const struct conf_monitor *m, const struct probe_http_o
                  obs->body_truncated ? " (searched the first 64 KiB)" : "");
         return;
     }
+    if (m->n_expect_json) {
+        json_error_t jerr;
+        json_t *doc = obs->body ? json_loadb(obs->body, obs->body_len, JSON_DECODE_ANY, &jerr)
+                                : NULL;
+
+        if (!doc) {
+            r->status = PROBE_CRITICAL;
+            snprintf(r->message, sizeof(r->message), "HTTP %ld: the body is not JSON (%s%s)",
+                     obs->http_status, obs->body ? jerr.text : "empty",
+                     obs->body_truncated ? "; only the first 64 KiB are read" : "");
+            return;
+        }
+        for (size_t i = 0; i < m->n_expect_json; i++) {
+            struct probe_json_assert a;
+            char why[OPSD_MAX_MESSAGE - 32];
+            bool ok;
+
+            if (probe_json_assert_parse(m->expect_json[i], &a, NULL) < 0)
+                continue; /* checked when the config was loaded */
+            ok = probe_json_assert_eval(&a, doc, why, sizeof(why));
+            probe_json_assert_free(&a);
+            if (!ok) {
+                json_decref(doc);
+                r->status = PROBE_CRITICAL;
+                snprintf(r->message, sizeof(r->message), "HTTP %ld: %s", obs->http_status, why);
+                return;
+            }
+        }
+        json_decref(doc);
+    }
     if (m->max_latency_ms && (uint64_t)obs->total_us > m->max_latency_ms * 1000) {
         r->status = PROBE_CRITICAL;
         snprintf(r->message, sizeof(r->message), "HTTP %ld in %" PRId32 " ms, above max_latency %" PRIu64 " ms",
                  obs->http_status, ms, m->max_latency_ms);
+        return;
+    }
+    if (m->degraded_latency_ms && (uint64_t)obs->total_us > m->degraded_latency_ms * 1000) {
+        r->status = PROBE_WARNING;
+        snprintf(r->message, sizeof(r->message),
+                 "HTTP %ld in %" PRId32 " ms, above degraded_latency %" PRIu64 " ms",
+                 obs->http_status, ms, m->degraded_latency_ms);
         return;
     }
     r->status = PROBE_OK;

@@ -136,6 +136,10 @@ enum probe_ping_kind {
 /* Per-type pure logic, one header each, reached through this one. */
 #include "probe/cron.h"
 #include "probe/file.h"
+#include "probe/jsonassert.h"
 #include "probe/hostres.h"
 #include "probe/logwatch.h"
 #include "probe/plugin.h"
+#include "probe/dns.h"
+#include "probe/icmp.h"
+#include "probe/tls.h"

@@ -99,7 +99,8 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         .connect_us = r->connect_us,
         .tls_us = r->tls_us,
         .ttfb_us = r->ttfb_us,
-        .total_us = r->total_us,
+        /* Never negative: the store refuses a batch with an unset total. */
+        .total_us = r->total_us < 0 ? 0 : r->total_us,
         .http_status = r->http_status,
         .cert_days = r->cert_days,
         .message = r->message,
@@ -127,8 +128,11 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
     log_debug("event=result monitor=%s status=%s latency_ms=%.1f msg=%s", m->conf->name,
               probe_status_to_string(r->status), (double)r->total_us / 1000.0, log_q(r->message));
     store_batch_add_result(&s->pending, &sr);
-    if (probe_sm_feed(&m->view.sm, ok, forced, m->conf->confirm, r->started_ms, &from))
+    if (probe_sm_feed(&m->view.sm, ok, forced, m->conf->confirm, r->started_ms, &from)) {
         add_event(m, from, m->view.sm.state, r->started_ms, r->message);
+        if (m->view.sm.state == PROBE_STATE_DOWN)
+            sched_action_on_down(m, now_ms(s));
+    }
     if (s->pending.n_results >= FLUSH_EAGER_RESULTS)
         flush(s);
 }
@@ -247,6 +251,9 @@ static const struct sched_driver drivers[] = {
     [CONF_MON_HOST] = { sched_host_start, sched_work_cancel, sched_host_inherit, sched_host_forget },
     [CONF_MON_PROCESS] = { sched_host_start, sched_work_cancel, sched_host_inherit,
                            sched_host_forget },
+    [CONF_MON_DNS] = { sched_dns_start, sched_dns_cancel },
+    [CONF_MON_TLS] = { sched_tls_start, sched_tls_cancel },
+    [CONF_MON_ICMP] = { sched_icmp_start, sched_icmp_cancel },
 };
 
 static const struct sched_driver no_driver = { no_check, no_cancel, NULL, NULL };
@@ -313,10 +320,12 @@ static void mon_closed(uv_handle_t *h)
     bool counted = s->stop_stage == STOP_CLOSING;
 
     curl_url_cleanup(m->curlu);
+    curl_slist_free_all(m->http_headers);
     if (driver(m)->forget)
         driver(m)->forget(m);
     else
         free(m->memory);
+    sched_action_forget(m);
     probe_last_clear(&m->view.last);
     free(m);
     if (counted && --s->closing == 0)
@@ -364,6 +373,7 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         m->view.checks_failed = prev->view.checks_failed;
         m->view.last_ping_ms = prev->view.last_ping_ms;
         m->last_success_ms = prev->last_success_ms;
+        sched_action_inherit(m, prev);
         if (prev->type == cf->type && driver(prev)->inherit) {
             driver(prev)->inherit(m, prev);
         } else if (prev->type == cf->type && prev->memory) {
@@ -674,6 +684,7 @@ static void sched_handle_closed(uv_handle_t *h)
 static void close_handles(struct sched *s)
 {
     s->stop_stage = STOP_CLOSING;
+    sched_action_stop_all(s);
     s->closing = (unsigned)s->n_mons + 4;
     for (size_t i = 0; i < s->n_mons; i++)
         mon_remove(s->mons[i]);
@@ -681,6 +692,8 @@ static void close_handles(struct sched *s)
     uv_close((uv_handle_t *)&s->flush_timer, sched_handle_closed);
     uv_close((uv_handle_t *)&s->prune_timer, sched_handle_closed);
     sched_http_close(s, sched_handle_closed);
+    /* Counted after the calls: close callbacks only run on a later turn. */
+    s->closing += sched_dns_close(s, sched_handle_closed);
 }
 
 /* Moves the stop along: drain in-flight checks, write everything, close
@@ -769,6 +782,7 @@ struct sched *sched_free(struct sched *s)
     if (!s)
         return NULL;
     sched_http_cleanup(s);
+    sched_dns_cleanup(s);
     store_batch_clear(&s->pending);
     store_batch_clear(&s->writing);
     free(s->pending.results);

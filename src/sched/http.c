@@ -243,6 +243,24 @@ static void check_free(struct http_check *c)
     free(c);
 }
 
+/* The shared "Connection: close" and the monitor's own headers, in order;
+ * a header the config sets to "" is sent empty ("Name;" to libcurl). */
+static struct curl_slist *headers_for(struct sched *s, const struct conf_monitor *cf)
+{
+    struct curl_slist *l = NULL;
+
+    (void)s;
+    l = curl_slist_append(l, "Connection: close");
+    for (size_t i = 0; i < cf->n_headers; i++) {
+        char *h = cf->headers[i].value[0] ? xasprintf("%s: %s", cf->headers[i].key,
+                                                      cf->headers[i].value)
+                                          : xasprintf("%s;", cf->headers[i].key);
+        l = curl_slist_append(l, h);
+        free(h);
+    }
+    return l;
+}
+
 void sched_http_start(struct mon *m)
 {
     struct sched *s = m->s;
@@ -264,7 +282,7 @@ void sched_http_start(struct mon *m)
     c->m = m;
     c->easy = e;
     sbuf_init(&c->body);
-    c->capture = cf->body_contains != NULL;
+    c->capture = cf->body_contains != NULL || cf->n_expect_json;
     c->started_ms = clock_now_ms(s->clock);
     m->check = c;
 
@@ -282,10 +300,29 @@ void sched_http_start(struct mon *m)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cf->tls_verify ? 2L : 0L);
     curl_easy_setopt(e, CURLOPT_CERTINFO, strncmp(cf->url, "https:", 6) == 0 ? 1L : 0L);
     is_head = cf->method && strcmp(cf->method, "HEAD") == 0;
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* clears NOBODY: set that after */
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* clears NOBODY and POST: set those after */
     curl_easy_setopt(e, CURLOPT_NOBODY, is_head ? 1L : 0L);
+    if (cf->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(cf->body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, cf->body);
+    }
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                     cf->method && !is_head && strcmp(cf->method, "GET") != 0 ? cf->method : NULL);
+                     cf->method && !is_head && strcmp(cf->method, "GET") != 0 &&
+                             !(cf->body && strcmp(cf->method, "POST") == 0)
+                         ? cf->method
+                         : NULL);
+    if (m->http_headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, m->http_headers);
+    else if (cf->n_headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, m->http_headers = headers_for(s, cf));
+    else
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->http_headers);
+    /* Pooled handles keep options: credentials are set, or cleared, on every check. */
+    curl_easy_setopt(e, CURLOPT_USERNAME, cf->auth_username);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, cf->auth_password);
+    curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, cf->auth_bearer);
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH,
+                     cf->auth_bearer ? (long)CURLAUTH_BEARER : (long)CURLAUTH_BASIC);
 
     mc = curl_multi_add_handle(s->multi, e);
     if (mc != CURLM_OK) {

@@ -20,13 +20,17 @@ struct mon {
     struct mon *next_queued;
     void *check;             /* the in-flight check's context */
     CURLU *curlu;            /* http: the URL, parsed once; NULL if curl refused it */
+    struct curl_slist *http_headers; /* http: the config's headers, or NULL for the shared list */
     uint64_t last_success_ms; /* heartbeats */
     /* What a type remembers between checks (a file monitor's previous file);
      * freed with free() and handed on to the monitor that replaces this one
      * on reload when the type is unchanged. */
     void *memory;
     size_t memory_size;
+    void *action; /* action.c's state: on_failure run history; NULL until needed */
 };
+
+struct action_run;
 
 /* How a monitor type runs a check. start() ends, now or later, with
  * sched_record() (unless nothing could be judged) and then exactly one
@@ -93,6 +97,9 @@ struct sched {
     uint64_t prune_before_ms;
     int prune_rc;
 
+    void *dns; /* dns.c's resolver state, NULL until the first dns check */
+    struct action_run *actions; /* on_failure commands running */
+
     /* shutdown */
     enum { STOP_NONE, STOP_DRAINING, STOP_FLUSHING, STOP_CLOSING, STOP_DONE } stop_stage;
     bool free_when_closed;
@@ -126,6 +133,39 @@ void sched_http_cleanup(struct sched *s);
 void sched_work_start(struct mon *m, struct sched_work *w);
 void sched_work_cancel(struct mon *m);
 
+/* child.c: a command run by uv_spawn, for exec checks and actions */
+struct sched_child_result {
+    int spawn_error;     /* negative errno when it never started, else 0 */
+    bool timed_out;      /* killed at its timeout */
+    uint64_t timeout_ms;
+    int64_t exit_status;
+    int term_signal;     /* 0 unless a signal ended it */
+    const char *out;     /* stdout, capped; valid during the callback only */
+    size_t out_len;
+    bool out_truncated;
+    const char *err;     /* stderr, capped */
+    size_t err_len;
+    uint64_t took_us;
+};
+typedef void (*sched_child_cb)(const struct sched_child_result *r, void *userdata);
+struct sched_child;
+/* Runs argv (borrowed for the call) in a session of its own, with a minimal
+ * C-locale environment, from /, stdin from /dev/null, reading up to cap
+ * bytes of stdout and of stderr. cb runs exactly once, on a later loop turn,
+ * unless sched_child_cancel() comes first. The returned handle is valid
+ * until cb has run or cancel was called. */
+struct sched_child *sched_child_start(uv_loop_t *loop, char *const *argv, uint64_t timeout_ms,
+                                      size_t cap, sched_child_cb cb, void *userdata);
+/* Kills the child's group; cb is never called; the context reaps the child
+ * and frees itself. Accepts NULL. */
+void sched_child_cancel(struct sched_child *c);
+
+/* action.c: on_failure commands */
+void sched_action_on_down(struct mon *m, uint64_t now_ms);
+void sched_action_inherit(struct mon *m, const struct mon *prev);
+void sched_action_forget(struct mon *m);
+void sched_action_stop_all(struct sched *s);
+
 /* exec.c */
 void sched_exec_start(struct mon *m);
 void sched_exec_cancel(struct mon *m);
@@ -139,6 +179,19 @@ void sched_log_forget(struct mon *m);
 void sched_host_start(struct mon *m);
 void sched_host_inherit(struct mon *m, const struct mon *prev);
 void sched_host_forget(struct mon *m);
+
+/* dns.c (c-ares on the loop), tls.c (OpenSSL on the loop), icmp.c */
+void sched_dns_start(struct mon *m);
+void sched_dns_cancel(struct mon *m);
+/* The resolver state is made on the first dns check (s->dns). close starts
+ * closing its loop handles and returns how many will call cb; cleanup
+ * frees the rest once they have. */
+unsigned sched_dns_close(struct sched *s, uv_close_cb cb);
+void sched_dns_cleanup(struct sched *s);
+void sched_tls_start(struct mon *m);
+void sched_tls_cancel(struct mon *m);
+void sched_icmp_start(struct mon *m);
+void sched_icmp_cancel(struct mon *m);
 
 /* file.c */
 void sched_file_start(struct mon *m);

@@ -19,13 +19,23 @@ struct tcp_check {
     unsigned handles_open;
     uint64_t t0_ns;
     int32_t dns_us;
+    int32_t connect_us;       /* PROBE_NO_VALUE until connected */
     uint64_t started_ms;
+    uv_write_t write;
+    char *send;               /* a copy: the write may outlive a reload's config */
+    bool reading;             /* waiting for expect.contains */
+    char got[4096];           /* what the server sent, for expect.contains */
+    size_t n_got;
 };
+
+#define SHOW_GOT 60 /* bytes of the server's answer quoted in a message */
 
 static void maybe_free(struct tcp_check *c)
 {
-    if (!c->handles_open && !c->gai_pending)
+    if (!c->handles_open && !c->gai_pending) {
+        free(c->send);
         free(c);
+    }
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -66,8 +76,7 @@ static void complete(struct tcp_check *c, enum probe_status st, const char *what
     r.status = st;
     r.dns_us = c->dns_us;
     r.total_us = elapsed_us(c);
-    if (st == PROBE_OK)
-        r.connect_us = r.total_us;
+    r.connect_us = c->connect_us;
     snprintf(r.message, sizeof(r.message), st == PROBE_OK ? "%s in %.1f ms" : "%s (after %.1f ms)",
              what, (double)r.total_us / 1000.0);
     m->check = NULL;
@@ -84,18 +93,119 @@ static void fail(struct tcp_check *c, const char *stage, int uverr)
     complete(c, PROBE_CRITICAL, what);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+/* The server's answer so far, printable, for messages. */
+static const char *shown(const struct tcp_check *c, char *buf, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < c->n_got && i < SHOW_GOT && k + 1 < n; i++) {
+        unsigned char ch = (unsigned char)c->got[i];
+        buf[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '.';
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct tcp_check *c = h->data;
+
+    (void)suggested;
+    *buf = uv_buf_init(c->got + c->n_got, (unsigned)(sizeof(c->got) - c->n_got));
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct tcp_check *c = st->data;
+    const char *want;
+    char what[256], got[SHOW_GOT + 1];
+
+    (void)buf;
+    if (!c->m || !c->reading)
+        return;
+    want = c->m->conf->expect_contains;
+    if (n > 0)
+        c->n_got += (size_t)n;
+    if (memmem(c->got, c->n_got, want, strlen(want))) {
+        c->reading = false;
+        uv_read_stop(st);
+        /* The expected text is not echoed: it may come from ${VAR}. */
+        snprintf(what, sizeof(what), "%s port %u answered with expect.contains",
+                 c->m->conf->host, c->m->conf->port);
+        complete(c, PROBE_OK, what);
+        return;
+    }
+    if (n >= 0 && c->n_got < sizeof(c->got))
+        return;
+    c->reading = false;
+    uv_read_stop(st);
+    if (n >= 0)
+        snprintf(what, sizeof(what), "expect.contains not in the first %zu bytes: \"%s\"",
+                 sizeof(c->got), shown(c, got, sizeof(got)));
+    else if (n == UV_EOF)
+        snprintf(what, sizeof(what), "connection closed before expect.contains: \"%s\"",
+                 shown(c, got, sizeof(got)));
+    else
+        snprintf(what, sizeof(what), "read: %s", uv_strerror((int)n));
+    complete(c, PROBE_CRITICAL, what);
+}
+
+static void on_written(uv_write_t *req, int status)
 {
     struct tcp_check *c = req->data;
     char what[256];
 
     if (!c->m)
         return;
-    if (status == 0) {
-        snprintf(what, sizeof(what), "connected to %s port %u", c->m->conf->host, c->m->conf->port);
+    if (status < 0) {
+        fail(c, "send", status);
+        return;
+    }
+    if (!c->m->conf->expect_contains) {
+        snprintf(what, sizeof(what), "connected to %s port %u and sent", c->m->conf->host,
+                 c->m->conf->port);
         complete(c, PROBE_OK, what);
-    } else {
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct tcp_check *c = req->data;
+    const struct conf_monitor *cf;
+    char what[256];
+    int r;
+
+    if (!c->m)
+        return;
+    if (status != 0) {
         fail(c, "connect", status);
+        return;
+    }
+    cf = c->m->conf;
+    c->connect_us = elapsed_us(c);
+    if (!cf->send && !cf->expect_contains) {
+        snprintf(what, sizeof(what), "connected to %s port %u", cf->host, cf->port);
+        complete(c, PROBE_OK, what);
+        return;
+    }
+    if (cf->expect_contains) {
+        c->reading = true;
+        r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        if (r < 0) {
+            fail(c, "read", r);
+            return;
+        }
+    }
+    if (cf->send) {
+        uv_buf_t b;
+
+        c->send = xstrdup(cf->send);
+        b = uv_buf_init(c->send, (unsigned)strlen(c->send));
+
+        c->write.data = c;
+        r = uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+        if (r < 0)
+            fail(c, "send", r);
     }
 }
 
@@ -104,6 +214,14 @@ static void on_timeout(uv_timer_t *t)
     struct tcp_check *c = t->data;
     if (!c->m)
         return;
+    if (c->reading) {
+        char what[256], got[SHOW_GOT + 1];
+
+        snprintf(what, sizeof(what), "timeout: expect.contains not seen; got \"%s\"",
+                 shown(c, got, sizeof(got)));
+        complete(c, PROBE_CRITICAL, what);
+        return;
+    }
     complete(c, PROBE_CRITICAL, c->gai_pending ? "timeout: no answer to the name lookup"
                                                : "timeout: no answer to connect");
 }
@@ -160,6 +278,7 @@ void sched_tcp_start(struct mon *m)
 
     c->m = m;
     c->dns_us = PROBE_NO_VALUE;
+    c->connect_us = PROBE_NO_VALUE;
     c->t0_ns = uv_hrtime();
     c->started_ms = clock_now_ms(s->clock);
     m->check = c;

@@ -104,6 +104,8 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (monitor_id, key)) WITHOUT ROWID;",
     /* 4: a heartbeat ping's body (the job's output) beside the message. */
     "ALTER TABLE results ADD COLUMN body TEXT;",
+    /* 5: events that are not state changes (an on_failure action's outcome). */
+    "ALTER TABLE events ADD COLUMN kind TEXT;",
 };
 
 enum stmt_id {
@@ -168,8 +170,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " dns_us, connect_us, tls_us, ttfb_us, total_us, http_status,"
                          " cert_days, message, body)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [ST_INSERT_EVENT] = "INSERT INTO events (monitor_id, ts_ms, from_state, to_state, cause)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_INSERT_EVENT] = "INSERT INTO events (monitor_id, ts_ms, from_state, to_state, cause, kind)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_UPSERT_MINUTE] = UPSERT_ROLLUP("rollup_minute"),
     [ST_UPSERT_HOUR] = UPSERT_ROLLUP("rollup_hour"),
     [ST_MONITOR_FIND] = "SELECT id, type FROM monitors WHERE name = ?1",
@@ -179,7 +181,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* id breaks ties between events stored with the same timestamp: the
      * later insert is the later change. */
     [ST_MONITOR_STATE] = "SELECT to_state, ts_ms FROM events WHERE monitor_id = ?1"
-                         " ORDER BY ts_ms DESC, id DESC LIMIT 1",
+                         " AND kind IS NULL ORDER BY ts_ms DESC, id DESC LIMIT 1",
     [ST_SUM_MINUTE] = SUM_ROLLUP("rollup_minute"),
     [ST_SUM_HOUR] = SUM_ROLLUP("rollup_hour"),
     [ST_DAY_SUMS] = "SELECT bucket_ms / 86400000 AS day, sum(count), sum(failures),"
@@ -192,7 +194,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                    " ORDER BY ts_ms DESC, rowid DESC LIMIT ?4",
     /* Walks events_monitor_ts backwards: its entries end in the rowid (id),
      * so the tie-break needs no sort. */
-    [ST_EVENTS] = "SELECT ts_ms, from_state, to_state, cause FROM events"
+    [ST_EVENTS] = "SELECT ts_ms, from_state, to_state, cause, kind FROM events"
                   " WHERE monitor_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
                   " ORDER BY ts_ms DESC, id DESC LIMIT ?4",
     [ST_PRUNE_RESULTS] = "DELETE FROM results WHERE rowid IN"
@@ -789,6 +791,10 @@ static int insert_event(struct conn *c, const struct store_event *e, struct opsd
     sqlite3_bind_int(st, 3, e->from_state);
     sqlite3_bind_int(st, 4, e->to_state);
     bind_text(st, 5, e->cause);
+    if (e->kind)
+        sqlite3_bind_text(st, 6, e->kind, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         return db_errf(err, c->db, rc, "cannot store event of monitor %lld",
@@ -1011,6 +1017,7 @@ static int sq_events(struct store *s, int64_t monitor_id, uint64_t since_ms, uin
             .from_state = sqlite3_column_int(st, 1),
             .to_state = sqlite3_column_int(st, 2),
             .cause = (const char *)sqlite3_column_text(st, 3),
+            .kind = (const char *)sqlite3_column_text(st, 4),
         };
 
         seen++;

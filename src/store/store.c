@@ -78,6 +78,7 @@ void store_batch_add_event(struct store_batch *b, const struct store_event *e)
     dst = &b->events[b->n_events++];
     *dst = *e;
     dst->cause = copy_text(e->cause);
+    dst->kind = e->kind ? xstrdup(e->kind) : NULL;
 }
 
 void store_batch_set_memo(struct store_batch *b, const struct store_memo *m)
@@ -113,8 +114,10 @@ void store_batch_clear(struct store_batch *b)
         }
         free((struct store_metric *)r->metrics);
     }
-    for (i = 0; i < b->n_events; i++)
+    for (i = 0; i < b->n_events; i++) {
         free((char *)b->events[i].cause);
+        free((char *)b->events[i].kind);
+    }
     for (i = 0; i < b->n_memos; i++) {
         free((char *)b->memos[i].key);
         free((char *)b->memos[i].value);

@@ -63,6 +63,9 @@ struct store_event {
     int from_state;      /* 0 pending, 1 up, 2 down, 3 paused */
     int to_state;
     const char *cause;
+    const char *kind;    /* NULL for a state change; "action" for an on_failure
+                            action's outcome (from_state = to_state = the state
+                            it ran in) */
 };
 
 /* A small piece of a monitor's check state that must survive a restart (a

@@ -51,6 +51,7 @@ void web_event_from_store(struct web_event *ret, const struct store_event *e)
         .from = (enum probe_state)e->from_state,
         .to = (enum probe_state)e->to_state,
         .cause = e->cause,
+        .kind = e->kind,
     };
 }
 
@@ -149,6 +150,7 @@ json_t *web_event_json(const struct web_event *e)
     json_object_set_new(j, "from", state_or_null(e->from));
     json_object_set_new(j, "to", state_or_null(e->to));
     json_object_set_new(j, "cause", e->cause && *e->cause ? text(e->cause) : json_null());
+    json_object_set_new(j, "kind", text(e->kind ? e->kind : "state"));
     return j;
 }
 

@@ -120,6 +120,7 @@ struct web_event {
     uint64_t time_ms;
     enum probe_state from, to;
     const char *cause; /* borrowed; NULL or "" -> null */
+    const char *kind;  /* borrowed; NULL for a state change */
 };
 
 void web_event_from_store(struct web_event *ret, const struct store_event *e);

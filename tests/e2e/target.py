@@ -9,10 +9,15 @@ PORT serves what the monitors check; CONTROL_PORT switches its behaviour:
   GET /mode/slow    answer after 5 s (longer than the tests' timeouts)
   GET /mode/closed  stop listening: connections are refused
   GET /hits         how many requests PORT has served
-On PORT, /redirect answers 302 to /. With --tls CERT KEY, PORT speaks HTTPS.
+  GET /mode/degraded  /health.json says "degraded" (other paths answer 200)
+On PORT, /redirect answers 302 to /; /echo answers (any method) with a JSON
+object of the request's method, headers and body; /health.json with
+{"status": "ok", "checks": [{"name": "db", "latency_ms": 12}], "ready": true}
+("degraded" in mode degraded). With --tls CERT KEY, PORT speaks HTTPS.
 Only the standard library, so Debian's /usr/bin/python3 runs it as is.
 """
 import http.server
+import json
 import socketserver
 import ssl
 import sys
@@ -35,6 +40,18 @@ class Target(http.server.BaseHTTPRequestHandler):
             mode = state["mode"]
         if mode == "slow":
             time.sleep(5)
+        if self.path.startswith("/echo"):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+            self.reply(200, json.dumps({"method": self.command,
+                                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                                        "body": body}).encode(), "application/json")
+            return
+        if self.path.startswith("/health.json"):
+            doc = {"status": "degraded" if mode == "degraded" else "ok",
+                   "checks": [{"name": "db", "latency_ms": 12}], "ready": True}
+            self.reply(200, json.dumps(doc).encode(), "application/json")
+            return
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "/")
@@ -52,7 +69,21 @@ class Target(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def reply(self, code, body, ctype):
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass
+
     do_HEAD = do_GET
+    do_POST = do_GET
+    do_PUT = do_GET
+    do_PATCH = do_GET
+    do_DELETE = do_GET
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

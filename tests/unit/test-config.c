@@ -356,7 +356,7 @@ static void test_unknown_keys(void **state)
                "log_level, title)");
     assert_one("monitors:\n  - {name: a, type: tcp, host: h, port: 1, zzz: 1}\n", 2, "zzz",
                "unknown key 'zzz' (valid keys: name, type, description, paused, public, interval, "
-               "timeout, confirm, down_on_warning, labels, host, port)");
+               "timeout, confirm, down_on_warning, on_failure, labels, expect, host, port, send)");
     assert_one("monitors:\n  - {name: a, type: http, url: 'http://a', expect: {statuss: 200}}\n", 2,
                "statuss", "unknown key 'statuss' (did you mean 'status'?)");
     assert_one("defaults: {confirn: 3}\n", 1, "confirn",
@@ -369,13 +369,13 @@ static void test_key_does_not_apply(void **state)
                "url", "key 'url' does not apply to a tcp monitor (only to http monitors)");
     /* the type is known even when it comes after the key */
     assert_one("monitors:\n  - {port: 1, name: a, type: http, url: 'http://x'}\n", 2, "port",
-               "key 'port' does not apply to an http monitor (only to tcp monitors)");
+               "key 'port' does not apply to an http monitor (only to tcp and tls monitors)");
     assert_one(
         "monitors:\n"
         "  - {name: a, type: heartbeat, token: 0123456789abcdef, period: 1m, interval: 1m}\n",
         2, "interval",
         "key 'interval' does not apply to a heartbeat monitor (only to http, tcp, exec, file, "
-        "log, host and process monitors)");
+        "log, host, process, dns, tls and icmp monitors)");
 }
 
 static void test_duplicate_keys(void **state)
@@ -468,8 +468,9 @@ static void test_bad_strings(void **state)
 
     assert_one("monitors:\n  - {name: a, type: htp}\n", 2, "htp",
                "unknown monitor type 'htp' (did you mean 'http'?)");
-    assert_one("monitors:\n  - {name: a, type: icmp}\n", 2, "icmp",
-               "unknown monitor type 'icmp' (expected http, tcp or heartbeat)");
+    assert_one("monitors:\n  - {name: a, type: ping}\n", 2, "ping",
+               "unknown monitor type 'ping' (expected http, tcp, heartbeat, exec, file, log, host, "
+               "process, dns, tls or icmp)");
     assert_one("monitors:\n  - {name: a, type: http, url: ftp://x}\n", 2, "ftp",
                "url 'ftp://x' does not start with http:// or https:// (monitors[0].url)");
     assert_one("monitors:\n  - {name: a, type: http, url: 'https://'}\n", 2, "'https",
@@ -762,7 +763,8 @@ static void test_env_secrets_never_quoted(void **state)
           "s3cret", M "{name: " S ", type: tcp, host: h, port: 1}\n",
           "monitor name '${OPSD_TEST_SECRET}' is longer than 128 characters" },
         { "Sup3rS3cret", "S3cret", M "{name: a, type: " S "}\n",
-          "unknown monitor type '${OPSD_TEST_SECRET}' (expected http, tcp or heartbeat)" },
+          "unknown monitor type '${OPSD_TEST_SECRET}' (expected http, tcp, heartbeat, exec, file, log, "
+          "host, process, dns, tls or icmp)" },
         { "htpp", "htpp", M "{name: a, type: " S "}\n",
           "unknown monitor type '${OPSD_TEST_SECRET}' (did you mean 'http'?)" },
         /* integers, booleans */

@@ -462,6 +462,78 @@ static void test_file_rules(void **state)
     assert_string_equal(r.message, "'/etc/app.conf' is 101 B, above max_size 100 B");
 }
 
+static void json_case(const char *assertion, const char *doc, bool want, const char *why_want)
+{
+    struct probe_json_assert a;
+    struct opsd_error err = { 0 };
+    json_error_t jerr;
+    json_t *d = json_loads(doc, JSON_DECODE_ANY, &jerr);
+    char why[256] = "";
+
+    assert_non_null(d);
+    if (probe_json_assert_parse(assertion, &a, &err) < 0)
+        fail_msg("parse '%s': %s", assertion, err.msg);
+    assert_int_equal(probe_json_assert_eval(&a, d, why, sizeof(why)), want);
+    if (why_want)
+        assert_string_equal(why, why_want);
+    probe_json_assert_free(&a);
+    json_decref(d);
+}
+
+static void json_bad(const char *assertion, const char *msg)
+{
+    struct probe_json_assert a;
+    struct opsd_error err = { 0 };
+
+    memset(&a, 0x5a, sizeof(a));
+    assert_int_equal(probe_json_assert_parse(assertion, &a, &err), -EINVAL);
+    assert_string_equal(err.msg, msg);
+    assert_int_equal(a.n_steps, 0x5a5a5a5a5a5a5a5aULL); /* untouched */
+}
+
+static void test_json_asserts(void **state)
+{
+    const char *doc = "{\"status\":\"ok\",\"n\":3,\"f\":2.5,\"ready\":true,\"off\":false,"
+                      "\"nil\":null,\"checks\":[{\"name\":\"db\",\"ms\":12}],"
+                      "\"odd key\":\"x\",\"s\":\"3\"}";
+
+    (void)state;
+    json_case("$.status == \"ok\"", doc, true, NULL);
+    json_case("$.status != \"ok\"", doc, false, "$.status != \"ok\": it is \"ok\"");
+    json_case("$.status == \"degraded\"", doc, false,
+              "$.status == \"degraded\": it is \"ok\"");
+    json_case("$.n == 3", doc, true, NULL);
+    json_case("$.n == 3.0", doc, true, NULL); /* integer and real compare as numbers */
+    json_case("$.f > 2", doc, true, NULL);
+    json_case("$.f >= 2.5", doc, true, NULL);
+    json_case("$.f < 2.5", doc, false, "$.f < 2.5: it is 2.5");
+    json_case("$.n <= 2", doc, false, "$.n <= 2: it is 3");
+    json_case("$.s > 1", doc, false, "$.s > 1: it is \"3\", not a number");
+    json_case("$.checks[0].ms < 200", doc, true, NULL);
+    json_case("$.checks[0][\"name\"] == \"db\"", doc, true, NULL);
+    json_case("$[\"odd key\"] == \"x\"", doc, true, NULL);
+    json_case("$.checks[1].ms < 200", doc, false, "$.checks[1].ms < 200: the path is missing");
+    json_case("$.ready", doc, true, NULL);
+    json_case("$.off", doc, false, "$.off: it is false");
+    json_case("$.nil", doc, false, "$.nil: it is null");
+    json_case("$.nil == null", doc, true, NULL);
+    json_case("$.missing", doc, false, "$.missing: the path is missing");
+    json_case("$", "[1]", true, NULL);
+    json_case("  $.n==3", doc, true, NULL);
+
+    json_bad("status == 1", "expected a path starting with '$' at column 1");
+    json_bad("$.a ==", "expected a value after ==");
+    json_bad("$.a[x]", "expected an index or a quoted name after '[' at column 5");
+    json_bad("$.a[1", "expected ']' after the index at column 6");
+    json_bad("$.a[\"b]", "unterminated [\"...\"] opened at column 4");
+    json_bad("$.", "expected a name after '.' at column 3");
+    json_bad("$.a ~ 1", "expected ==, !=, <, <=, > or >= at column 5");
+    json_bad("$.a == {\"x\": 1}",
+             "the value at column 8 is not a JSON string, number, true, false or null");
+    json_bad("$.a == ok", "the value at column 8 is not a JSON string, number, true, false or null");
+    json_bad("$.a < \"1\"", "< needs a number on its right");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat_deadline),
         cmocka_unit_test(test_last_keeps_own_message),
         cmocka_unit_test(test_file_rules),
+        cmocka_unit_test(test_json_asserts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

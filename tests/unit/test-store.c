@@ -639,11 +639,11 @@ static void test_events_state(void **state)
     assert_int_equal(st.state, 0);
     assert_int_equal(st.since_ms, 0);
 
-    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "first check passed" };
+    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "first check passed", NULL };
     store_batch_add_event(&b, &e);
-    e = (struct store_event){ web, DAY0 + 5000, 1, 2, "3 of 3 checks failed" };
+    e = (struct store_event){ web, DAY0 + 5000, 1, 2, "3 of 3 checks failed", NULL };
     store_batch_add_event(&b, &e);
-    e = (struct store_event){ db, DAY0 + 9000, 0, 3, NULL };
+    e = (struct store_event){ db, DAY0 + 9000, 0, 3, NULL, NULL };
     store_batch_add_event(&b, &e);
     write_batch(f, &b);
 
@@ -654,9 +654,9 @@ static void test_events_state(void **state)
     assert_int_equal(st.state, 3);
 
     /* Two changes with one timestamp: the one stored later wins. */
-    e = (struct store_event){ web, DAY0 + 7000, 2, 1, "recovered" };
+    e = (struct store_event){ web, DAY0 + 7000, 2, 1, "recovered", NULL };
     store_batch_add_event(&b, &e);
-    e = (struct store_event){ web, DAY0 + 7000, 1, 3, "paused" };
+    e = (struct store_event){ web, DAY0 + 7000, 1, 3, "paused", NULL };
     store_batch_add_event(&b, &e);
     write_batch(f, &b);
     assert_int_equal(store_monitor_state(f->s, web, &st, &err), 0);
@@ -719,17 +719,17 @@ static void test_events_history(void **state)
     assert_int_equal(store_events(f->s, web, 0, UINT64_MAX, 10, event_collect_cb, &c, &err), 0);
     assert_int_equal(c.n, 0);
 
-    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "HTTP 200" };
+    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "HTTP 200", NULL };
     store_batch_add_event(&b, &e);
-    e = (struct store_event){ web, DAY0 + 5000, 1, 2, "HTTP 500 (expected 200)" };
+    e = (struct store_event){ web, DAY0 + 5000, 1, 2, "HTTP 500 (expected 200)", NULL };
     store_batch_add_event(&b, &e);
-    e = (struct store_event){ db, DAY0 + 6000, 0, 2, "connection refused" };
+    e = (struct store_event){ db, DAY0 + 6000, 0, 2, "connection refused", NULL };
     store_batch_add_event(&b, &e);
-    e = (struct store_event){ web, DAY0 + 9000, 2, 1, NULL };
+    e = (struct store_event){ web, DAY0 + 9000, 2, 1, NULL, NULL };
     store_batch_add_event(&b, &e);
     write_batch(f, &b);
     /* Stored in a later batch with the same time: the later one is newer. */
-    e = (struct store_event){ web, DAY0 + 9000, 1, 3, "paused" };
+    e = (struct store_event){ web, DAY0 + 9000, 1, 3, "paused", NULL };
     store_batch_add_event(&b, &e);
     write_batch(f, &b);
 
@@ -1004,7 +1004,7 @@ static void test_write_atomic(void **state)
     store_batch_add_result(&b, &r);
     r.monitor_id = web + 99;
     store_batch_add_result(&b, &r);
-    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "up" };
+    e = (struct store_event){ web, DAY0 + 1000, 0, 1, "up", NULL };
     store_batch_add_event(&b, &e);
     assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "FOREIGN KEY"));
@@ -1373,6 +1373,31 @@ static void test_metrics(void **state)
     assert_int_equal(sql_int(f, "SELECT count(*) FROM metrics WHERE ts_ms < " "0 + (SELECT min(ts_ms) FROM results)"), 0);
 }
 
+/* An action's outcome is an event too, but never a state: the state a
+ * monitor restarts in comes from state changes only. */
+static void test_action_events(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_monitor_state st;
+    struct store_batch b = { 0 };
+    struct store_event e;
+    int64_t web;
+
+    open_store(f);
+    web = ensure(f, "web");
+    e = (struct store_event){ web, DAY0 + 1000, 1, 2, "HTTP 500", NULL };
+    store_batch_add_event(&b, &e);
+    e = (struct store_event){ web, DAY0 + 2000, 1, 1, "on_failure: exit status 0", "action" };
+    store_batch_add_event(&b, &e);
+    write_batch(f, &b);
+    assert_int_equal(store_monitor_state(f->s, web, &st, &err), 0);
+    assert_int_equal(st.state, 2);
+    assert_int_equal(st.since_ms, DAY0 + 1000);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE kind = 'action'"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM events WHERE kind IS NULL"), 1);
+}
+
 static void test_prune(void **state)
 {
     struct fixture *f = *state;
@@ -1490,7 +1515,7 @@ static void test_durability_kill9(void **state)
                     mk_result(web, DAY0 + (uint64_t)(i * per_batch + j) * 1000, j % 10 != 0, j);
                 store_batch_add_result(&b, &r);
             }
-            struct store_event e = { web, DAY0 + (uint64_t)i, (i + 1) % 3, (i + 2) % 3, "x" };
+            struct store_event e = { web, DAY0 + (uint64_t)i, (i + 1) % 3, (i + 2) % 3, "x", NULL };
             store_batch_add_event(&b, &e);
             if (store_write(s, &b, NULL) < 0)
                 _exit(2);
@@ -1619,6 +1644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uptime_days, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_write_read, setup, teardown),

@@ -486,20 +486,24 @@ static void test_event_json(void **state)
         struct store_event e;
         const char *json;
     } cases[] = {
-        { { 3, T0 + 1, PROBE_STATE_UP, PROBE_STATE_DOWN, "HTTP 500 (expected 200)" },
+        { { 3, T0 + 1, PROBE_STATE_UP, PROBE_STATE_DOWN, "HTTP 500 (expected 200)", NULL },
           "{\"time\":\"2026-11-20T12:00:00.001Z\",\"from\":\"up\",\"to\":\"down\","
-          "\"cause\":\"HTTP 500 (expected 200)\"}\n" },
-        { { 3, T0, PROBE_STATE_PENDING, PROBE_STATE_UP, NULL },
+          "\"cause\":\"HTTP 500 (expected 200)\",\"kind\":\"state\"}\n" },
+        { { 3, T0, PROBE_STATE_PENDING, PROBE_STATE_UP, NULL, NULL },
           "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"pending\",\"to\":\"up\","
-          "\"cause\":null}\n" },
-        { { 3, T0, PROBE_STATE_DOWN, PROBE_STATE_PAUSED, "" },
+          "\"cause\":null,\"kind\":\"state\"}\n" },
+        { { 3, T0, PROBE_STATE_DOWN, PROBE_STATE_PAUSED, "", NULL },
           "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"down\",\"to\":\"paused\","
-          "\"cause\":null}\n" },
+          "\"cause\":null,\"kind\":\"state\"}\n" },
         /* a state from a newer opsd shows as probe_state_to_string() says;
          * a cause that is not UTF-8 still gives valid JSON */
-        { { 3, T0, 42, PROBE_STATE_DOWN, "got \xfe" },
+        { { 3, T0, 42, PROBE_STATE_DOWN, "got \xfe", NULL },
           "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"pending\",\"to\":\"down\","
-          "\"cause\":\"got ?\"}\n" },
+          "\"cause\":\"got ?\",\"kind\":\"state\"}\n" },
+        /* an on_failure action's outcome */
+        { { 3, T0, PROBE_STATE_DOWN, PROBE_STATE_DOWN, "on_failure: exit status 0", "action" },
+          "{\"time\":\"2026-11-20T12:00:00.000Z\",\"from\":\"down\",\"to\":\"down\","
+          "\"cause\":\"on_failure: exit status 0\",\"kind\":\"action\"}\n" },
     };
 
     (void)state;
