@@ -127,7 +127,12 @@ static int print_table(const json_t *monitors)
 
         snprintf(row[COL_NAME], 64, "%s", str_or_dash(json_object_get(m, "name")));
         snprintf(row[COL_TYPE], 64, "%s", str_or_dash(json_object_get(m, "type")));
-        snprintf(row[COL_STATE], 64, "%s", str_or_dash(json_object_get(m, "state")));
+        /* A warning shows beside the state: still up, but degraded. */
+        snprintf(row[COL_STATE], 64, "%s%s", str_or_dash(json_object_get(m, "state")),
+                 strcmp(str_or_dash(json_object_get(json_object_get(m, "last_result"), "status")),
+                        "warning") == 0
+                     ? " (warning)"
+                     : "");
         format_ago(json_object_get(m, "since"), now, row[COL_SINCE], 64);
         format_latency(json_object_get(m, "latency_ms"), row[COL_LATENCY], 64);
         format_ago(json_object_get(m, "last_check"), now, row[COL_LAST], 64);

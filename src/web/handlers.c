@@ -332,6 +332,7 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
             .description = v->conf->description,
             .public_ = v->conf->public_,
             .state = view_state(v),
+            .degraded = v->has_result && v->last.status == PROBE_WARNING,
             .heartbeat = v->conf->type == CONF_MON_HEARTBEAT,
             .has_result = v->has_result,
             .last_ping_ms = v->last_ping_ms,

@@ -69,7 +69,7 @@ static const char *state_label(const struct web_page_monitor *m)
 {
     switch (m->state) {
     case PROBE_STATE_UP:
-        return "Operational";
+        return m->degraded ? "Degraded" : "Operational";
     case PROBE_STATE_DOWN:
         return "Down";
     case PROBE_STATE_PAUSED:
@@ -100,10 +100,10 @@ static const char *state_class(enum probe_state s)
  * footer).
  *   light  text   #1f2933 on card #fff 14.76, on page #f6f7f9 13.76
  *          muted  #616e7c on card 5.21, on page 4.86
- *          badges up #1a7f37 5.08, down #cf222e 5.36 (on card)
+ *          badges up #1a7f37 5.08, down #cf222e 5.36, degraded #9a6700 4.86 (on card)
  *   dark   text   #e4e7eb on card #1a2027 13.23, on page #0f1419 14.92
  *          muted  #9aa5b1 on card 6.56, on page 7.40
- *          badges up #3fb950 6.46, down #f85149 4.89 (on card)
+ *          badges up #3fb950 6.46, down #f85149 4.89, degraded #d29922 6.49 (on card)
  *   both   banner text #fff on up #1a7f37 5.08, on down #cf222e 5.36,
  *          on grey #52606d 6.46
  * Day cells are graphics and never the only carrier: each has a title, the
@@ -115,9 +115,10 @@ static const char *state_class(enum probe_state s)
 static const char css[] =
     ":root{--bg:#f6f7f9;--card:#fff;--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;"
     "--up:#1a7f37;--high:#7cb518;--mid:#e8890c;--low:#cf222e;--none:#e4e7eb;--wait:#52606d;"
-    "--up-text:#1a7f37;--down-text:#cf222e}"
+    "--up-text:#1a7f37;--down-text:#cf222e;--degraded-text:#9a6700}"
     "@media (prefers-color-scheme:dark){:root{--bg:#0f1419;--card:#1a2027;--fg:#e4e7eb;"
-    "--muted:#9aa5b1;--line:#2d3640;--none:#2d3640;--up-text:#3fb950;--down-text:#f85149}}"
+    "--muted:#9aa5b1;--line:#2d3640;--none:#2d3640;--up-text:#3fb950;--down-text:#f85149;"
+    "--degraded-text:#d29922}}"
     "*{box-sizing:border-box}"
     "body{margin:0;background:var(--bg);color:var(--fg);"
     "font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,Helvetica,Arial,sans-serif}"
@@ -139,6 +140,7 @@ static const char css[] =
     ".pct{color:var(--muted);white-space:nowrap}"
     ".badge{font-weight:600;white-space:nowrap}"
     ".badge.up{color:var(--up-text)}.badge.down{color:var(--down-text)}"
+    ".badge.degraded{color:var(--degraded-text)}"
     ".badge.pending,.badge.paused{color:var(--muted)}"
     ".bar{display:flex;gap:2px;height:2.1rem;margin:.6rem 0 .3rem}"
     ".day{flex:1 1 0;min-width:0;border-radius:2px}"
@@ -283,7 +285,8 @@ static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_
     } else {
         uptime_words(sb, p, m, p->ndays);
     }
-    sbuf_addf(sb, "</span><span class=\"badge %s\">%s</span></div></div>\n", state_class(m->state),
+    sbuf_addf(sb, "</span><span class=\"badge %s\">%s</span></div></div>\n",
+              m->state == PROBE_STATE_UP && m->degraded ? "degraded" : state_class(m->state),
               state_label(m));
 
     sbuf_puts(sb, "<div class=\"bar\" role=\"img\" aria-label=\"");

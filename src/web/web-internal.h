@@ -186,6 +186,7 @@ struct web_page_monitor {
     const char *description; /* borrowed; may be NULL */
     bool public_;            /* false: left off the page */
     enum probe_state state;
+    bool degraded;                   /* up, but its last result was a warning */
     const struct store_uptime *days; /* ndays entries, oldest first; may be NULL */
     bool heartbeat;                  /* a heartbeat monitor: fed by pings, not checks */
     bool has_result;                 /* it has a result (from this run or the store) */

@@ -64,6 +64,8 @@ touch -d '+1 second' "$T/app.conf"
 eventually 10 "a content change is a warning" bash -c "[ \"\$(curl -s $URL/api/v1/monitors/app-conf | jq -r .last_result.status)\" = warning ]"
 check "the message shows the old and new checksums" msg_like app-conf "'$T/app.conf' content changed (sha256 ????????????… -> ????????????…)"
 check "a warning is still up (down_on_warning is off)" state_is app-conf up
+check "opsd status shows the warning beside the state" bash -c "'$OPSD' status -c '$T/opsd.yaml' | grep -qE '^app-conf +file +up \(warning\)'"
+check "the status page calls it Degraded" bash -c "curl -s $URL/ | grep -q 'class=\"badge degraded\">Degraded<'"
 
 stop_opsd
 check "SIGTERM exits 0" [ "$STOP_RC" -eq 0 ]

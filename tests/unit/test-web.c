@@ -1068,6 +1068,7 @@ static void test_page_contrast(void **state)
     } text_pairs[] = {
         { "fg", "card" },  { "fg", "bg" },        { "muted", "card" },
         { "muted", "bg" }, { "up-text", "card" }, { "down-text", "card" },
+        { "degraded-text", "card" },
         { "#fff", "up" },  { "#fff", "low" },     { "#fff", "wait" },
     };
     struct web_page_monitor mons[] = { { .name = "api", .public_ = true } };
@@ -1077,6 +1078,7 @@ static void test_page_contrast(void **state)
     /* the badges and banners take their colours from these variables */
     assert_non_null(strstr(html, ".badge.up{color:var(--up-text)}"));
     assert_non_null(strstr(html, ".badge.down{color:var(--down-text)}"));
+    assert_non_null(strstr(html, ".badge.degraded{color:var(--degraded-text)}"));
     assert_non_null(strstr(html, ".badge.pending,.badge.paused{color:var(--muted)}"));
     assert_non_null(strstr(html, ".banner{border-radius:.5rem;padding:1rem 1.25rem;color:#fff;"));
     assert_non_null(strstr(html, ".banner.up{background:var(--up)}"));
