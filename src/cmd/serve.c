@@ -246,6 +246,11 @@ int cmd_serve(int argc, char **argv)
     const char *config_opt;
     int r, ret = CMD_EXIT_FAILURE;
 
+    /* libuv's pool (4 threads by default) runs the store's writes, name
+     * lookups and the file, log, host and process checks; a few more
+     * threads keep one slow disk from delaying the rest. Read once, at the
+     * pool's first use; an operator's own setting wins. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
     r = parse_args(argc, argv, &sv);
     if (r)
         return r < 0 ? CMD_EXIT_OK : r;

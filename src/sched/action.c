@@ -5,7 +5,9 @@
  * stored as an event of kind "action"; so is a run skipped by the limit.
  *
  * A run outlives a reload that replaces or removes its monitor (a restart
- * command should finish); it then records against the monitor's stored id.
+ * command should finish); it records against the monitor's stored id and
+ * is found by the monitor's name, never through a monitor pointer, so a
+ * reload (or one that fails half-way) cannot leave a dangling one.
  * Stopping the engine kills runs still going. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,6 @@
 
 struct action_run {
     struct sched *s;
-    struct mon *m; /* NULL once the monitor was removed */
     int64_t monitor_id;
     char *name;
     struct sched_child *child;
@@ -31,8 +32,15 @@ struct action_run {
 struct action_state {
     uint64_t runs[100]; /* start times of recent runs, oldest first (max_runs <= 100) */
     size_t n_runs;
-    struct action_run *running;
 };
+
+static struct action_run *running_for(struct sched *s, const char *name)
+{
+    for (struct action_run *r = s->actions; r; r = r->next)
+        if (strcmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
 
 static void unlink_run(struct action_run *run)
 {
@@ -76,7 +84,8 @@ static void on_done(const struct sched_child_result *res, void *userdata)
     struct action_run *run = userdata;
     struct sched *s = run->s;
     char what[128], line[256], cause[OPSD_MAX_MESSAGE], took[32];
-    enum probe_state state = run->m ? run->m->view.sm.state : PROBE_STATE_DOWN;
+    const struct sched_monitor_view *v = sched_monitor_find(s, run->name);
+    enum probe_state state = v ? v->sm.state : PROBE_STATE_DOWN;
 
     if (res->spawn_error)
         snprintf(what, sizeof(what), "cannot start: %s", uv_strerror(res->spawn_error));
@@ -96,8 +105,6 @@ static void on_done(const struct sched_child_result *res, void *userdata)
     add_action_event(s, run->monitor_id, state, clock_now_ms(s->clock), cause);
     /* Not the output: a command may print what it was given. */
     log_info("event=action_done monitor=%s result=%s", run->name, log_q(what));
-    if (run->m)
-        ((struct action_state *)run->m->action)->running = NULL;
     unlink_run(run);
     free(run->name);
     free(run);
@@ -122,7 +129,7 @@ void sched_action_on_down(struct mon *m, uint64_t now_ms)
     if (!cf->action_command || m->s->stopping)
         return;
     st = state_of(m);
-    if (st->running) {
+    if (running_for(m->s, cf->name)) {
         add_action_event(m->s, m->view.store_id, PROBE_STATE_DOWN, now_ms,
                          "on_failure: not run: the previous run is still going");
         return;
@@ -153,17 +160,17 @@ void sched_action_on_down(struct mon *m, uint64_t now_ms)
     st->runs[st->n_runs++] = now_ms;
     run = xcalloc(1, sizeof(*run));
     run->s = m->s;
-    run->m = m;
     run->monitor_id = m->view.store_id;
     run->name = xstrdup(cf->name);
     run->next = m->s->actions;
     m->s->actions = run;
-    st->running = run;
     /* The command is never logged: it may carry secrets from ${VAR}. */
     log_info("event=action_started monitor=%s run=%zu max_runs=%u", cf->name, st->n_runs,
              cf->action_max_runs);
+    /* What a restart command starts must outlive it: the group is killed
+     * only at the timeout, not when the command exits. */
     run->child = sched_child_start(m->s->loop, argv, cf->action_timeout_ms, ACTION_OUTPUT_CAP,
-                                   on_done, run);
+                                   false, on_done, run);
     free(argv);
 }
 
@@ -181,11 +188,8 @@ void sched_action_inherit(struct mon *m, const struct mon *prev)
 
 void sched_action_forget(struct mon *m)
 {
-    struct action_state *st = m->action;
-
-    if (st && st->running)
-        st->running->m = NULL; /* it finishes on its own */
-    free(st);
+    /* A run still going finishes on its own: it holds no monitor pointer. */
+    free(m->action);
     m->action = NULL;
 }
 
@@ -196,8 +200,6 @@ void sched_action_stop_all(struct sched *s)
 
         s->actions = run->next;
         log_warn("event=action_killed monitor=%s reason=stopping", run->name);
-        if (run->m && run->m->action)
-            ((struct action_state *)run->m->action)->running = NULL;
         sched_child_cancel(run->child);
         free(run->name);
         free(run);

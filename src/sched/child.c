@@ -37,6 +37,7 @@ struct sched_child {
     struct sbuf obuf, ebuf;
     bool out_truncated, err_truncated;
     size_t cap;
+    bool reap_group;       /* kill what the child left in its group when it exits */
     uint64_t timeout_ms;
     uint64_t t0_ns;
 };
@@ -147,9 +148,10 @@ static void on_exit_cb(uv_process_t *p, int64_t exit_status, int term_signal)
     c->exited = true;
     c->exit_status = exit_status;
     c->term_signal = term_signal;
-    /* Whatever the child left running in its group goes with it (ESRCH,
-     * nothing left, is the usual case). */
-    (void)kill(-p->pid, SIGKILL);
+    /* A plugin's leftovers go with it (ESRCH, nothing left, is the usual
+     * case); an action's do not: a restart command leaves the service. */
+    if (c->reap_group || !c->cb)
+        (void)kill(-p->pid, SIGKILL);
     if (!c->cb) {
         /* Cancelled: the child is reaped, nothing is reported. */
         c->done = true;
@@ -205,7 +207,8 @@ static void init_handle(struct sched_child *c, uv_handle_t *h)
 }
 
 struct sched_child *sched_child_start(uv_loop_t *loop, char *const *argv, uint64_t timeout_ms,
-                                      size_t cap, sched_child_cb cb, void *userdata)
+                                      size_t cap, bool reap_group, sched_child_cb cb,
+                                      void *userdata)
 {
     struct sched_child *c = xcalloc(1, sizeof(*c));
     uv_stdio_container_t stdio[3];
@@ -215,6 +218,7 @@ struct sched_child *sched_child_start(uv_loop_t *loop, char *const *argv, uint64
     c->cb = cb;
     c->userdata = userdata;
     c->cap = cap;
+    c->reap_group = reap_group;
     c->t0_ns = uv_hrtime();
     c->timeout_ms = timeout_ms;
     sbuf_init(&c->obuf);

@@ -246,7 +246,7 @@ static const struct sched_driver drivers[] = {
     /* fed by pings, not checks */
     [CONF_MON_HEARTBEAT] = { no_check, no_cancel, sched_heartbeat_inherit, sched_heartbeat_forget },
     [CONF_MON_EXEC] = { sched_exec_start, sched_exec_cancel },
-    [CONF_MON_FILE] = { sched_file_start, sched_work_cancel },
+    [CONF_MON_FILE] = { sched_file_start, sched_work_cancel, sched_file_inherit, NULL },
     [CONF_MON_LOG] = { sched_log_start, sched_work_cancel, sched_log_inherit, sched_log_forget },
     [CONF_MON_HOST] = { sched_host_start, sched_work_cancel, sched_host_inherit, sched_host_forget },
     [CONF_MON_PROCESS] = { sched_host_start, sched_work_cancel, sched_host_inherit,
@@ -317,7 +317,7 @@ static void mon_closed(uv_handle_t *h)
     struct mon *m = h->data;
     struct sched *s = m->s;
 
-    bool counted = s->stop_stage == STOP_CLOSING;
+    bool counted = m->close_counted;
 
     curl_url_cleanup(m->curlu);
     curl_slist_free_all(m->http_headers);
@@ -686,8 +686,10 @@ static void close_handles(struct sched *s)
     s->stop_stage = STOP_CLOSING;
     sched_action_stop_all(s);
     s->closing = (unsigned)s->n_mons + 4;
-    for (size_t i = 0; i < s->n_mons; i++)
+    for (size_t i = 0; i < s->n_mons; i++) {
+        s->mons[i]->close_counted = true;
         mon_remove(s->mons[i]);
+    }
     s->n_mons = 0;
     uv_close((uv_handle_t *)&s->flush_timer, sched_handle_closed);
     uv_close((uv_handle_t *)&s->prune_timer, sched_handle_closed);

@@ -104,7 +104,7 @@ void sched_exec_start(struct mon *m)
     c->started_ms = clock_now_ms(m->s->clock);
     m->check = c;
     c->child = sched_child_start(m->s->loop, argv, m->conf->timeout_ms, PROBE_PLUGIN_MAX_OUTPUT,
-                                 on_done, c);
+                                 true, on_done, c);
     free(argv);
 }
 

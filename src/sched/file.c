@@ -172,3 +172,14 @@ void sched_file_start(struct mon *m)
     }
     sched_work_start(m, &fw->w);
 }
+
+void sched_file_inherit(struct mon *m, const struct mon *prev)
+{
+    /* The previous file is a reference only for the same path. */
+    if (!prev->memory || !m->conf->path || !prev->conf->path ||
+        strcmp(m->conf->path, prev->conf->path) != 0)
+        return;
+    m->memory = xmalloc(prev->memory_size);
+    memcpy(m->memory, prev->memory, prev->memory_size);
+    m->memory_size = prev->memory_size;
+}

@@ -298,8 +298,11 @@ int sched_heartbeat_ping(struct sched *s, const char *token, const char *rid,
         r.status = PROBE_OK;
         snprintf(r.message, sizeof(r.message), "success ping%s", extra);
         judge_success(m, mem, now, run_ms, &r);
-        m->last_success_ms = now;
-        mem->deadline_ms = schedule_deadline(m, now, now);
+        /* A run judged a failure (too short) does not meet the deadline. */
+        if (r.status != PROBE_CRITICAL) {
+            m->last_success_ms = now;
+            mem->deadline_ms = schedule_deadline(m, now, now);
+        }
     } else {
         r.status = PROBE_CRITICAL;
         if (kind == PROBE_PING_EXIT)

@@ -303,8 +303,9 @@ void sched_http_start(struct mon *m)
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* clears NOBODY and POST: set those after */
     curl_easy_setopt(e, CURLOPT_NOBODY, is_head ? 1L : 0L);
     if (cf->body) {
+        /* Copied: a reload may free the config while the check still runs. */
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(cf->body));
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, cf->body);
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, cf->body);
     }
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
                      cf->method && !is_head && strcmp(cf->method, "GET") != 0 &&

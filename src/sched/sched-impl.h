@@ -28,6 +28,7 @@ struct mon {
     void *memory;
     size_t memory_size;
     void *action; /* action.c's state: on_failure run history; NULL until needed */
+    bool close_counted; /* closed by the stop, which counts its close callback */
 };
 
 struct action_run;
@@ -50,10 +51,14 @@ struct sched_driver {
 /* A check that blocks (file system, /proc) runs on libuv's thread pool. run
  * touches only the work's own copy of what it needs: the monitor's config
  * may be freed by a reload while it runs. done runs on the loop, only if
- * the check was not cancelled, and must record and finish the check. */
+ * the check was neither cancelled nor timed out, and must record and
+ * finish the check. free runs once the work is back and its timer closed,
+ * whatever happened. */
 struct sched_work {
     uv_work_t req;
-    struct mon *m; /* NULL once cancelled */
+    uv_timer_t timer; /* the monitor's timeout */
+    bool work_done, timer_closed, timed_out;
+    struct mon *m; /* NULL once cancelled or timed out */
     void (*run)(struct sched_work *w);
     void (*done)(struct sched_work *w, struct mon *m);
     void (*free)(struct sched_work *w);
@@ -151,11 +156,14 @@ typedef void (*sched_child_cb)(const struct sched_child_result *r, void *userdat
 struct sched_child;
 /* Runs argv (borrowed for the call) in a session of its own, with a minimal
  * C-locale environment, from /, stdin from /dev/null, reading up to cap
- * bytes of stdout and of stderr. cb runs exactly once, on a later loop turn,
- * unless sched_child_cancel() comes first. The returned handle is valid
- * until cb has run or cancel was called. */
+ * bytes of stdout and of stderr. At the timeout its group is killed; when
+ * it exits, its group is killed too if reap_group (a plugin's leftovers),
+ * and left alone if not (a restart command's service). cb runs exactly
+ * once, on a later loop turn, unless sched_child_cancel() comes first. The
+ * returned handle is valid until cb has run or cancel was called. */
 struct sched_child *sched_child_start(uv_loop_t *loop, char *const *argv, uint64_t timeout_ms,
-                                      size_t cap, sched_child_cb cb, void *userdata);
+                                      size_t cap, bool reap_group, sched_child_cb cb,
+                                      void *userdata);
 /* Kills the child's group; cb is never called; the context reaps the child
  * and frees itself. Accepts NULL. */
 void sched_child_cancel(struct sched_child *c);
@@ -195,6 +203,7 @@ void sched_icmp_cancel(struct mon *m);
 
 /* file.c */
 void sched_file_start(struct mon *m);
+void sched_file_inherit(struct mon *m, const struct mon *prev);
 
 /* tcp.c */
 void sched_tcp_start(struct mon *m);
