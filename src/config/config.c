@@ -1918,8 +1918,17 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              "max_latency '%s' exceeds the timeout '%s' (%s.expect.max_latency; it could never "
              "be met)",
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
+    if (m->type == CONF_MON_HTTP && m->body && m->method &&
+        (strcmp(m->method, "GET") == 0 || strcmp(m->method, "HEAD") == 0))
+        diag(l, seen[MK_BODY].key, "body with method %s (%s; a request body needs POST, PUT, "
+                                   "PATCH, DELETE or OPTIONS)",
+             m->method, path);
     if (m->type == CONF_MON_HTTP && !m->method)
-        m->method = xstrdup(DEF_METHOD);
+        m->method = xstrdup(m->body ? "POST" : DEF_METHOD);
+    if (m->type == CONF_MON_TCP && m->expect_contains && strlen(m->expect_contains) > 1024)
+        diag(l, mn, "expect.contains is longer than 1024 bytes (%s; it is looked for in the first "
+                    "4 KiB the service sends)",
+             path);
     if (m->type == CONF_MON_DNS && m->expect_equals && m->n_expect_equals == 0)
         diag(l, mn, "expect.equals is empty (%s; it could never match: list the answers)", path);
     if (m->type == CONF_MON_TLS && !seen[MK_PORT].key)

@@ -286,9 +286,16 @@ static void release_slot(struct mon *m)
 
     m->in_flight = false;
     s->stats.in_flight--;
+    /* A check that ends inside start_check() (a plugin that cannot be
+     * split, a skipped stuck check) comes back here: the outer call's loop
+     * refills the slots, so a long queue never turns into deep recursion. */
+    if (s->releasing)
+        return;
+    s->releasing = true;
     while (!s->stopping && s->stats.in_flight < s->conf->server.max_concurrency &&
            (next = dequeue(s)))
         start_check(next);
+    s->releasing = false;
     maybe_finish_stop(s);
 }
 

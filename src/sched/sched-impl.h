@@ -73,6 +73,7 @@ struct sched {
     struct mon **mons;
     size_t n_mons;
     struct mon *q_head, *q_tail;
+    bool releasing; /* inside release_slot(): see there */
     struct sched_stats stats;
     bool started;
     int64_t wall_minus_loop; /* wall-clock ms minus uv_now(): see arm_at() */
