@@ -20,6 +20,8 @@ struct log_memory {
     struct probe_log *w; /* NULL while a poll has it, or before the first check */
     bool have_cursor;    /* to restore into the next watcher made */
     struct probe_log_cursor cursor;
+    bool have_last;      /* where the last finished poll stopped */
+    struct probe_log_cursor last;
 };
 
 struct log_work {
@@ -67,6 +69,7 @@ static void done(struct sched_work *w, struct mon *m)
 
     mem->w = lw->watcher;
     lw->watcher = NULL;
+    mem->have_last = probe_log_cursor_get(mem->w, &mem->last) == 0;
     snprintf(metrics[0].name, sizeof(metrics[0].name), "window_matches");
     metrics[0].unit[0] = '\0';
     metrics[0].value = (double)lw->window_count;
@@ -173,9 +176,14 @@ void sched_log_inherit(struct mon *m, const struct mon *prev)
     if (!pm || !m->conf->path || !prev->conf->path || strcmp(m->conf->path, prev->conf->path) != 0)
         return;
     mem = memory(m);
-    if (pm->w && probe_log_cursor_get(pm->w, &mem->cursor) == 0)
+    if (pm->w && probe_log_cursor_get(pm->w, &mem->cursor) == 0) {
         mem->have_cursor = true;
-    else if (pm->have_cursor) {
+    } else if (pm->have_last) {
+        /* A poll is in flight with prev's watcher: go on from where the
+         * one before it stopped (the stored memo may lag behind that). */
+        mem->cursor = pm->last;
+        mem->have_cursor = true;
+    } else if (pm->have_cursor) {
         mem->cursor = pm->cursor;
         mem->have_cursor = true;
     }
