@@ -218,7 +218,7 @@ struct alert_route *alert_route_free(struct alert_route *r)
 void alert_route_add_child(struct alert_route *parent, struct alert_route *child)
 {
     xgrow((void **)&parent->children, &parent->cap_children, parent->n_children + 1,
-          sizeof(parent->children[0]));
+          sizeof(struct alert_route *));
     child->parent = parent;
     child->index = parent->n_children;
     parent->children[parent->n_children++] = child;

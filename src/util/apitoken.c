@@ -103,7 +103,9 @@ int apitoken_create(enum apitoken_scope scope, char *ret_token, struct apitoken_
         }
         got += (size_t)n;
     }
-    memcpy(token, APITOKEN_MARK, APITOKEN_MARK_LEN);
+    /* The mark is a prefix, not a string: the encoder writes the rest and
+     * the terminating NUL. */
+    memcpy(token, APITOKEN_MARK, APITOKEN_MARK_LEN); // NOLINT(bugprone-not-null-terminated-result)
     encode_random(rnd, token + APITOKEN_MARK_LEN);
     OPENSSL_cleanse(rnd, sizeof(rnd));
     r = apitoken_hash(token, rec.hash);
