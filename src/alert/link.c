@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/b64url.h"
+
 #define LINK_VERSION 1
 #define MAC_LEN 32
 #define BODY_LEN (1 + 1 + 8 + 8 + ALERT_LINK_NONCE_LEN)
@@ -16,70 +18,12 @@
 
 _Static_assert(TOKEN_LEN + 1 == ALERT_LINK_TOKEN_SIZE, "token size out of date");
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void b64url_encode(const uint8_t *in, size_t n, char *out)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64url[v >> 18];
-        out[o++] = b64url[(v >> 12) & 63];
-        out[o++] = b64url[(v >> 6) & 63];
-        out[o++] = b64url[v & 63];
-    }
-    if (n - i == 1) {
-        out[o++] = b64url[in[i] >> 2];
-        out[o++] = b64url[(in[i] & 3) << 4];
-    } else if (n - i == 2) {
-        out[o++] = b64url[in[i] >> 2];
-        out[o++] = b64url[(in[i] & 3) << 4 | in[i + 1] >> 4];
-        out[o++] = b64url[(in[i + 1] & 15) << 2];
-    }
-    out[o] = '\0';
-}
-
-static int b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 /* Decodes exactly TOKEN_LEN characters into RAW_LEN bytes. */
 static int decode_token(const char *s, uint8_t *out)
 {
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-
     if (strnlen(s, TOKEN_LEN + 1) != TOKEN_LEN)
         return -EINVAL;
-    for (size_t i = 0; i < TOKEN_LEN; i++) {
-        int v = b64url_value(s[i]);
-
-        if (v < 0)
-            return -EINVAL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    /* Leftover bits must be zero, or two spellings would decode alike. */
-    if (acc & ((1u << bits) - 1))
-        return -EINVAL;
-    return o == RAW_LEN ? 0 : -EINVAL;
+    return b64url_decode(s, TOKEN_LEN, out) == RAW_LEN ? 0 : -EINVAL;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)

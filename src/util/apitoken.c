@@ -1,5 +1,6 @@
 /* API tokens: create, hash for storage, verify in constant time. */
 #include "util/apitoken.h"
+#include "util/b64url.h"
 
 #include <string.h>
 #include <strings.h>
@@ -15,8 +16,6 @@ static const char *const scope_names[] = {
     [APITOKEN_SCOPE_WRITE] = "write",
     [APITOKEN_SCOPE_ADMIN] = "admin",
 };
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static bool scope_valid(enum apitoken_scope s)
 {
@@ -42,25 +41,6 @@ int apitoken_scope_from_string(const char *s, enum apitoken_scope *ret_scope)
 bool apitoken_scope_allows(enum apitoken_scope have, enum apitoken_scope need)
 {
     return scope_valid(have) && scope_valid(need) && have >= need;
-}
-
-/* base64url without padding of exactly APITOKEN_RANDOM_LEN bytes. */
-static void encode_random(const unsigned char *in, char *out)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i + 2 < APITOKEN_RANDOM_LEN; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64url[v >> 18];
-        out[o++] = b64url[(v >> 12) & 63];
-        out[o++] = b64url[(v >> 6) & 63];
-        out[o++] = b64url[v & 63];
-    }
-    /* 32 = 10 * 3 + 2: two bytes left, three characters. */
-    out[o++] = b64url[in[i] >> 2];
-    out[o++] = b64url[(in[i] & 3) << 4 | in[i + 1] >> 4];
-    out[o++] = b64url[(in[i + 1] & 15) << 2];
-    out[o] = '\0';
 }
 
 int apitoken_hash(const char *token, char *ret_hash)
@@ -106,7 +86,7 @@ int apitoken_create(enum apitoken_scope scope, char *ret_token, struct apitoken_
     /* The mark is a prefix, not a string: the encoder writes the rest and
      * the terminating NUL. */
     memcpy(token, APITOKEN_MARK, APITOKEN_MARK_LEN); // NOLINT(bugprone-not-null-terminated-result)
-    encode_random(rnd, token + APITOKEN_MARK_LEN);
+    b64url_encode(rnd, APITOKEN_RANDOM_LEN, token + APITOKEN_MARK_LEN);
     OPENSSL_cleanse(rnd, sizeof(rnd));
     r = apitoken_hash(token, rec.hash);
     if (r < 0) {
@@ -124,14 +104,16 @@ int apitoken_create(enum apitoken_scope scope, char *ret_token, struct apitoken_
 
 static bool well_formed(const char *token)
 {
+    uint8_t raw[APITOKEN_RANDOM_LEN + 3];
+
     if (strnlen(token, APITOKEN_LEN + 1) != APITOKEN_LEN)
         return false;
     if (memcmp(token, APITOKEN_MARK, APITOKEN_MARK_LEN) != 0)
         return false;
-    for (size_t i = APITOKEN_MARK_LEN; i < APITOKEN_LEN; i++)
-        if (!strchr(b64url, token[i]) || token[i] == '\0')
-            return false;
-    return true;
+    /* Only what the encoder can write: every character from the alphabet
+     * and the last one's unused bits zero. */
+    return b64url_decode(token + APITOKEN_MARK_LEN, APITOKEN_LEN - APITOKEN_MARK_LEN, raw) ==
+           APITOKEN_RANDOM_LEN;
 }
 
 int apitoken_verify(const struct apitoken_record *rec, const char *token, enum apitoken_scope need,

@@ -12,6 +12,8 @@
 
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/b64url.h"
+#include "util/cleanup.h"
 #include "util/units.h"
 #include "util/log.h"
 #include "util/sbuf.h"
@@ -201,10 +203,39 @@ static void test_units(void **state)
     assert_string_equal(units_format_bytes(123456789, buf, sizeof(buf)), "123 MB");
 }
 
+static void test_b64url(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } v[] = { /* RFC 4648 section 10, without padding */
+              { "", "" },         { "f", "Zg" },          { "fo", "Zm8" },
+              { "foo", "Zm9v" },  { "foob", "Zm9vYg" },   { "fooba", "Zm9vYmE" },
+              { "foobar", "Zm9vYmFy" } };
+    const uint8_t url[] = { 0xfb, 0xff };
+    char out[32];
+    uint8_t raw[32];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+        b64url_encode(v[i].in, strlen(v[i].in), out);
+        assert_string_equal(out, v[i].out);
+        assert_int_equal(strlen(out), B64URL_LEN(strlen(v[i].in)));
+        assert_int_equal(b64url_decode(out, strlen(out), raw), (int)strlen(v[i].in));
+        assert_memory_equal(raw, v[i].in, strlen(v[i].in));
+    }
+    b64url_encode(url, sizeof(url), out);
+    assert_string_equal(out, "-_8"); /* the URL-safe alphabet, not + and / */
+    assert_int_equal(b64url_decode("Zh", 2, raw), -EINVAL); /* unused bits set */
+    assert_int_equal(b64url_decode("Zm9vY", 5, raw), -EINVAL); /* 6 bits cannot end */
+    assert_int_equal(b64url_decode("Zm9+", 4, raw), -EINVAL);
+    assert_int_equal(b64url_decode("Zm9=", 4, raw), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_units),
+        cmocka_unit_test(test_b64url),
         cmocka_unit_test(test_duration_units), cmocka_unit_test(test_duration_rejects),
         cmocka_unit_test(test_duration_format), cmocka_unit_test(test_sbuf),
         cmocka_unit_test(test_clock_parse),    cmocka_unit_test(test_virtual_clock),
