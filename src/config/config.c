@@ -1725,6 +1725,22 @@ static int set_on_failure(struct loader *l, const struct key *k, const struct at
     return r;
 }
 
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void labels_free(struct conf_label *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].key);
+        free(v[i].value);
+    }
+    free(v);
+}
+
 /* warn: or critical: of a host or process monitor. The monitor's type is
  * needed to tell which keys apply, so it is looked up in obj. */
 static int set_limits(struct loader *l, const struct key *k, const struct at *at, void *obj)
@@ -1769,9 +1785,7 @@ static int set_strlist(struct loader *l, const struct key *k, const struct at *a
             r = -EINVAL;
     }
     if (r < 0) {
-        for (size_t i = 0; i < n; i++)
-            free(list[i]);
-        free(list);
+        strv_free(list, n);
         return r;
     }
     *dst = list;
@@ -2144,11 +2158,7 @@ static void monitor_release(struct conf_monitor *m)
 {
     free(m->name);
     free(m->description);
-    for (size_t i = 0; i < m->n_labels; i++) {
-        free(m->labels[i].key);
-        free(m->labels[i].value);
-    }
-    free(m->labels);
+    labels_free(m->labels, m->n_labels);
     free(m->url);
     free(m->method);
     free(m->expect_status);
@@ -2159,12 +2169,8 @@ static void monitor_release(struct conf_monitor *m)
     free(m->path);
     free(m->pattern);
     free(m->exclude);
-    for (size_t i = 0; i < m->n_mounts; i++)
-        free(m->mounts[i]);
-    free(m->mounts);
-    for (size_t i = 0; i < m->n_interfaces; i++)
-        free(m->interfaces[i]);
-    free(m->interfaces);
+    strv_free(m->mounts, m->n_mounts);
+    strv_free(m->interfaces, m->n_interfaces);
     free(m->pidfile);
     free(m->process_name);
     free(m->match);
@@ -2173,24 +2179,16 @@ static void monitor_release(struct conf_monitor *m)
     free(m->query);
     free(m->dns_server);
     free(m->expect_contains);
-    for (size_t i = 0; i < m->n_expect_equals; i++)
-        free(m->expect_equals[i]);
-    free(m->expect_equals);
+    strv_free(m->expect_equals, m->n_expect_equals);
     free(m->starttls);
     free(m->server_name);
     free(m->action_command);
-    for (size_t i = 0; i < m->n_headers; i++) {
-        free(m->headers[i].key);
-        free(m->headers[i].value);
-    }
-    free(m->headers);
+    labels_free(m->headers, m->n_headers);
     free(m->body);
     free(m->auth_username);
     free(m->auth_password);
     free(m->auth_bearer);
-    for (size_t i = 0; i < m->n_expect_json; i++)
-        free(m->expect_json[i]);
-    free(m->expect_json);
+    strv_free(m->expect_json, m->n_expect_json);
     free(m->send);
 }
 
