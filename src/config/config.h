@@ -53,6 +53,15 @@ struct conf_limits {
 const char *conf_monitor_type_to_string(enum conf_monitor_type t);
 int conf_monitor_type_from_string(const char *s, enum conf_monitor_type *ret);
 
+/* Stored with alerts and sent over the API: values never change; they match
+ * enum alert_severity. */
+enum conf_severity {
+    CONF_SEV_CRITICAL = 1,
+    CONF_SEV_HIGH = 2,
+    CONF_SEV_MEDIUM = 3,
+    CONF_SEV_LOW = 4,
+};
+
 struct conf_label {
     char *key;
     char *value;
@@ -164,7 +173,149 @@ struct conf_monitor {
     uint64_t max_runtime_ms; /* 0 -> not checked */
     uint64_t min_runtime_ms; /* 0 -> not checked */
 
+    /* alerting (issue 4) */
+    enum conf_severity severity; /* of its alerts; default high */
+    char *summary;               /* the alert's one-line summary; NULL: "<name> is down" */
+    char **depends_on;           /* monitor names; when one of them is down this one's alerts
+                                    are suppressed (recorded, not sent) */
+    size_t n_depends_on;
+    /* X-of-Y tolerance (Monit's "for 3 cycles within 5"): set from
+     * tolerance: {fail: X, of: Y, recover: X2, recover_of: Y2}; all 0 when
+     * the key is absent, and then confirm applies. */
+    unsigned fail_x, fail_y, recover_x, recover_y;
+
     unsigned line; /* where the monitor starts in the file, 1-based */
+};
+
+/* ---- alerting: receivers, the route tree, escalation, maintenance ---- */
+
+/* Which channel a receiver uses; values match enum notify_kind. */
+enum conf_receiver_kind {
+    CONF_RECV_WEBHOOK = 1,
+    CONF_RECV_SLACK = 2,
+    CONF_RECV_TELEGRAM = 3,
+    CONF_RECV_PAGERDUTY = 4,
+    CONF_RECV_NTFY = 5,
+    CONF_RECV_TWILIO = 6,
+    CONF_RECV_EMAIL = 7,
+};
+
+/* One receiver: exactly one channel key per entry. Which fields are set
+ * depends on the kind; the YAML key each comes from is noted. */
+struct conf_receiver {
+    char *name; /* unique, [a-z0-9_.-]+ */
+    enum conf_receiver_kind kind;
+    char *url;     /* webhook.url | slack.webhook_url | telegram.api_url (default
+                      https://api.telegram.org) | pagerduty.url (default
+                      https://events.pagerduty.com/v2/enqueue) | ntfy.url |
+                      twilio.api_url (default https://api.twilio.com) | email:
+                      "smtp://HOST:PORT" or "smtps://HOST:PORT" from smtp.{host,port,tls} */
+    char *secret;  /* webhook.secret | telegram.bot_token | pagerduty.routing_key |
+                      ntfy.token | twilio.auth_token; NULL when not set */
+    char *account; /* twilio.account_sid */
+    char *target;  /* telegram.chat_id | ntfy.topic */
+    char *from;    /* email.from | twilio.from */
+    char **to;     /* email.to | twilio.to (a string or a list) */
+    size_t n_to;
+    bool alertmanager_format; /* webhook.format: opsd (default) | alertmanager */
+    bool whatsapp;            /* twilio.whatsapp */
+    /* email.smtp */
+    bool smtp_starttls;       /* smtp.starttls, default true: STARTTLS required */
+    char *smtp_username;      /* smtp.username / smtp.password, or NULL */
+    char *smtp_password;
+    bool tls_verify;          /* <channel>.tls_verify, default true */
+    /* Common to all channels (keys beside the channel key) */
+    char *subject_template;   /* subject_template; NULL: the default */
+    char *alert_template;     /* template; NULL: the default */
+    uint64_t timeout_ms;      /* timeout: one delivery attempt, default 10s */
+    unsigned line;
+};
+
+/* Matcher operators; values match enum alert_match_op. */
+enum conf_match_op {
+    CONF_MATCH_EQ = 0,
+    CONF_MATCH_NE = 1,
+    CONF_MATCH_RE = 2,
+    CONF_MATCH_NRE = 3,
+};
+
+struct conf_matcher {
+    char *name;  /* a label name: [a-zA-Z_][a-zA-Z0-9_]* */
+    enum conf_match_op op;
+    char *value; /* for RE/NRE a POSIX ERE, checked by regcomp at load */
+    unsigned line, col;
+};
+
+/* The timers' "not set here: inherit". */
+#define CONF_INHERIT UINT64_MAX
+
+/* A node of the route tree (Alertmanager's route). From match: {k: v}
+ * (EQ), match_re: {k: re} (RE) and matchers: ["k=v", "k!=v", "k=~re",
+ * "k!~re"] (all together, ANDed). */
+struct conf_route {
+    char *receiver;             /* NULL: inherit (the root must set it) */
+    struct conf_matcher *matchers;
+    size_t n_matchers;
+    bool has_group_by;          /* false: inherit */
+    char **group_by;            /* label names, or the single "..." */
+    size_t n_group_by;
+    uint64_t group_wait_ms;     /* CONF_INHERIT when not set */
+    uint64_t group_interval_ms;
+    uint64_t repeat_interval_ms;
+    bool continue_;             /* continue: default false */
+    char *escalation;           /* escalation policy name, or NULL (inherit from
+                                   the parent; the root's default is none) */
+    struct conf_route *routes;  /* children, in order */
+    size_t n_routes;
+    unsigned line;
+};
+
+struct conf_esc_step {
+    char **notify; /* receiver names, at least one */
+    size_t n_notify;
+    uint64_t wait_ms; /* wait: default 5m; how long to wait for an ack */
+    unsigned line;
+};
+
+struct conf_policy {
+    char *name; /* unique; "default" may be defined, or is the built-in
+                   severity table (see docs/alerting.md) */
+    struct conf_esc_step *steps;
+    size_t n_steps;
+    unsigned repeat;        /* repeat: default 0, at most 100 */
+    uint64_t ack_timeout_ms; /* ack_timeout: default 30m; 0 in YAML ("0s") = acks never expire */
+    unsigned line;
+};
+
+/* A maintenance window: one-off (start + end, or start + duration) or
+ * recurring (schedule, a 5-field cron expression in tz, + duration). */
+struct conf_maintenance {
+    char *name; /* unique */
+    char *description;
+    char **monitors;            /* monitor names (must exist); with labels, either matches */
+    size_t n_monitors;
+    struct conf_label *labels;  /* match every monitor carrying all of these; sorted by key */
+    size_t n_labels;
+    char *schedule;             /* cron, or NULL for a one-off */
+    char *tz;                   /* default "UTC" */
+    uint64_t start_ms, end_ms;  /* one-off: start/end as RFC 3339 ("2026-12-05T02:00:00Z");
+                                   0 for recurring */
+    uint64_t duration_ms;       /* recurring: required; one-off: end - start */
+    unsigned line;
+};
+
+/* alerting: global settings. */
+struct conf_alerting {
+    char *external_url;       /* base of one-click links; default "http://" + server.listen */
+    char *link_secret;        /* HMAC key for links (>= 16 bytes); NULL: a random key
+                                 kept in data_dir/link.key */
+    uint64_t link_ttl_ms;     /* default 24h */
+    uint64_t give_up_after_ms; /* a notification not delivered by then fails; default 24h */
+    uint64_t retry_min_ms;    /* first retry after about this; default 1s */
+    uint64_t retry_max_ms;    /* backoff cap; default 5m */
+    unsigned flap_changes;    /* flapping: {changes, window}; default 6 in 30m */
+    uint64_t flap_window_ms;
+    unsigned max_inflight;    /* deliveries at once; default 64 */
 };
 
 struct conf_server {
@@ -183,6 +334,14 @@ struct conf {
     struct conf_server server;
     struct conf_monitor *monitors;
     size_t n_monitors;
+    struct conf_alerting alerting;
+    struct conf_receiver *receivers;
+    size_t n_receivers;
+    struct conf_route *route;   /* NULL when the config has no route (nothing is sent) */
+    struct conf_policy *policies;
+    size_t n_policies;
+    struct conf_maintenance *maintenance;
+    size_t n_maintenance;
     struct conf_index *index; /* private to config.c: lookups by name and token; may be NULL */
 };
 
@@ -230,5 +389,10 @@ const struct conf_monitor *conf_find_heartbeat(const struct conf *c, const char 
  * Compares every field that changes how or whether it is checked, and the
  * labels; not description, public_ or line, which take effect without a restart. */
 bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor *b);
+const struct conf_receiver *conf_find_receiver(const struct conf *c, const char *name);
+const struct conf_policy *conf_find_policy(const struct conf *c, const char *name);
+const char *conf_severity_to_string(enum conf_severity s);
+int conf_severity_from_string(const char *s, enum conf_severity *ret);
+
 /* Looks up the default config path: ./opsd.yaml, then /etc/opsd/opsd.yaml. */
 const char *conf_default_path(void);

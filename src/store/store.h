@@ -79,8 +79,100 @@ struct store_memo {
 #define STORE_MAX_MEMO_KEY 64
 #define STORE_MAX_MEMO_VALUE 1024
 
+/* ---- alerts and the notification outbox (issue 4) ---- */
+
+/* Stored: values only grow. */
+enum store_alert_state {
+    STORE_ALERT_FIRING = 1,
+    STORE_ALERT_ACKED = 2,    /* acknowledged, still firing */
+    STORE_ALERT_RESOLVED = 3,
+    STORE_ALERT_SILENCED = 4, /* firing, but suppressed: recorded, not sent (see suppressed) */
+};
+enum store_alert_review {
+    STORE_REVIEW_NONE = 0,
+    STORE_REVIEW_ACTIONABLE = 1,
+    STORE_REVIEW_FALSE_POSITIVE = 2,
+};
+
+/* One alert. Its id is chosen by the caller (the alert manager, seeded from
+ * store_alert_max_id() at start), so it is known before the write. Strings
+ * are borrowed for the duration of a call; NULL reads as absent. */
+struct store_alert {
+    int64_t id;               /* > 0 */
+    uint64_t fingerprint;     /* of the label set (alert_labels_fingerprint) */
+    const char *monitor;      /* the monitor that raised it, or NULL (inbound) */
+    const char *source;       /* "monitor", "api", "prometheus", "alertmanager", "pagerduty" */
+    int severity;             /* enum conf_severity */
+    int state;                /* enum store_alert_state */
+    const char *labels_json;  /* a JSON object of string values, at most OPSD_MAX_ALERT_JSON */
+    const char *summary;      /* at most OPSD_MAX_MESSAGE bytes kept */
+    const char *message;
+    const char *suppressed;   /* why nothing is sent ("silence 3", "maintenance nightly-db",
+                                 "depends on router"), or NULL */
+    uint64_t starts_ms;
+    uint64_t updated_ms;
+    uint64_t acked_ms;        /* 0 = never */
+    const char *acked_by;
+    uint64_t resolved_ms;     /* 0 = not resolved */
+    int review;               /* enum store_alert_review */
+    const char *review_by;
+    uint64_t reviewed_ms;
+};
+
+/* Stored: values only grow. */
+enum store_notif_state {
+    STORE_NOTIF_PENDING = 1,   /* written, not yet delivered: the sender owns it */
+    STORE_NOTIF_DELIVERED = 2,
+    STORE_NOTIF_FAILED = 3,    /* given up after alerting.give_up_after */
+};
+
+/* One notification in the outbox: written before it is sent. The payload
+ * is what to say (the group snapshot, JSON), never the receiver's secrets:
+ * the sender builds the request from the payload and the receiver's current
+ * config at each attempt. */
+struct store_notification {
+    int64_t id;                  /* > 0, chosen by the caller like an alert's */
+    const char *idempotency_key; /* unique: a second insert with the same key is ignored */
+    const char *receiver;
+    const char *reason;          /* "firing", "resolved", "escalated", "repeated",
+                                    "ack_expired", "acknowledged", "flapping" */
+    const char *group_key;
+    const char *alert_ids;       /* the alerts it is about, "12,13" */
+    const char *payload_json;    /* at most OPSD_MAX_NOTIFY_PAYLOAD bytes */
+    int state;                   /* enum store_notif_state */
+    unsigned attempts;
+    uint64_t created_ms;
+    uint64_t next_attempt_ms;
+    uint64_t last_attempt_ms;    /* 0 = never tried */
+    uint64_t done_ms;            /* delivered or failed at; 0 while pending */
+    const char *last_error;      /* of the last failed attempt, or NULL */
+};
+
+/* One delivery attempt, kept for the failure history. */
+struct store_notif_attempt {
+    int64_t notification_id;
+    uint64_t ts_ms;
+    bool ok;
+    int http_status;      /* 0 when none (connect failed, SMTP) */
+    int32_t took_us;
+    const char *error;    /* NULL when ok */
+};
+
+/* A change to a stored notification after an attempt. */
+struct store_notif_update {
+    int64_t id;
+    int state;
+    unsigned attempts;
+    uint64_t next_attempt_ms;
+    uint64_t last_attempt_ms;
+    uint64_t done_ms;
+    const char *last_error;
+};
+
 /* What the engine hands to store_write(): owned arrays, filled on the loop,
- * written in one transaction on the worker. */
+ * written in one transaction on the worker. Alerts are upserted by id (the
+ * whole row replaced), notifications inserted (ignored when the
+ * idempotency key exists), then updates and attempts applied. */
 struct store_batch {
     struct store_result *results;
     size_t n_results, cap_results;
@@ -88,6 +180,14 @@ struct store_batch {
     size_t n_events, cap_events;
     struct store_memo *memos; /* applied in order: a later one for the same key wins */
     size_t n_memos, cap_memos;
+    struct store_alert *alerts;
+    size_t n_alerts, cap_alerts;
+    struct store_notification *notifications;
+    size_t n_notifications, cap_notifications;
+    struct store_notif_update *notif_updates;
+    size_t n_notif_updates, cap_notif_updates;
+    struct store_notif_attempt *notif_attempts;
+    size_t n_notif_attempts, cap_notif_attempts;
 };
 
 /* Copies r (and its message) into b. */
@@ -95,6 +195,11 @@ void store_batch_add_result(struct store_batch *b, const struct store_result *r)
 void store_batch_add_event(struct store_batch *b, const struct store_event *e);
 /* Copies m into b. */
 void store_batch_set_memo(struct store_batch *b, const struct store_memo *m);
+/* Each copies its argument and its strings into b. */
+void store_batch_put_alert(struct store_batch *b, const struct store_alert *a);
+void store_batch_add_notification(struct store_batch *b, const struct store_notification *n);
+void store_batch_update_notification(struct store_batch *b, const struct store_notif_update *u);
+void store_batch_add_notif_attempt(struct store_batch *b, const struct store_notif_attempt *a);
 void store_batch_clear(struct store_batch *b); /* frees contents, keeps b usable */
 bool store_batch_empty(const struct store_batch *b);
 
@@ -198,6 +303,92 @@ int store_metrics(struct store *s, int64_t monitor_id, const char *name, uint64_
  * msgbuf (msglen bytes). */
 int store_last_result(struct store *s, int64_t monitor_id, struct store_result *ret,
                       char *msgbuf, size_t msglen, struct opsd_error *err);
+/* ---- reading alerts and notifications (loop thread) ---- */
+
+typedef int (*store_alert_cb)(const struct store_alert *a, void *userdata);
+typedef int (*store_notification_cb)(const struct store_notification *n, void *userdata);
+typedef int (*store_notif_attempt_cb)(const struct store_notif_attempt *a, void *userdata);
+
+/* The largest alert and notification ids stored (0 when none). */
+int store_alert_max_id(struct store *s, int64_t *ret_id, struct opsd_error *err);
+int store_notification_max_id(struct store *s, int64_t *ret_id, struct opsd_error *err);
+
+struct store_alert_filter {
+    int state;          /* 0 any; else one enum store_alert_state */
+    bool open_only;     /* firing, acked or silenced (not resolved) */
+    const char *monitor; /* NULL any */
+    uint64_t since_ms;  /* starts_ms >= since (0: no bound) */
+    uint64_t until_ms;  /* starts_ms < until (0: no bound) */
+    unsigned limit;     /* capped at OPSD_MAX_RESULTS_LIMIT; 0 = the cap */
+};
+/* Alerts matching f, newest first (by id). Same callback contract as
+ * store_results(). */
+int store_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                 void *userdata, struct opsd_error *err);
+/* One alert by id; -ENOENT when there is none. Strings point into the store's
+ * scratch space, valid until the next call on s. */
+int store_alert_get(struct store *s, int64_t id, struct store_alert *ret, struct opsd_error *err);
+
+struct store_notification_filter {
+    int state;          /* 0 any; else one enum store_notif_state */
+    int64_t alert_id;   /* 0 any; else notifications about that alert */
+    uint64_t since_ms;  /* created_ms >= since (0: no bound) */
+    unsigned limit;     /* capped at OPSD_MAX_RESULTS_LIMIT; 0 = the cap */
+    bool oldest_first;  /* the sender's restart load wants creation order */
+};
+int store_notifications(struct store *s, const struct store_notification_filter *f,
+                        store_notification_cb cb, void *userdata, struct opsd_error *err);
+/* Attempts of one notification, oldest first. */
+int store_notif_attempts(struct store *s, int64_t notification_id, store_notif_attempt_cb cb,
+                         void *userdata, struct opsd_error *err);
+
+/* ---- silences and API tokens: small, rare writes done at once on the loop
+ * thread (through their own connection, waiting out the writer) so the API
+ * answers only after they are durable. ---- */
+
+struct store_silence {
+    int64_t id;                /* set by the store on insert */
+    const char *matchers_json; /* [{"name":..,"op":"=","value":..}, ...] */
+    uint64_t starts_ms, ends_ms;
+    const char *author;
+    const char *comment;
+    uint64_t created_ms;
+    uint64_t expired_ms;       /* 0 unless expired early by hand */
+};
+typedef int (*store_silence_cb)(const struct store_silence *si, void *userdata);
+/* Inserts si (its id ignored); *ret_id gets the new id. */
+int store_silence_add(struct store *s, const struct store_silence *si, int64_t *ret_id,
+                      struct opsd_error *err);
+/* Sets expired_ms (and ends_ms to at_ms if later); -ENOENT if no such
+ * silence, -EALREADY if it had already ended by at_ms. */
+int store_silence_expire(struct store *s, int64_t id, uint64_t at_ms, struct opsd_error *err);
+/* Silences whose ends_ms > since_ms (0: all), oldest first. */
+int store_silences(struct store *s, uint64_t since_ms, store_silence_cb cb, void *userdata,
+                   struct opsd_error *err);
+
+struct store_token {
+    int64_t id;
+    const char *name;
+    const char *hash;   /* lowercase hex SHA-256 of the token */
+    const char *prefix; /* the first characters, for listings */
+    int scope;          /* enum apitoken_scope */
+    uint64_t created_ms;
+    uint64_t last_used_ms; /* 0 = never */
+    uint64_t revoked_ms;   /* 0 = live */
+};
+typedef int (*store_token_cb)(const struct store_token *t, void *userdata);
+/* -EEXIST when a live token already has that name. */
+int store_token_add(struct store *s, const struct store_token *t, int64_t *ret_id,
+                    struct opsd_error *err);
+/* The live token with that hash; -ENOENT if none. Strings valid until the
+ * next call on s. */
+int store_token_find(struct store *s, const char *hash, struct store_token *ret,
+                     struct opsd_error *err);
+int store_tokens(struct store *s, store_token_cb cb, void *userdata, struct opsd_error *err);
+/* By name or by id (a decimal string); -ENOENT if no live token matches. */
+int store_token_revoke(struct store *s, const char *name_or_id, uint64_t at_ms,
+                       struct opsd_error *err);
+
 /* Deletes raw results (and minute rollups) older than before_ms; hour rollups
  * are kept for 400 days. Returns rows deleted (>= 0). */
 int store_prune(struct store *s, uint64_t before_ms, struct opsd_error *err);

@@ -13,3 +13,8 @@
 #define OPSD_MAX_TOKEN_LEN 128
 #define OPSD_MAX_RESULTS_LIMIT 10000       /* rows one results query returns */
 #define OPSD_MAX_CONFIG_DIAGS 200          /* diagnostics kept from one config load */
+#define OPSD_MAX_ALERT_JSON (16 * 1024)    /* bytes of an alert's stored labels JSON */
+#define OPSD_MAX_NOTIFY_PAYLOAD (256 * 1024) /* bytes of one stored notification payload */
+#define OPSD_MAX_INBOUND_BODY (1 << 20)    /* bytes of an inbound alert push (Prometheus batches) */
+#define OPSD_MAX_INBOUND_ALERTS 1000       /* alerts in one inbound push */
+#define OPSD_MAX_RECEIVERS 256             /* receivers in one config */
