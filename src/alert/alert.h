@@ -5,4 +5,5 @@
 #include "alert/escalation.h"
 #include "alert/flap.h"
 #include "alert/link.h"
+#include "alert/manager.h"
 #include "alert/route.h"

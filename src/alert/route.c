@@ -601,6 +601,30 @@ bool alert_group_put(struct alert_group *g, uint64_t fingerprint, bool resolved,
     return false;
 }
 
+void alert_group_restore(struct alert_group *g, uint64_t fingerprint, uint64_t sent_ms)
+{
+    bool found;
+    size_t i = entry_find(g, fingerprint, &found);
+
+    if (!found) {
+        xgrow((void **)&g->v, &g->cap, g->n + 1, sizeof(g->v[0]));
+        memmove(&g->v[i + 1], &g->v[i], (g->n - i) * sizeof(g->v[0]));
+        g->n++;
+    }
+    g->v[i] = (struct entry){ .fp = fingerprint, .state = FIRING_SENT };
+    if (!g->sent || sent_ms > g->last_sent_ms)
+        g->last_sent_ms = sent_ms;
+    g->sent = true;
+}
+
+bool alert_group_holds(const struct alert_group *g, uint64_t fingerprint)
+{
+    bool found;
+
+    entry_find(g, fingerprint, &found);
+    return found;
+}
+
 bool alert_group_is_empty(const struct alert_group *g)
 {
     return g->n == 0;

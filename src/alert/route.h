@@ -159,6 +159,13 @@ uint64_t alert_group_key(const struct alert_group *g);
  * will be told, i.e. when the due time may have moved. Resolving an alert
  * the group does not hold is a no-op. */
 bool alert_group_put(struct alert_group *g, uint64_t fingerprint, bool resolved, uint64_t now_ms);
+/* Puts back a firing alert the receiver already heard of (after a restart
+ * or a reload), as if a notification holding it went out at sent_ms: no
+ * new message for it until something changes or repeat_interval passes. */
+void alert_group_restore(struct alert_group *g, uint64_t fingerprint, uint64_t sent_ms);
+/* Whether the group still holds the alert (firing, or resolved and not yet
+ * announced). */
+bool alert_group_holds(const struct alert_group *g, uint64_t fingerprint);
 /* When the group must next be flushed, or ALERT_NEVER. */
 uint64_t alert_group_next_due(const struct alert_group *g);
 bool alert_group_is_empty(const struct alert_group *g);

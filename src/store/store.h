@@ -135,7 +135,7 @@ struct store_notification {
     const char *idempotency_key; /* unique: a second insert with the same key is ignored */
     const char *receiver;
     const char *reason;          /* "firing", "resolved", "escalated", "repeated",
-                                    "ack_expired", "acknowledged", "flapping" */
+                                    "ack-expired", "acknowledged", "flapping" */
     const char *group_key;
     const char *alert_ids;       /* the alerts it is about, "12,13" */
     const char *payload_json;    /* at most OPSD_MAX_NOTIFY_PAYLOAD bytes */
