@@ -232,3 +232,36 @@ void notify_header_clean(struct sbuf *sb, const char *s);
 const char *notify_rfc3339(uint64_t ms, char *buf, size_t n);
 /* RFC 5322 date, "Mon, 23 Nov 2026 18:56:51 +0000". buf >= 40. */
 const char *notify_rfc5322_date(uint64_t ms, char *buf, size_t n);
+
+/* --- the outbox's stored form of a notification (outbox.c) --- */
+
+/* What a notification says, as stored before it is sent: the group and its
+ * alerts, never the receiver's settings (no secrets reach the database).
+ * The sender decodes it at each attempt and builds the requests with the
+ * receiver's current config, the attempt's time, and fresh signed links. */
+struct notify_payload {
+    char *reason;    /* "firing", "resolved", "escalated", ... */
+    char *group_key;
+    struct notify_label *group_labels; /* owned strings */
+    size_t n_group_labels;
+    struct notify_alert *alerts;       /* owned strings and labels; urls NULL */
+    int64_t *alert_ids;                /* alert_ids[i] is alerts[i]'s id */
+    size_t n_alerts;
+};
+
+/* Encodes g's group and alerts (ids[i] for g->alerts[i]) with reason into
+ * *ret_json (caller frees). Returns 0; or, when the whole group would pass
+ * OPSD_MAX_NOTIFY_PAYLOAD, the number of leading alerts kept (the rest are
+ * dropped); -ENOMEM. */
+int notify_payload_encode(const struct notify_group *g, const char *reason, const int64_t *ids,
+                          char **ret_json);
+/* Parses what notify_payload_encode() wrote; -EINVAL with err filled for
+ * anything else, *ret untouched. Free with notify_payload_free(). */
+int notify_payload_decode(const char *json, struct notify_payload *ret, struct opsd_error *err);
+void notify_payload_free(struct notify_payload *p);
+
+/* The wait before retry number attempt (1 = the first retry): exponential
+ * from min_ms, capped at max_ms, with "full jitter" (a uniform pick in
+ * [wait/2, wait]) from rnd so receivers coming back are not hit by every
+ * sender at once. */
+uint64_t notify_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, uint32_t rnd);

@@ -5,6 +5,7 @@
  * injection into email headers, and the template rules. Expected JSON was
  * checked by hand against each API's documentation; the webhook signature
  * was recomputed with Python's hmac module. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <jansson.h>
 
 #include "notify/notify.h"
+#include "util/opsd_limits.h"
 #include "util/cleanup.h"
 
 static const struct notify_label l1[] = { { "env", "prod" }, { "host", "db-1" } };
@@ -841,6 +843,98 @@ static void test_errors(void **state)
     assert_string_equal(notify_kind_to_string(NOTIFY_EMAIL), "email");
 }
 
+static void test_payload_round_trip(void **state)
+{
+    struct notify_label pl1[] = { { "monitor", "web" }, { "team", "core" } };
+    struct notify_label pgl[] = { { "team", "core" } };
+    struct notify_alert al[] = {
+        { .fingerprint = "00000000000000ff", .status = NOTIFY_FIRING, .acknowledged = true,
+          .severity = NOTIFY_CRITICAL, .monitor = "web", .labels = pl1, .n_labels = 2,
+          .summary = "web is down", .message = "HTTP 500\nsecond line \xc3\xa9",
+          .starts_at_ms = 1800000000123ull },
+        { .fingerprint = "0000000000000100", .status = NOTIFY_RESOLVED, .severity = NOTIFY_LOW,
+          .starts_at_ms = 5, .ends_at_ms = 9 },
+    };
+    struct notify_group g = { .group_key = "g-1", .group_labels = pgl, .n_group_labels = 1,
+                              .alerts = al, .n_alerts = 2 };
+    int64_t ids[] = { 12, 13 };
+    struct notify_payload p = { 0 };
+    char *json = NULL;
+
+    (void)state;
+    assert_int_equal(notify_payload_encode(&g, "escalated", ids, &json), 0);
+    assert_int_equal(notify_payload_decode(json, &p, NULL), 0);
+    assert_string_equal(p.reason, "escalated");
+    assert_string_equal(p.group_key, "g-1");
+    assert_int_equal(p.n_group_labels, 1);
+    assert_string_equal(p.group_labels[0].value, "core");
+    assert_int_equal(p.n_alerts, 2);
+    assert_int_equal(p.alert_ids[0], 12);
+    assert_int_equal(p.alert_ids[1], 13);
+    assert_string_equal(p.alerts[0].fingerprint, "00000000000000ff");
+    assert_int_equal(p.alerts[0].status, NOTIFY_FIRING);
+    assert_true(p.alerts[0].acknowledged);
+    assert_int_equal(p.alerts[0].severity, NOTIFY_CRITICAL);
+    assert_string_equal(p.alerts[0].monitor, "web");
+    assert_int_equal(p.alerts[0].n_labels, 2);
+    assert_string_equal(p.alerts[0].message, "HTTP 500\nsecond line \xc3\xa9");
+    assert_int_equal(p.alerts[0].starts_at_ms, 1800000000123ull);
+    assert_int_equal(p.alerts[1].status, NOTIFY_RESOLVED);
+    assert_int_equal(p.alerts[1].severity, NOTIFY_LOW);
+    assert_null(p.alerts[1].monitor);
+    assert_int_equal(p.alerts[1].ends_at_ms, 9);
+    notify_payload_free(&p);
+    free(json);
+    /* what else might sit in the column is refused, not half-read */
+    assert_int_equal(notify_payload_decode("{\"v\":2,\"alerts\":[{}]}", &p, NULL), -EINVAL);
+    assert_int_equal(notify_payload_decode("{\"v\":1,\"alerts\":[]}", &p, NULL), -EINVAL);
+    assert_int_equal(notify_payload_decode("not json", &p, NULL), -EINVAL);
+    assert_null(p.alerts);
+}
+
+static void test_payload_too_big_keeps_a_prefix(void **state)
+{
+    static char big[4096];
+    struct notify_alert al[200];
+    int64_t ids[200];
+    struct notify_group g = { .group_key = "g", .alerts = al, .n_alerts = 200 };
+    struct notify_payload p = { 0 };
+    char *json = NULL;
+    int kept;
+
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    for (int i = 0; i < 200; i++) {
+        al[i] = (struct notify_alert){ .fingerprint = "f", .status = NOTIFY_FIRING,
+                                       .severity = NOTIFY_HIGH, .message = big };
+        ids[i] = i + 1;
+    }
+    kept = notify_payload_encode(&g, "firing", ids, &json);
+    assert_true(kept > 0 && kept < 200);
+    assert_true(strlen(json) <= OPSD_MAX_NOTIFY_PAYLOAD);
+    assert_int_equal(notify_payload_decode(json, &p, NULL), 0);
+    assert_int_equal(p.n_alerts, (size_t)kept);
+    assert_int_equal(p.alert_ids[0], 1);
+    notify_payload_free(&p);
+    free(json);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    /* doubling from 1 s, capped at 5 min, never below half the step */
+    assert_int_equal(notify_backoff_ms(1, 1000, 300000, 0), 1000);
+    assert_int_equal(notify_backoff_ms(1, 1000, 300000, 1000), 500);
+    assert_int_equal(notify_backoff_ms(2, 1000, 300000, 0), 2000);
+    assert_int_equal(notify_backoff_ms(4, 1000, 300000, 0), 8000);
+    assert_int_equal(notify_backoff_ms(30, 1000, 300000, 0), 300000);
+    assert_int_equal(notify_backoff_ms(1000, 1000, 300000, 1000), 150000);
+    for (uint32_t r = 0; r < 3000; r += 7) {
+        uint64_t w = notify_backoff_ms(3, 1000, 300000, r);
+        assert_true(w >= 2000 && w <= 4000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +959,9 @@ int main(void)
         cmocka_unit_test(test_email_injection),
         cmocka_unit_test(test_email_qp_and_utf8_subject),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_payload_round_trip),
+        cmocka_unit_test(test_payload_too_big_keeps_a_prefix),
+        cmocka_unit_test(test_backoff),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
