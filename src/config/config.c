@@ -19,8 +19,10 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <regex.h>
 #include <yaml.h>
 
+#include "notify/notify.h"
 #include "probe/probe.h"
 #include "util/cleanup.h"
 #include "util/duration.h"
@@ -65,6 +67,18 @@
 #define DEF_MAX_REDIRECTS 5
 #define DEF_GRACE_MS MS_MINUTE
 #define DEF_LOG_WINDOW_MS (5 * MS_MINUTE)
+#define DEF_RECV_TIMEOUT_MS (10 * MS_SECOND)
+#define DEF_LINK_TTL_MS (24 * MS_HOUR)
+#define DEF_GIVE_UP_AFTER_MS (24 * MS_HOUR)
+#define DEF_RETRY_MIN_MS MS_SECOND
+#define DEF_RETRY_MAX_MS (5 * MS_MINUTE)
+#define DEF_FLAP_CHANGES 6
+#define DEF_FLAP_WINDOW_MS (30 * MS_MINUTE)
+#define DEF_MAX_INFLIGHT 64
+#define DEF_STEP_WAIT_MS (5 * MS_MINUTE)
+#define DEF_ACK_TIMEOUT_MS (30 * MS_MINUTE)
+#define MAX_RECURRING_WINDOW_MS (7 * MS_DAY) /* a recurring window is shorter than a week */
+#define MAX_POLICY_STEPS 32                  /* steps of an escalation policy */
 
 static const struct {
     const char *name;
@@ -105,7 +119,21 @@ struct mon_defaults {
 struct mon_nodes {
     const yaml_node_t *name;
     const yaml_node_t *token;
+    const yaml_node_t *depends_on; /* its value, when valid */
 };
+
+/* email.smtp as written, before it becomes the receiver's URL. */
+struct smtp_settings {
+    char *host;
+    unsigned port;
+    bool starttls;
+    bool tls;
+    char *username;
+    char *password;
+};
+
+/* tolerance: X of Y, as Monit's "for X cycles within Y" (alert_xofy's cap). */
+#define CONF_MAX_TOLERANCE 64
 
 struct loader {
     const char *text; /* borrowed: the YAML being loaded */
@@ -121,7 +149,14 @@ struct loader {
     const yaml_node_t *monitors; /* the monitors: sequence, walked once defaults is known */
     struct mon_nodes *mon_nodes; /* one per monitor */
     const yaml_node_t *latency;  /* the current monitor's expect.max_latency, if valid */
-    char qbuf[4][160];           /* rotating buffers for quoted values in messages */
+    /* The alerting sections, loaded once the monitors are known. */
+    const yaml_node_t *receivers_n, *route_n, *policies_n, *windows_n;
+    const yaml_node_t **receiver_names; /* each receiver's name node, if valid */
+    const yaml_node_t **policy_names;
+    const yaml_node_t **window_names;
+    unsigned route_depth; /* of the route being loaded: the root is 0 */
+    size_t n_routes;      /* routes in the tree so far */
+    char qbuf[4][160];    /* rotating buffers for quoted values in messages */
     unsigned qi;
 };
 
@@ -130,6 +165,7 @@ struct at {
     const yaml_node_t *key;
     const yaml_node_t *val;
     const char *path; /* "monitors[2].interval" */
+    bool secret;      /* the value is a secret: messages never quote it */
 };
 
 struct key;
@@ -154,6 +190,7 @@ struct key {
     unsigned required; /* monitor types that must set it */
     uint64_t min, max; /* range of an integer, or of a duration in ms */
     check_fn check;    /* extra validation of a string */
+    bool secret;       /* never quoted in a message, not even as written */
 };
 
 /* Which keys of a table a mapping set, and whether their values were valid. */
@@ -185,6 +222,21 @@ static int set_status(struct loader *l, const struct key *k, const struct at *at
 static int set_server(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_defaults(struct loader *l, const struct key *k, const struct at *at, void *obj);
 static int set_monitors(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_strlist1(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_severity(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_tolerance(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_alerting(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_flapping(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_section(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_channel(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_format(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_smtp(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_group_by(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_match(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_matchers(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_routes(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_steps(struct loader *l, const struct key *k, const struct at *at, void *obj);
+static int set_time(struct loader *l, const struct key *k, const struct at *at, void *obj);
 
 static int check_name(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_url(struct loader *l, const struct key *k, const struct at *at, char *s);
@@ -203,6 +255,23 @@ static int check_tz(struct loader *l, const struct key *k, const struct at *at, 
 static int check_dns_name(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_server(struct loader *l, const struct key *k, const struct at *at, char *s);
 static int check_starttls(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_summary(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_base_url(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_link_secret(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_secret(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_bot_token(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_topic(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_sid(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_nospace(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_email_to(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_email_from(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_subject_template(struct loader *l, const struct key *k, const struct at *at,
+                                  char *s);
+static int check_alert_template(struct loader *l, const struct key *k, const struct at *at,
+                                char *s);
+static int check_receiver_name(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_policy_name(struct loader *l, const struct key *k, const struct at *at, char *s);
+static int check_window_name(struct loader *l, const struct key *k, const struct at *at, char *s);
 
 /* ---- the schema ----------------------------------------------------------------- */
 
@@ -217,24 +286,38 @@ static int check_starttls(struct loader *l, const struct key *k, const struct at
 /* Rows of the key tables, by kind: key name, field, the monitor types the key
  * applies to and those that require it (0 outside monitors), then a range
  * or a check. */
-#define K_STR(name, off, types, req, check) { name, set_str, off, types, req, 0, 0, check }
-#define K_BOOL(name, off, types) { name, set_bool, off, types, 0, 0, 0, NULL }
-#define K_INT(name, off, types, req, lo, hi) { name, set_uint, off, types, req, lo, hi, NULL }
-#define K_DUR(name, off, types, req, lo, hi) { name, set_duration, off, types, req, lo, hi, NULL }
-#define K_FN(name, set, types, req) { name, set, 0, types, req, 0, 0, NULL }
-#define K_BYTES(name, off, types) { name, set_bytes, off, types, 0, 0, 0, NULL }
-#define K_PCT(name, off, types) { name, set_percent, off, types, 0, 0, 100, NULL }
-#define K_PCTX(name, off, types, hi) { name, set_percent, off, types, 0, 0, hi, NULL }
-#define K_NUM(name, off, types) { name, set_number, off, types, 0, 0, 0, NULL }
-#define K_BYTESD(name, off, types) { name, set_bytes_d, off, types, 0, 0, 0, NULL }
-#define K_LIST(name, off, types) { name, set_strlist, off, types, 0, 0, 0, NULL }
+#define K_STR(name, off, types, req, check) { name, set_str, off, types, req, 0, 0, check, false }
+#define K_BOOL(name, off, types) { name, set_bool, off, types, 0, 0, 0, NULL, false }
+#define K_INT(name, off, types, req, lo, hi) { name, set_uint, off, types, req, lo, hi, NULL, false }
+#define K_DUR(name, off, types, req, lo, hi) { name, set_duration, off, types, req, lo, hi, NULL, false }
+#define K_FN(name, set, types, req) { name, set, 0, types, req, 0, 0, NULL, false }
+#define K_BYTES(name, off, types) { name, set_bytes, off, types, 0, 0, 0, NULL, false }
+#define K_PCT(name, off, types) { name, set_percent, off, types, 0, 0, 100, NULL, false }
+#define K_PCTX(name, off, types, hi) { name, set_percent, off, types, 0, 0, hi, NULL, false }
+#define K_NUM(name, off, types) { name, set_number, off, types, 0, 0, 0, NULL, false }
+#define K_BYTESD(name, off, types) { name, set_bytes_d, off, types, 0, 0, 0, NULL, false }
+#define K_LIST(name, off, types) { name, set_strlist, off, types, 0, 0, 0, NULL, false }
+/* A string, or a sequence of them (at least one), each passing check. */
+#define K_LIST1(name, off, types, req, check) { name, set_strlist1, off, types, req, 0, 0, check, false }
+/* A string never quoted in a message, even as written. */
+#define K_SECRET(name, off, types, req, check) { name, set_str, off, types, req, 0, 0, check, true }
+#define K_LABELS(name, off, types) { name, set_labels, off, types, 0, 0, 0, NULL, false }
+/* min carries the channel kind, or the matcher operator. */
+#define K_CHAN(name, kind) { name, set_channel, 0, 0, 0, kind, 0, NULL, false }
+#define K_MATCH(name, op) { name, set_match, 0, 0, 0, op, 0, NULL, false }
+#define K_TIME(name, off, req) { name, set_time, off, 0, req, 0, 0, NULL, false }
 /* min carries which level a limits table fills: 0 warn, 1 critical. */
-#define K_LIMITS(name, level, types) { name, set_limits, 0, types, 0, level, 0, NULL }
+#define K_LIMITS(name, level, types) { name, set_limits, 0, types, 0, level, 0, NULL, false }
 
 static const struct key top_keys[] = {
     K_FN("server", set_server, 0, 0),
     K_FN("defaults", set_defaults, 0, 0),
     K_FN("monitors", set_monitors, 0, 0),
+    K_FN("alerting", set_alerting, 0, 0),
+    K_FN("receivers", set_section, 0, 0),
+    K_FN("route", set_section, 0, 0),
+    K_FN("escalation_policies", set_section, 0, 0),
+    K_FN("maintenance", set_section, 0, 0),
 };
 
 static const struct key server_keys[] = {
@@ -255,7 +338,8 @@ static const struct key defaults_keys[] = {
 
 enum {
     MK_NAME, MK_TYPE, MK_DESCRIPTION, MK_PAUSED, MK_PUBLIC, MK_INTERVAL, MK_TIMEOUT, MK_CONFIRM,
-    MK_DOWN_ON_WARNING, MK_ON_FAILURE, MK_LABELS, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS,
+    MK_DOWN_ON_WARNING, MK_ON_FAILURE, MK_LABELS, MK_SEVERITY, MK_SUMMARY, MK_DEPENDS_ON,
+    MK_TOLERANCE, MK_URL, MK_METHOD, MK_FOLLOW_REDIRECTS,
     MK_MAX_REDIRECTS, MK_TLS_VERIFY, MK_EXPECT,
     MK_HOST, MK_PORT, MK_SEND, MK_TOKEN, MK_PERIOD, MK_GRACE, MK_COMMAND, MK_PATH,
     MK_MAX_AGE, MK_MIN_SIZE, MK_MAX_SIZE, MK_MAX_SHRINK, MK_CHECKSUM, MK_PATTERN, MK_EXCLUDE,
@@ -270,7 +354,7 @@ enum {
 /* In the order "valid keys: ..." lists them. */
 static const struct key monitor_keys[MK__N] = {
     [MK_NAME]             = K_STR("name", MON(name), ANY, ANY, check_name),
-    [MK_TYPE]             = { "type", set_type, MON(type), ANY, ANY, 0, 0, NULL },
+    [MK_TYPE]             = { "type", set_type, MON(type), ANY, ANY, 0, 0, NULL, false },
     [MK_DESCRIPTION]      = K_STR("description", MON(description), ANY, 0, NULL),
     [MK_PAUSED]           = K_BOOL("paused", MON(paused), ANY),
     [MK_PUBLIC]           = K_BOOL("public", MON(public_), ANY),
@@ -278,7 +362,11 @@ static const struct key monitor_keys[MK__N] = {
     [MK_TIMEOUT]          = K_DUR("timeout", MON(timeout_ms), CHECKED, 0, 100, MS_DAY),
     [MK_CONFIRM]          = K_INT("confirm", MON(confirm), ANY, 0, 1, 100),
     [MK_DOWN_ON_WARNING]  = K_BOOL("down_on_warning", MON(down_on_warning), CHECKED),
-    [MK_LABELS]           = K_FN("labels", set_labels, ANY, 0),
+    [MK_LABELS]           = K_LABELS("labels", MON(labels), ANY),
+    [MK_SEVERITY]         = { "severity", set_severity, MON(severity), ANY, 0, 0, 0, NULL, false },
+    [MK_SUMMARY]          = K_STR("summary", MON(summary), ANY, 0, check_summary),
+    [MK_DEPENDS_ON]       = K_LIST1("depends_on", MON(depends_on), ANY, 0, NULL),
+    [MK_TOLERANCE]        = K_FN("tolerance", set_tolerance, ANY, 0),
     [MK_URL]              = K_STR("url", MON(url), HTTP, HTTP, check_url),
     [MK_METHOD]           = K_STR("method", MON(method), HTTP, 0, check_method),
     [MK_FOLLOW_REDIRECTS] = K_BOOL("follow_redirects", MON(follow_redirects), HTTP),
@@ -287,7 +375,7 @@ static const struct key monitor_keys[MK__N] = {
     [MK_EXPECT]           = K_FN("expect", set_expect, HTTP | DNS | TCP, 0),
     [MK_HOST]             = K_STR("host", MON(host), TCP | TLS | ICMP, TCP | TLS | ICMP, check_host),
     [MK_PORT]             = K_INT("port", MON(port), TCP | TLS, TCP, 1, 65535),
-    [MK_TOKEN]            = K_STR("token", MON(token), HEARTBEAT, HEARTBEAT, check_token),
+    [MK_TOKEN]            = K_SECRET("token", MON(token), HEARTBEAT, HEARTBEAT, check_token),
     [MK_PERIOD]           = K_DUR("period", MON(period_ms), HEARTBEAT, 0, MS_SECOND,
                                   MAX_PERIOD_MS),
     [MK_GRACE]            = K_DUR("grace", MON(grace_ms), HEARTBEAT, 0, 0, MAX_PERIOD_MS),
@@ -324,7 +412,7 @@ static const struct key monitor_keys[MK__N] = {
     [MK_MIN_RUNTIME]      = K_DUR("min_runtime", MON(min_runtime_ms), HEARTBEAT, 0, 1,
                                   MAX_PERIOD_MS),
     [MK_QUERY]            = K_STR("query", MON(query), DNS, DNS, check_dns_name),
-    [MK_RECORD]           = { "record", set_record, MON(record), DNS, 0, 0, 0, NULL },
+    [MK_RECORD]           = { "record", set_record, MON(record), DNS, 0, 0, 0, NULL, false },
     [MK_SERVER]           = K_STR("server", MON(dns_server), DNS, 0, check_server),
     [MK_WARN_DAYS]        = K_INT("warn_days", MON(warn_days), TLS, 0, 0, 3650),
     [MK_CRITICAL_DAYS]    = K_INT("critical_days", MON(critical_days), TLS, 0, 0, 3650),
@@ -345,8 +433,8 @@ static const struct key monitor_keys[MK__N] = {
 enum { AK_USERNAME, AK_PASSWORD, AK_BEARER };
 static const struct key auth_keys[] = {
     [AK_USERNAME] = K_STR("username", MON(auth_username), 0, 0, NULL),
-    [AK_PASSWORD] = K_STR("password", MON(auth_password), 0, 0, NULL),
-    [AK_BEARER]   = K_STR("bearer", MON(auth_bearer), 0, 0, check_nonempty),
+    [AK_PASSWORD] = K_SECRET("password", MON(auth_password), 0, 0, NULL),
+    [AK_BEARER]   = K_SECRET("bearer", MON(auth_bearer), 0, 0, check_nonempty),
 };
 
 /* Inside on_failure:; the fields are the monitor's. */
@@ -381,7 +469,7 @@ static const struct key limit_keys[] = {
 enum { EK_STATUS, EK_BODY_CONTAINS, EK_MAX_LATENCY, EK_CONTAINS, EK_EQUALS, EK_JSON,
        EK_DEGRADED_LATENCY };
 static const struct key expect_keys[] = {
-    [EK_STATUS]        = { "status", set_status, 0, HTTP, 0, 100, 599, NULL }, /* each code */
+    [EK_STATUS]        = { "status", set_status, 0, HTTP, 0, 100, 599, NULL, false }, /* each code */
     [EK_BODY_CONTAINS] = K_STR("body_contains", MON(body_contains), HTTP, 0, check_body),
     [EK_MAX_LATENCY]   = K_DUR("max_latency", MON(max_latency_ms), HTTP | DNS, 0, 1, MS_DAY),
     [EK_CONTAINS]      = K_STR("contains", MON(expect_contains), DNS | TCP, 0, check_nonempty),
@@ -389,6 +477,167 @@ static const struct key expect_keys[] = {
     [EK_JSON]          = K_FN("json", set_json_list, HTTP, 0),
     [EK_DEGRADED_LATENCY] = K_DUR("degraded_latency", MON(degraded_latency_ms), HTTP, 0, 1,
                                   MS_DAY),
+};
+
+/* ---- alerting ---- */
+
+#define ALR(f) offsetof(struct conf_alerting, f)
+#define RCV(f) offsetof(struct conf_receiver, f)
+#define SMTP(f) offsetof(struct smtp_settings, f)
+#define RTE(f) offsetof(struct conf_route, f)
+#define POL(f) offsetof(struct conf_policy, f)
+#define STEP(f) offsetof(struct conf_esc_step, f)
+#define MNT(f) offsetof(struct conf_maintenance, f)
+#define TOL(f) offsetof(struct conf_monitor, f)
+#define REQ 1u /* outside monitors, required says only "required" */
+
+/* Inside a monitor's tolerance:. */
+enum { TK_FAIL, TK_OF, TK_RECOVER, TK_RECOVER_OF };
+static const struct key tolerance_keys[] = {
+    [TK_FAIL]       = K_INT("fail", TOL(fail_x), 0, 0, 1, CONF_MAX_TOLERANCE),
+    [TK_OF]         = K_INT("of", TOL(fail_y), 0, 0, 1, CONF_MAX_TOLERANCE),
+    [TK_RECOVER]    = K_INT("recover", TOL(recover_x), 0, 0, 1, CONF_MAX_TOLERANCE),
+    [TK_RECOVER_OF] = K_INT("recover_of", TOL(recover_y), 0, 0, 1, CONF_MAX_TOLERANCE),
+};
+
+enum { ALK_EXTERNAL_URL, ALK_LINK_SECRET, ALK_LINK_TTL, ALK_GIVE_UP_AFTER, ALK_RETRY_MIN,
+       ALK_RETRY_MAX, ALK_FLAPPING, ALK_MAX_INFLIGHT };
+static const struct key alerting_keys[] = {
+    [ALK_EXTERNAL_URL]  = K_STR("external_url", ALR(external_url), 0, 0, check_base_url),
+    [ALK_LINK_SECRET]   = K_SECRET("link_secret", ALR(link_secret), 0, 0, check_link_secret),
+    [ALK_LINK_TTL]      = K_DUR("link_ttl", ALR(link_ttl_ms), 0, 0, MS_MINUTE, 90 * MS_DAY),
+    [ALK_GIVE_UP_AFTER] = K_DUR("give_up_after", ALR(give_up_after_ms), 0, 0, MS_MINUTE,
+                                30 * MS_DAY),
+    [ALK_RETRY_MIN]     = K_DUR("retry_min", ALR(retry_min_ms), 0, 0, 100, MS_HOUR),
+    [ALK_RETRY_MAX]     = K_DUR("retry_max", ALR(retry_max_ms), 0, 0, 100, MS_DAY),
+    [ALK_FLAPPING]      = K_FN("flapping", set_flapping, 0, 0),
+    [ALK_MAX_INFLIGHT]  = K_INT("max_inflight", ALR(max_inflight), 0, 0, 1, 10000),
+};
+
+static const struct key flapping_keys[] = {
+    K_INT("changes", ALR(flap_changes), 0, 0, 1, 64),
+    K_DUR("window", ALR(flap_window_ms), 0, 0, MS_SECOND, 7 * MS_DAY),
+};
+
+/* A receiver: its name, one channel key and the keys common to all. */
+enum { RK_NAME, RK_WEBHOOK, RK_SLACK, RK_TELEGRAM, RK_PAGERDUTY, RK_NTFY, RK_TWILIO, RK_EMAIL,
+       RK_SUBJECT_TEMPLATE, RK_TEMPLATE, RK_TIMEOUT, RK__N };
+static const struct key receiver_keys[RK__N] = {
+    [RK_NAME]             = K_STR("name", RCV(name), 0, REQ, check_receiver_name),
+    [RK_WEBHOOK]          = K_CHAN("webhook", CONF_RECV_WEBHOOK),
+    [RK_SLACK]            = K_CHAN("slack", CONF_RECV_SLACK),
+    [RK_TELEGRAM]         = K_CHAN("telegram", CONF_RECV_TELEGRAM),
+    [RK_PAGERDUTY]        = K_CHAN("pagerduty", CONF_RECV_PAGERDUTY),
+    [RK_NTFY]             = K_CHAN("ntfy", CONF_RECV_NTFY),
+    [RK_TWILIO]           = K_CHAN("twilio", CONF_RECV_TWILIO),
+    [RK_EMAIL]            = K_CHAN("email", CONF_RECV_EMAIL),
+    [RK_SUBJECT_TEMPLATE] = K_STR("subject_template", RCV(subject_template), 0, 0,
+                                  check_subject_template),
+    [RK_TEMPLATE]         = K_STR("template", RCV(alert_template), 0, 0, check_alert_template),
+    [RK_TIMEOUT]          = K_DUR("timeout", RCV(timeout_ms), 0, 0, MS_SECOND, 10 * MS_MINUTE),
+};
+
+/* The channels' own keys; every field is the receiver's. */
+static const struct key webhook_keys[] = {
+    K_STR("url", RCV(url), 0, REQ, check_url),
+    K_SECRET("secret", RCV(secret), 0, 0, check_secret),
+    { "format", set_format, RCV(alertmanager_format), 0, 0, 0, 0, NULL, false },
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+static const struct key slack_keys[] = {
+    /* The URL is the credential: never quoted. */
+    { "webhook_url", set_str, RCV(url), 0, REQ, 0, 0, check_url, true },
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+static const struct key telegram_keys[] = {
+    K_SECRET("bot_token", RCV(secret), 0, REQ, check_bot_token),
+    K_STR("chat_id", RCV(target), 0, REQ, check_nospace),
+    K_STR("api_url", RCV(url), 0, 0, check_base_url),
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+static const struct key pagerduty_keys[] = {
+    K_SECRET("routing_key", RCV(secret), 0, REQ, check_secret),
+    K_STR("url", RCV(url), 0, 0, check_url),
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+static const struct key ntfy_keys[] = {
+    K_STR("url", RCV(url), 0, REQ, check_base_url),
+    K_STR("topic", RCV(target), 0, REQ, check_topic),
+    K_SECRET("token", RCV(secret), 0, 0, check_secret),
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+static const struct key twilio_keys[] = {
+    K_STR("account_sid", RCV(account), 0, REQ, check_sid),
+    K_SECRET("auth_token", RCV(secret), 0, REQ, check_secret),
+    K_STR("from", RCV(from), 0, REQ, check_nospace),
+    K_LIST1("to", RCV(to), 0, REQ, check_nospace),
+    K_BOOL("whatsapp", RCV(whatsapp), 0),
+    K_STR("api_url", RCV(url), 0, 0, check_base_url),
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+static const struct key email_keys[] = {
+    K_LIST1("to", RCV(to), 0, REQ, check_email_to),
+    K_STR("from", RCV(from), 0, REQ, check_email_from),
+    K_FN("smtp", set_smtp, 0, REQ),
+    K_BOOL("tls_verify", RCV(tls_verify), 0),
+};
+
+/* email.smtp: read into struct smtp_settings, then into the receiver. */
+enum { SMK_HOST, SMK_PORT, SMK_STARTTLS, SMK_TLS, SMK_USERNAME, SMK_PASSWORD };
+static const struct key smtp_keys[] = {
+    [SMK_HOST]     = K_STR("host", SMTP(host), 0, REQ, check_host),
+    [SMK_PORT]     = K_INT("port", SMTP(port), 0, 0, 1, 65535),
+    [SMK_STARTTLS] = K_BOOL("starttls", SMTP(starttls), 0),
+    [SMK_TLS]      = K_BOOL("tls", SMTP(tls), 0),
+    [SMK_USERNAME] = K_STR("username", SMTP(username), 0, 0, check_nonempty),
+    [SMK_PASSWORD] = K_SECRET("password", SMTP(password), 0, 0, NULL),
+};
+
+/* A node of the route tree. */
+enum { RTK_RECEIVER, RTK_GROUP_BY, RTK_GROUP_WAIT, RTK_GROUP_INTERVAL, RTK_REPEAT_INTERVAL,
+       RTK_ESCALATION, RTK_CONTINUE, RTK_MATCH, RTK_MATCH_RE, RTK_MATCHERS, RTK_ROUTES, RTK__N };
+static const struct key route_keys[RTK__N] = {
+    [RTK_RECEIVER]        = K_STR("receiver", RTE(receiver), 0, 0, check_nonempty),
+    [RTK_GROUP_BY]        = K_FN("group_by", set_group_by, 0, 0),
+    [RTK_GROUP_WAIT]      = K_DUR("group_wait", RTE(group_wait_ms), 0, 0, 0, MS_DAY),
+    [RTK_GROUP_INTERVAL]  = K_DUR("group_interval", RTE(group_interval_ms), 0, 0, 0, 30 * MS_DAY),
+    [RTK_REPEAT_INTERVAL] = K_DUR("repeat_interval", RTE(repeat_interval_ms), 0, 0, 0,
+                                  90 * MS_DAY),
+    [RTK_ESCALATION]      = K_STR("escalation", RTE(escalation), 0, 0, check_nonempty),
+    [RTK_CONTINUE]        = K_BOOL("continue", RTE(continue_), 0),
+    [RTK_MATCH]           = K_MATCH("match", CONF_MATCH_EQ),
+    [RTK_MATCH_RE]        = K_MATCH("match_re", CONF_MATCH_RE),
+    [RTK_MATCHERS]        = K_FN("matchers", set_matchers, 0, 0),
+    [RTK_ROUTES]          = K_FN("routes", set_routes, 0, 0),
+};
+
+enum { PK_NAME, PK_STEPS, PK_REPEAT, PK_ACK_TIMEOUT };
+static const struct key policy_keys[] = {
+    [PK_NAME]        = K_STR("name", POL(name), 0, REQ, check_policy_name),
+    [PK_STEPS]       = K_FN("steps", set_steps, 0, REQ),
+    [PK_REPEAT]      = K_INT("repeat", POL(repeat), 0, 0, 0, 100),
+    [PK_ACK_TIMEOUT] = K_DUR("ack_timeout", POL(ack_timeout_ms), 0, 0, 0, 30 * MS_DAY),
+};
+
+enum { SK_NOTIFY, SK_WAIT };
+static const struct key step_keys[] = {
+    /* at most 64, as every list: alert_policy_add_step's cap */
+    [SK_NOTIFY] = K_LIST1("notify", STEP(notify), 0, REQ, NULL),
+    [SK_WAIT]   = K_DUR("wait", STEP(wait_ms), 0, 0, MS_SECOND, 7 * MS_DAY),
+};
+
+enum { WK_NAME, WK_DESCRIPTION, WK_MONITORS, WK_LABELS, WK_SCHEDULE, WK_TZ, WK_DURATION,
+       WK_START, WK_END, WK__N };
+static const struct key window_keys[WK__N] = {
+    [WK_NAME]        = K_STR("name", MNT(name), 0, REQ, check_window_name),
+    [WK_DESCRIPTION] = K_STR("description", MNT(description), 0, 0, NULL),
+    [WK_MONITORS]    = K_LIST1("monitors", MNT(monitors), 0, 0, NULL),
+    [WK_LABELS]      = K_LABELS("labels", MNT(labels), 0),
+    [WK_SCHEDULE]    = K_STR("schedule", MNT(schedule), 0, 0, check_cron),
+    [WK_TZ]          = K_STR("tz", MNT(tz), 0, 0, check_tz),
+    [WK_DURATION]    = K_DUR("duration", MNT(duration_ms), 0, 0, MS_SECOND, MAX_PERIOD_MS),
+    [WK_START]       = K_TIME("start", MNT(start_ms), 0),
+    [WK_END]         = K_TIME("end", MNT(end_ms), 0),
 };
 /* clang-format on */
 
@@ -400,6 +649,36 @@ static const struct keytab expect_tab = TAB(expect_keys);
 static const struct keytab limit_tab = TAB(limit_keys);
 static const struct keytab on_failure_tab = TAB(on_failure_keys);
 static const struct keytab auth_tab = TAB(auth_keys);
+static const struct keytab tolerance_tab = TAB(tolerance_keys);
+static const struct keytab alerting_tab = TAB(alerting_keys);
+static const struct keytab flapping_tab = TAB(flapping_keys);
+static const struct keytab receiver_tab = TAB(receiver_keys);
+static const struct keytab smtp_tab = TAB(smtp_keys);
+static const struct keytab route_tab = TAB(route_keys);
+static const struct keytab policy_tab = TAB(policy_keys);
+static const struct keytab step_tab = TAB(step_keys);
+static const struct keytab window_tab = TAB(window_keys);
+/* The channel keys' tables, by enum conf_receiver_kind. */
+static const struct keytab channel_tabs[] = {
+    [CONF_RECV_WEBHOOK] = TAB(webhook_keys),   [CONF_RECV_SLACK] = TAB(slack_keys),
+    [CONF_RECV_TELEGRAM] = TAB(telegram_keys), [CONF_RECV_PAGERDUTY] = TAB(pagerduty_keys),
+    [CONF_RECV_NTFY] = TAB(ntfy_keys),         [CONF_RECV_TWILIO] = TAB(twilio_keys),
+    [CONF_RECV_EMAIL] = TAB(email_keys),
+};
+/* The most keys a channel table has (the seen[] of set_channel). */
+#define CHANNEL_MAX_KEYS 8
+_Static_assert(ARRAY_SIZE(twilio_keys) <= CHANNEL_MAX_KEYS, "CHANNEL_MAX_KEYS");
+
+/* set_strlist and set_labels fill a pointer and the count right after it. */
+#define ADJACENT(type, list, n)                                                                    \
+    _Static_assert(offsetof(type, n) == offsetof(type, list) + sizeof(void *), #type "." #n)
+ADJACENT(struct conf_monitor, depends_on, n_depends_on);
+ADJACENT(struct conf_receiver, to, n_to);
+ADJACENT(struct conf_route, group_by, n_group_by);
+ADJACENT(struct conf_esc_step, notify, n_notify);
+ADJACENT(struct conf_maintenance, monitors, n_monitors);
+ADJACENT(struct conf_maintenance, labels, n_labels);
+ADJACENT(struct conf_monitor, labels, n_labels);
 
 /* ---- diagnostics ---------------------------------------------------------------- */
 
@@ -642,12 +921,24 @@ static int expand_env(struct loader *l, const struct at *at, const char *s, char
             continue;
         }
         end = strchr(dollar + 2, '}');
+        if (!end && at->secret) {
+            r = diag(l, at->val,
+                     "unterminated '${' in the value (%s; write '$$' for a literal '$')", at->path);
+            goto out;
+        }
         if (!end) {
             r = diag(l, at->val, "unterminated '${' in '%s' (write '$$' for a literal '$')",
                      l ? qv(l, at->val) : "");
             goto out;
         }
         name = xstrndup(dollar + 2, (size_t)(end - dollar - 2));
+        if (!env_name_ok(name, strlen(name)) && at->secret) {
+            r = diag(l, at->val,
+                     "invalid environment variable name in the value (%s; use letters, digits "
+                     "and '_', as in ${DB_HOST})",
+                     at->path);
+            goto out;
+        }
         if (!env_name_ok(name, strlen(name))) {
             r = diag(l, at->val,
                      "invalid environment variable name '%s' (use letters, digits and '_', as "
@@ -926,9 +1217,12 @@ static int cmp_label(const void *a, const void *b)
     return strcmp(((const struct conf_label *)a)->key, ((const struct conf_label *)b)->key);
 }
 
+/* A mapping of label names to values, into a struct conf_label * and a count
+ * after it. */
 static int set_labels(struct loader *l, const struct key *k, const struct at *at, void *obj)
 {
-    struct conf_monitor *m = obj;
+    struct conf_label **dst = FIELD(struct conf_label *, obj, k);
+    size_t *n_dst = (size_t *)(void *)((char *)obj + k->off + sizeof(struct conf_label *));
     const yaml_node_t *v = at->val, *keys[OPSD_MAX_LABELS]; /* keys[i] is labels[i]'s node */
     struct conf_label *labels;
     size_t n, n_labels = 0;
@@ -983,8 +1277,8 @@ static int set_labels(struct loader *l, const struct key *k, const struct at *at
         labels[n_labels++] = (struct conf_label){ .key = xstrdup(name), .value = val };
     }
     qsort(labels, n_labels, sizeof(*labels), cmp_label);
-    m->labels = labels;
-    m->n_labels = n_labels;
+    *dst = labels;
+    *n_dst = n_labels;
     return r;
 }
 
@@ -1071,16 +1365,29 @@ static int check_url(struct loader *l, const struct key *k, const struct at *at,
                   : strncasecmp(s, "https://", 8) == 0 ? 8
                                                        : 0;
 
+    if (at->secret) { /* the URL is a credential: described, never quoted */
+        if (!skip)
+            return diag(l, at->val,
+                        "%s does not start with http:// or https:// (%s; the value is not shown: "
+                        "it is a secret)",
+                        k->name, at->path);
+        if (!s[skip] || s[skip] == '/')
+            return diag(l, at->val, "%s has no host (%s)", k->name, at->path);
+        if (has_space(s))
+            return diag(l, at->val, "%s contains a space or control character (%s)", k->name,
+                        at->path);
+        return 0;
+    }
     if (!skip)
-        return diag(l, at->val, "url '%s' does not start with http:// or https:// (%s)",
+        return diag(l, at->val, "%s '%s' does not start with http:// or https:// (%s)", k->name,
                     qv(l, at->val), at->path);
     if (!s[skip] || s[skip] == '/')
-        return diag(l, at->val, "url '%s' has no host (%s)", qv(l, at->val), at->path);
+        return diag(l, at->val, "%s '%s' has no host (%s)", k->name, qv(l, at->val), at->path);
     if (has_space(s))
         return diag(l, at->val,
-                    "url '%s' contains a space or control character (encode it, "
+                    "%s '%s' contains a space or control character (encode it, "
                     "e.g. %%20)",
-                    qv(l, at->val));
+                    k->name, qv(l, at->val));
     return 0;
 }
 
@@ -1428,6 +1735,213 @@ static int check_starttls(struct loader *l, const struct key *k, const struct at
     return 0;
 }
 
+/* The name of a receiver, policy or maintenance window (what says which):
+ * the same shape as a monitor's. */
+static int check_object_name(struct loader *l, const struct at *at, const char *s, const char *what)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+
+    if (strlen(s) > OPSD_MAX_NAME)
+        return diag(l, at->val, "%s name '%s' is longer than %d characters (%s)", what,
+                    qv(l, at->val), OPSD_MAX_NAME, at->path);
+    if (!*s || s[n])
+        return diag(l, at->val,
+                    "%s name '%s' is not valid (use lowercase letters, digits, '_', '.' and '-')",
+                    what, qv(l, at->val));
+    return 0;
+}
+
+static int check_receiver_name(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    return check_object_name(l, at, s, "receiver");
+}
+
+static int check_policy_name(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    return check_object_name(l, at, s, "escalation policy");
+}
+
+static int check_window_name(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    return check_object_name(l, at, s, "maintenance window");
+}
+
+static int check_summary(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "summary must not be empty (%s; leave it out for the default)",
+                    at->path);
+    if (strpbrk(s, "\r\n"))
+        return diag(l, at->val,
+                    "summary has a line break (%s; it is one line: put details in "
+                    "the description)",
+                    at->path);
+    return 0;
+}
+
+/* A URL paths are appended to (external_url, api_url, ntfy's url): trailing
+ * slashes are dropped, so that url + "/ack/..." has one. */
+static int check_base_url(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    size_t n;
+    int r;
+
+    r = check_url(l, k, at, s);
+    if (r < 0)
+        return r;
+    n = strlen(s);
+    while (n && s[n - 1] == '/')
+        s[--n] = '\0';
+    return 0;
+}
+
+/* Secrets are described, never quoted. */
+static int check_secret(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return diag(l, at->val,
+                        "%s contains a control character (%s; the value is not shown: it is a "
+                        "secret)",
+                        k->name, at->path);
+    return 0;
+}
+
+static int check_link_secret(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < 16)
+        return diag(l, at->val, "link_secret is %zu bytes long, below the 16-byte minimum (%s)", n,
+                    at->path);
+    return 0;
+}
+
+/* Telegram's token goes into the URL's path: nothing that would change it. */
+static int check_bot_token(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    if (strpbrk(s, "/?#%") || has_space(s))
+        return diag(l, at->val,
+                    "%s has a character a Telegram bot token cannot have (%s; expected "
+                    "123456:ABC-DEF...; the value is not shown: it is a secret)",
+                    k->name, at->path);
+    return 0;
+}
+
+/* An ntfy topic, as ntfy accepts it: 1 to 64 of [A-Za-z0-9_-]. */
+static int check_topic(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    size_t n = strlen(s);
+
+    if (!n || n > 64 ||
+        s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")])
+        return diag(l, at->val,
+                    "%s '%s' is not a valid ntfy topic (%s; 1 to 64 letters, digits, '_' or '-')",
+                    k->name, qv(l, at->val), at->path);
+    return 0;
+}
+
+static int check_sid(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s || s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")])
+        return diag(l, at->val,
+                    "%s '%s' is not a Twilio account SID (%s; letters and digits, "
+                    "e.g. AC0123...)",
+                    k->name, qv(l, at->val), at->path);
+    return 0;
+}
+
+static int check_nospace(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!*s)
+        return diag(l, at->val, "%s must not be empty (%s)", k->name, at->path);
+    if (has_space(s))
+        return diag(l, at->val, "%s '%s' contains a space or control character (%s)", k->name,
+                    qv(l, at->val), at->path);
+    return 0;
+}
+
+/* A bare address: local@domain, nothing around it. */
+static bool email_addr_ok(const char *s, size_t n)
+{
+    const char *at = memchr(s, '@', n);
+
+    if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@', (size_t)(s + n - at - 1)))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || strchr("<>,;\"()[]\\", s[i]))
+            return false;
+    return true;
+}
+
+static int check_email_to(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    if (!email_addr_ok(s, strlen(s)))
+        return diag(l, at->val, "%s '%s' is not an email address (%s; e.g. ops@example.com)",
+                    k->name, qv(l, at->val), at->path);
+    return 0;
+}
+
+/* "a@b" or "Name <a@b>"; no line break can reach the header. */
+static int check_email_from(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    const char *lt = strrchr(s, '<');
+    size_t n = strlen(s);
+    bool ok;
+
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return diag(l, at->val, "%s '%s' contains a control character (%s)", k->name,
+                        qv(l, at->val), at->path);
+    if (lt)
+        ok = n >= 2 && s[n - 1] == '>' && email_addr_ok(lt + 1, (size_t)(s + n - 1 - lt - 1));
+    else
+        ok = email_addr_ok(s, n);
+    if (!ok)
+        return diag(l, at->val,
+                    "%s '%s' is not an email address (%s; e.g. opsd@example.com or \"opsd "
+                    "<opsd@example.com>\")",
+                    k->name, qv(l, at->val), at->path);
+    return 0;
+}
+
+/* A notification template, checked as notify_build() will read it. The
+ * message shows the template's text only when it is as written: after
+ * ${NAME} expansion it may hold anything. */
+static int check_template(struct loader *l, const struct key *k, const struct at *at, char *s,
+                          bool ctx_alert)
+{
+    struct opsd_error err = { 0 };
+
+    if (notify_template_check(s, ctx_alert, &err) >= 0)
+        return 0;
+    if (strcmp(s, (const char *)at->val->data.scalar.value) != 0)
+        return diag(l, at->val,
+                    "%s is not a valid template once ${NAME} is expanded (%s; an unknown "
+                    "{field} or an unterminated '{': write '{{' for a literal '{')",
+                    k->name, at->path);
+    return diag(l, at->val, "%s: %s (%s; %s)", k->name, err.msg, at->path,
+                ctx_alert ? "fields: icon, monitor, severity, status, STATUS, since, duration, "
+                            "summary, message, fingerprint, ack_url, resolve_url, label.KEY"
+                          : "fields: status, STATUS, count, firing, resolved, severity, monitors, "
+                            "group_key, external_url");
+}
+
+static int check_subject_template(struct loader *l, const struct key *k, const struct at *at,
+                                  char *s)
+{
+    return check_template(l, k, at, s, false);
+}
+
+static int check_alert_template(struct loader *l, const struct key *k, const struct at *at, char *s)
+{
+    return check_template(l, k, at, s, true);
+}
+
 static int set_record(struct loader *l, const struct key *k, const struct at *at, void *obj)
 {
     _cleanup_free_ char *s = NULL;
@@ -1573,7 +2087,7 @@ static int walk(struct loader *l, const yaml_node_t *m, const struct keytab *tab
             continue;
         }
         snprintf(kpath, sizeof(kpath), "%s%s%s", path, *path ? "." : "", k->name);
-        at = (struct at){ .key = kn, .val = vn, .path = kpath };
+        at = (struct at){ .key = kn, .val = vn, .path = kpath, .secret = k->secret };
         seen[i] = (struct seen){ .key = kn, .val = vn };
         seen[i].ok = k->set(l, k, &at, obj) >= 0;
         if (!seen[i].ok)
@@ -1781,13 +2295,15 @@ static int set_strlist(struct loader *l, const struct key *k, const struct at *a
 
         snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
         iat = (struct at){ .key = NULL, .val = node(l, v->data.sequence.items.start[i]), .path = path };
-        if (scalar(l, &iat, "a string", &list[i]) < 0 || check_nonempty(l, k, &iat, list[i]) < 0)
+        if (scalar(l, &iat, "a string", &list[i]) < 0 ||
+            (k->check ? k->check : check_nonempty)(l, k, &iat, list[i]) < 0)
             r = -EINVAL;
     }
     if (r < 0) {
         strv_free(list, n);
         return r;
     }
+    strv_free(*dst, *n_dst); /* a receiver with two channels sets "to" twice */
     *dst = list;
     *n_dst = n;
     return 0;
@@ -1832,6 +2348,797 @@ static int set_monitors(struct loader *l, const struct key *k, const struct at *
         return diag(l, at->val, "expected a sequence of monitors, got %s (%s)",
                     describe(l, at->val), at->path);
     l->monitors = at->val;
+    return 0;
+}
+
+/* ---- alerting: setters ---------------------------------------------------------- */
+
+static size_t seq_len(const yaml_node_t *v)
+{
+    return (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+}
+
+/* Item i of the value of a K_LIST1 key: of its sequence, or the scalar itself. */
+static const yaml_node_t *item_node(struct loader *l, const yaml_node_t *v, size_t i)
+{
+    return v->type == YAML_SEQUENCE_NODE ? node(l, v->data.sequence.items.start[i]) : v;
+}
+
+/* The path of that item, into buf. */
+static const char *item_path(const yaml_node_t *v, const char *path, size_t i, char *buf,
+                             size_t size)
+{
+    if (v->type == YAML_SEQUENCE_NODE)
+        snprintf(buf, size, "%s[%zu]", path, i);
+    else
+        snprintf(buf, size, "%s", path);
+    return buf;
+}
+
+/* A string or a non-empty sequence of strings, into a char ** and a count
+ * after it; each passes k->check (non-empty when there is none). */
+static int set_strlist1(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    char ***dst = FIELD(char **, obj, k);
+    size_t *n_dst = (size_t *)(void *)((char *)obj + k->off + sizeof(char **));
+    char *s = NULL;
+    int r;
+
+    if (at->val->type == YAML_SEQUENCE_NODE) {
+        if (!seq_len(at->val))
+            return diag(l, at->val, "%s is empty (%s; list at least one)", k->name, at->path);
+        return set_strlist(l, k, at, obj);
+    }
+    r = scalar(l, at, "a string or a sequence of strings", &s);
+    if (r < 0)
+        return r;
+    r = (k->check ? k->check : check_nonempty)(l, k, at, s);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
+    strv_free(*dst, *n_dst);
+    *dst = xmalloc(sizeof(char *));
+    (*dst)[0] = s;
+    *n_dst = 1;
+    return 0;
+}
+
+static int set_severity(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    enum conf_severity sev;
+    int r;
+
+    r = scalar(l, at, "a severity", &s);
+    if (r < 0)
+        return r;
+    if (conf_severity_from_string(s, &sev) < 0)
+        return diag(l, at->val,
+                    "severity '%s' is not valid (expected critical, high, medium or low)",
+                    qv(l, at->val));
+    *FIELD(enum conf_severity, obj, k) = sev;
+    return 0;
+}
+
+/* tolerance: {fail: X, of: Y, recover: X2, recover_of: Y2}. recover defaults
+ * to 1 and recover_of to recover (X2 successes in a row). */
+static int set_tolerance(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_monitor *m = obj;
+    struct seen seen[ARRAY_SIZE(tolerance_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return diag(l, at->key, "key 'tolerance' has no value (%s; e.g. {fail: 3, of: 5})",
+                    at->path);
+    r = walk(l, at->val, &tolerance_tab, m, at->path, 0, seen);
+    if (!seen[TK_FAIL].key || !seen[TK_OF].key)
+        return diag(l, at->val,
+                    "tolerance needs both fail and of (%s; e.g. {fail: 3, of: 5}: down after 3 "
+                    "failures among the last 5 results)",
+                    at->path);
+    if (r < 0)
+        return r;
+    if (m->fail_x > m->fail_y)
+        r = diag(l, seen[TK_FAIL].val,
+                 "fail '%s' exceeds of '%s' (%s; X failures among the last Y "
+                 "results need X <= Y)",
+                 qv(l, seen[TK_FAIL].val), qv(l, seen[TK_OF].val), at->path);
+    if (!seen[TK_RECOVER].key)
+        m->recover_x = 1;
+    if (!seen[TK_RECOVER_OF].key)
+        m->recover_y = m->recover_x;
+    if (m->recover_x > m->recover_y)
+        r = diag(l, seen[TK_RECOVER].val,
+                 "recover '%s' exceeds recover_of '%s' (%s; X successes among the last Y results "
+                 "need X <= Y)",
+                 qv(l, seen[TK_RECOVER].val), qv(l, seen[TK_RECOVER_OF].val), at->path);
+    return r;
+}
+
+static int set_alerting(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_alerting *a = &l->conf->alerting;
+    struct seen seen[ARRAY_SIZE(alerting_keys)] = { 0 };
+    char b[32];
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    r = walk(l, at->val, &alerting_tab, a, at->path, 0, seen);
+    if (seen[ALK_RETRY_MIN].ok && (seen[ALK_RETRY_MAX].ok || !seen[ALK_RETRY_MAX].key) &&
+        a->retry_min_ms > a->retry_max_ms)
+        r = diag(l, seen[ALK_RETRY_MIN].val, "retry_min '%s' exceeds retry_max '%s' (%s.retry_min)",
+                 qv(l, seen[ALK_RETRY_MIN].val),
+                 qdur(l, seen[ALK_RETRY_MAX].val, a->retry_max_ms, b, sizeof(b)), at->path);
+    return r;
+}
+
+static int set_flapping(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct seen seen[ARRAY_SIZE(flapping_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    return walk(l, at->val, &flapping_tab, obj, at->path, 0, seen);
+}
+
+/* receivers, route, escalation_policies and maintenance: kept for after the
+ * monitors, which they refer to, are loaded. */
+static int set_section(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    static const struct {
+        const char *key, *what;
+        size_t off;
+    } sections[] = {
+        { "receivers", "receivers", offsetof(struct loader, receivers_n) },
+        { "route", NULL, offsetof(struct loader, route_n) },
+        { "escalation_policies", "escalation policies", offsetof(struct loader, policies_n) },
+        { "maintenance", "maintenance windows", offsetof(struct loader, windows_n) },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+        if (strcmp(k->name, sections[i].key) != 0)
+            continue;
+        if (is_null(at->val))
+            return 0;
+        if (!sections[i].what && at->val->type != YAML_MAPPING_NODE)
+            return diag(l, at->val, "expected a mapping, got %s (%s)", describe(l, at->val),
+                        at->path);
+        if (sections[i].what && at->val->type != YAML_SEQUENCE_NODE)
+            return diag(l, at->val, "expected a sequence of %s, got %s (%s)", sections[i].what,
+                        describe(l, at->val), at->path);
+        *(const yaml_node_t **)(void *)((char *)l + sections[i].off) = at->val;
+        return 0;
+    }
+    return diag(l, at->key, "internal error: no section '%s'", k->name);
+}
+
+/* Reports each key of tab marked required that the mapping n (at path) did
+ * not set. */
+static int check_required(struct loader *l, const yaml_node_t *n, const struct keytab *tab,
+                          const struct seen *seen, const char *path)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < tab->n; i++)
+        if (tab->v[i].required && !seen[i].key)
+            r = diag(l, n, "missing required key '%s' (%s)", tab->v[i].name, path);
+    return r;
+}
+
+/* A receiver's channel key (webhook:, slack:, ...); k->min is the kind. */
+static int set_channel(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_receiver *rc = obj;
+    enum conf_receiver_kind kind = (enum conf_receiver_kind)k->min;
+    const struct keytab *tab = &channel_tabs[kind];
+    struct seen seen[CHANNEL_MAX_KEYS] = { 0 };
+    const char *def = NULL;
+    int r;
+
+    r = want_mapping(l, at);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return diag(l, at->key, "key '%s' has no value (%s)", k->name, at->path);
+    rc->kind = kind;
+    r = walk(l, at->val, tab, rc, at->path, 0, seen);
+    if (check_required(l, at->val, tab, seen, at->path) < 0)
+        r = -EINVAL;
+    if (kind == CONF_RECV_TELEGRAM)
+        def = "https://api.telegram.org";
+    else if (kind == CONF_RECV_PAGERDUTY)
+        def = "https://events.pagerduty.com/v2/enqueue";
+    else if (kind == CONF_RECV_TWILIO)
+        def = "https://api.twilio.com";
+    if (def && !rc->url)
+        rc->url = xstrdup(def);
+    return r;
+}
+
+static int set_format(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    int r;
+
+    r = scalar(l, at, "a string", &s);
+    if (r < 0)
+        return r;
+    if (strcmp(s, "opsd") != 0 && strcmp(s, "alertmanager") != 0)
+        return diag(l, at->val, "format '%s' is not supported (expected opsd or alertmanager)",
+                    qv(l, at->val));
+    *FIELD(bool, obj, k) = s[0] == 'a';
+    return 0;
+}
+
+/* email.smtp: becomes the receiver's url ("smtp://host:port", or smtps://
+ * with tls: true) and its smtp_* fields. */
+static int set_smtp(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_receiver *rc = obj;
+    struct smtp_settings st = { .port = 25, .starttls = true };
+    struct seen seen[ARRAY_SIZE(smtp_keys)] = { 0 };
+    int r;
+
+    r = want_mapping(l, at);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return diag(l, at->key, "key 'smtp' has no value (%s; it needs host)", at->path);
+    r = walk(l, at->val, &smtp_tab, &st, at->path, 0, seen);
+    if (check_required(l, at->val, &smtp_tab, seen, at->path) < 0)
+        r = -EINVAL;
+    if (seen[SMK_TLS].ok && seen[SMK_STARTTLS].ok && st.tls && st.starttls)
+        r = diag(l, seen[SMK_STARTTLS].key,
+                 "starttls and tls are both true (%s; tls is TLS from the first byte, usually on "
+                 "port 465; starttls upgrades a plain connection, usually on 25 or 587)",
+                 at->path);
+    if (seen[SMK_PASSWORD].key && !seen[SMK_USERNAME].key)
+        r = diag(l, seen[SMK_PASSWORD].key, "password without username (%s)", at->path);
+    else if (seen[SMK_USERNAME].key && !seen[SMK_PASSWORD].key)
+        r = diag(l, seen[SMK_USERNAME].key, "username without password (%s)", at->path);
+    if (st.host) {
+        bool v6 = strchr(st.host, ':') != NULL;
+
+        free(rc->url);
+        rc->url = xasprintf("%s://%s%s%s:%u", st.tls ? "smtps" : "smtp", v6 ? "[" : "", st.host,
+                            v6 ? "]" : "", st.port);
+    }
+    rc->smtp_starttls = st.starttls && !st.tls;
+    free(rc->smtp_username);
+    rc->smtp_username = st.username;
+    free(rc->smtp_password);
+    rc->smtp_password = st.password;
+    free(st.host);
+    return r;
+}
+
+static int set_group_by(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_route *rt = obj;
+    struct key lk = *k;
+    int r;
+
+    lk.off = offsetof(struct conf_route, group_by);
+    r = set_strlist(l, &lk, at, obj);
+    if (r < 0)
+        return r;
+    rt->has_group_by = true;
+    for (size_t i = 0; i < rt->n_group_by; i++) {
+        const yaml_node_t *item = node(l, at->val->data.sequence.items.start[i]);
+
+        if (strcmp(rt->group_by[i], "...") == 0) {
+            if (rt->n_group_by != 1)
+                r = diag(l, item,
+                         "'...' in group_by must stand alone (%s[%zu]; it groups by every label)",
+                         at->path, i);
+        } else if (!label_key_ok(rt->group_by[i])) {
+            r = diag(l, item,
+                     "group_by '%s' is not a label name (%s[%zu]; letters, digits and '_', not "
+                     "starting with a digit, or [\"...\"] for every label)",
+                     qv(l, item), at->path, i);
+        }
+    }
+    return r;
+}
+
+/* Compiles re as the router will (anchored: ^(re)$) and on its own, so that
+ * a regex balanced only by the anchoring's parentheses is refused too.
+ * Returns 0, or -EINVAL with regerror()'s reason in why. */
+static int regex_check(const char *re, char *why, size_t size)
+{
+    _cleanup_free_ char *anchored = xasprintf("^(%s)$", re);
+    const char *tries[] = { re, anchored };
+
+    for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
+        regex_t rx;
+        int rc = regcomp(&rx, tries[i], REG_EXTENDED | REG_NOSUB);
+
+        if (rc != 0) {
+            regerror(rc, &rx, why, size);
+            return -EINVAL;
+        }
+        regfree(&rx);
+    }
+    return 0;
+}
+
+/* Adds a matcher to rt; steals value. n is where it was written. */
+static int add_matcher(struct loader *l, struct conf_route *rt, const char *name,
+                       enum conf_match_op op, char *value, const yaml_node_t *n)
+{
+    if (rt->n_matchers == OPSD_MAX_MATCHERS) {
+        free(value);
+        return diag(l, n, "too many matchers on one route (the limit is %d)", OPSD_MAX_MATCHERS);
+    }
+    rt->matchers = xrealloc(rt->matchers, (rt->n_matchers + 1) * sizeof(*rt->matchers));
+    rt->matchers[rt->n_matchers++] = (struct conf_matcher){
+        .name = xstrdup(name),
+        .op = op,
+        .value = value,
+        .line = (unsigned)n->start_mark.line + 1,
+        .col = (unsigned)n->start_mark.column + 1,
+    };
+    return 0;
+}
+
+/* match: {label: value} (k->min CONF_MATCH_EQ) and match_re: {label: regex}. */
+static int set_match(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    enum conf_match_op op = (enum conf_match_op)k->min;
+    const yaml_node_t *v = at->val;
+    int r;
+
+    r = want_mapping(l, at);
+    if (r <= 0)
+        return r;
+    r = 0;
+    for (const yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *kn = node(l, p->key), *vn = node(l, p->value);
+        char path[256], why[256], *val = NULL;
+        const char *name;
+        struct at vat;
+
+        if (kn->type != YAML_SCALAR_NODE) {
+            r = diag(l, kn, "expected a label name, got %s (%s)", describe(l, kn), at->path);
+            continue;
+        }
+        name = (const char *)kn->data.scalar.value;
+        if (!label_key_ok(name)) {
+            r = diag(l, kn,
+                     "label name '%s' is not valid (%s; letters, digits and '_', not starting "
+                     "with a digit)",
+                     q(l, name), at->path);
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s.%s", at->path, name);
+        vat = (struct at){ .key = kn, .val = vn, .path = path };
+        if (scalar(l, &vat, "a string", &val) < 0) {
+            r = -EINVAL;
+            continue;
+        }
+        if (op == CONF_MATCH_RE && regex_check(val, why, sizeof(why)) < 0) {
+            r = diag(l, vn, "invalid regex '%s' for label '%s': %s (%s)", qv(l, vn), q(l, name),
+                     why, path);
+            free(val);
+            continue;
+        }
+        if (add_matcher(l, obj, name, op, val, kn) < 0)
+            r = -EINVAL;
+    }
+    return r;
+}
+
+static bool is_label_start(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Parses "name=value", "name!=value", "name=~re" or "name!~re" (spaces
+ * around the operator allowed; the value may be double-quoted, with \",
+ * \\ and \n). On success sets *ret_name and *ret_value (caller frees) and
+ * *ret_op; on failure returns -EINVAL with why set and the rest untouched. */
+static int parse_matcher(const char *s, char **ret_name, enum conf_match_op *ret_op,
+                         char **ret_value, const char **why)
+{
+    const char *p = s + strspn(s, " \t"), *name = p, *end;
+    struct sbuf sb = SBUF_INIT;
+    enum conf_match_op op;
+    size_t name_len;
+
+    if (!is_label_start(*p)) {
+        *why = "it does not start with a label name";
+        return -EINVAL;
+    }
+    while (is_label_start(*p) || (*p >= '0' && *p <= '9'))
+        p++;
+    name_len = (size_t)(p - name);
+    p += strspn(p, " \t");
+    if (p[0] == '=' && p[1] == '~')
+        op = CONF_MATCH_RE, p += 2;
+    else if (p[0] == '!' && p[1] == '~')
+        op = CONF_MATCH_NRE, p += 2;
+    else if (p[0] == '!' && p[1] == '=')
+        op = CONF_MATCH_NE, p += 2;
+    else if (p[0] == '=')
+        op = CONF_MATCH_EQ, p += 1;
+    else {
+        *why = "no operator after the label name";
+        return -EINVAL;
+    }
+    p += strspn(p, " \t");
+    if (*p != '"') {
+        end = p + strlen(p);
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (memchr(p, '"', (size_t)(end - p))) {
+            *why = "a '\"' inside an unquoted value";
+            return -EINVAL;
+        }
+        sbuf_add(&sb, p, (size_t)(end - p));
+    } else {
+        for (p++;; p++) {
+            if (!*p) {
+                *why = "the quoted value has no closing '\"'";
+                goto fail;
+            }
+            if (*p == '"')
+                break;
+            if (*p == '\\') {
+                p++;
+                if (*p == '"' || *p == '\\') {
+                    sbuf_putc(&sb, *p);
+                } else if (*p == 'n') {
+                    sbuf_putc(&sb, '\n');
+                } else {
+                    *why = "an unknown escape in the quoted value (use \\\", \\\\ or \\n)";
+                    goto fail;
+                }
+                continue;
+            }
+            sbuf_putc(&sb, *p);
+        }
+        p++;
+        if (p[strspn(p, " \t")]) {
+            *why = "text after the quoted value";
+            goto fail;
+        }
+    }
+    *ret_name = xstrndup(name, name_len);
+    *ret_op = op;
+    *ret_value = sbuf_detach(&sb, NULL);
+    return 0;
+fail:
+    sbuf_release(&sb);
+    return -EINVAL;
+}
+
+/* matchers: ["name=value", "name!=value", "name=~re", "name!~re"]. */
+static int set_matchers(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    const yaml_node_t *v = at->val;
+    int r = 0;
+
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return diag(l, v, "expected a sequence of matchers, got %s (%s; e.g. [\"team=core\"])",
+                    describe(l, v), at->path);
+    for (size_t i = 0; i < seq_len(v); i++) {
+        const yaml_node_t *item = node(l, v->data.sequence.items.start[i]);
+        _cleanup_free_ char *s = NULL, *name = NULL;
+        char path[256], why_re[256], *value = NULL;
+        const char *why = NULL;
+        enum conf_match_op op;
+        struct at iat;
+
+        snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
+        iat = (struct at){ .val = item, .path = path };
+        if (scalar(l, &iat, "a matcher such as \"team=core\"", &s) < 0) {
+            r = -EINVAL;
+            continue;
+        }
+        if (parse_matcher(s, &name, &op, &value, &why) < 0) {
+            r = diag(l, item,
+                     "matcher '%s' is not valid: %s (%s; write name=value, name!=value, "
+                     "name=~regex or name!~regex)",
+                     qv(l, item), why, path);
+            continue;
+        }
+        if ((op == CONF_MATCH_RE || op == CONF_MATCH_NRE) &&
+            regex_check(value, why_re, sizeof(why_re)) < 0) {
+            r = diag(l, item, "invalid regex in matcher '%s': %s (%s)", qv(l, item), why_re, path);
+            free(value);
+            continue;
+        }
+        if (add_matcher(l, obj, name, op, value, item) < 0)
+            r = -EINVAL;
+    }
+    return r;
+}
+
+static void load_route(struct loader *l, struct conf_route *rt, const yaml_node_t *n,
+                       const char *path, unsigned depth);
+
+/* routes: the children of a route, each loaded as a route one level down. */
+static int set_routes(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_route *rt = obj;
+    const yaml_node_t *v = at->val;
+    unsigned depth = l->route_depth;
+    size_t n;
+
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return diag(l, v, "expected a sequence of routes, got %s (%s)", describe(l, v), at->path);
+    if (depth + 1 > OPSD_MAX_ROUTE_DEPTH)
+        return diag(l, v, "routes nested more than %d levels deep (%s)", OPSD_MAX_ROUTE_DEPTH,
+                    at->path);
+    n = seq_len(v);
+    if (l->n_routes + n > OPSD_MAX_ROUTES)
+        return diag(l, v, "too many routes (%s; the limit is %d in the whole tree)", at->path,
+                    OPSD_MAX_ROUTES);
+    l->n_routes += n;
+    rt->routes = xcalloc(n ? n : 1, sizeof(*rt->routes));
+    rt->n_routes = n;
+    for (size_t i = 0; i < n; i++) {
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
+        load_route(l, &rt->routes[i], node(l, v->data.sequence.items.start[i]), path, depth + 1);
+    }
+    l->route_depth = depth;
+    return 0;
+}
+
+typedef const yaml_node_t *(*name_node_fn)(const struct loader *l, size_t i);
+
+/* The hint for a name that names nothing among n (name_at gives each one's
+ * name node) and builtin (a name always there, or NULL): "did you mean
+ * 'x'?", else up to five of the names there are, else none. Names are shown
+ * as written. */
+static void ref_hint(struct loader *l, const char *name, size_t n, name_node_fn name_at,
+                     const char *builtin, const char *none, struct sbuf *sb)
+{
+    const char *best = NULL, *listed[5];
+    unsigned best_d = 99;
+    size_t shown = 0;
+
+    if (builtin) {
+        best = builtin;
+        best_d = edit_distance(name, builtin);
+    }
+
+    for (size_t i = 0; i < n && i < 10000; i++) {
+        const yaml_node_t *nn = name_at(l, i);
+        unsigned d;
+
+        if (!nn)
+            continue;
+        d = edit_distance(name, (const char *)nn->data.scalar.value);
+        if (d < best_d) {
+            best_d = d;
+            best = (const char *)nn->data.scalar.value;
+        }
+    }
+    if (best && best_d <= 2 && best_d * 3 <= strlen(best)) {
+        sbuf_addf(sb, "did you mean '%s'?", q(l, best));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *nn = name_at(l, i);
+        const char *s = nn ? (const char *)nn->data.scalar.value : NULL;
+        bool dup = false;
+
+        for (size_t j = 0; s && j < shown && !dup; j++)
+            dup = strcmp(listed[j], s) == 0;
+        if (!s || dup)
+            continue;
+        if (shown == ARRAY_SIZE(listed)) {
+            sbuf_puts(sb, ", ...");
+            break;
+        }
+        sbuf_addf(sb, "%s'%s'", shown ? ", " : "defined: ", q(l, s));
+        listed[shown++] = s;
+    }
+    if (shown && builtin)
+        sbuf_addf(sb, " and the built-in '%s'", builtin);
+    else if (!shown)
+        sbuf_puts(sb, none);
+}
+
+static const yaml_node_t *receiver_name_at(const struct loader *l, size_t i)
+{
+    return l->receiver_names[i];
+}
+
+static const yaml_node_t *policy_name_at(const struct loader *l, size_t i)
+{
+    return l->policy_names[i];
+}
+
+static const yaml_node_t *monitor_name_at(const struct loader *l, size_t i)
+{
+    return l->mon_nodes[i].name;
+}
+
+/* Reports the receiver named at n (its value, already expanded as s) when
+ * there is none. */
+static int check_receiver_ref(struct loader *l, const yaml_node_t *n, const char *s,
+                              const char *path)
+{
+    struct sbuf hint = SBUF_INIT;
+    int r;
+
+    if (conf_find_receiver(l->conf, s))
+        return 0;
+    ref_hint(l, s, l->conf->n_receivers, receiver_name_at, NULL, "no receivers are defined", &hint);
+    r = diag(l, n, "unknown receiver '%s' (%s; %s)", qv(l, n), path, hint.buf);
+    sbuf_release(&hint);
+    return r;
+}
+
+/* steps: of an escalation policy. */
+static int set_steps(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    struct conf_policy *p = obj;
+    const yaml_node_t *v = at->val;
+    size_t n;
+    int r = 0;
+
+    if (is_null(v))
+        return diag(l, at->key, "key 'steps' has no value (%s; list at least one step)", at->path);
+    if (v->type != YAML_SEQUENCE_NODE)
+        return diag(l, v, "expected a sequence of steps, got %s (%s)", describe(l, v), at->path);
+    n = seq_len(v);
+    if (!n)
+        return diag(l, v, "steps is empty (%s; a policy needs at least one step)", at->path);
+    if (n > MAX_POLICY_STEPS)
+        return diag(l, node(l, v->data.sequence.items.start[MAX_POLICY_STEPS]),
+                    "too many steps (%s; the limit is %d)", at->path, MAX_POLICY_STEPS);
+    p->steps = xcalloc(n, sizeof(*p->steps));
+    p->n_steps = n;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *sn = node(l, v->data.sequence.items.start[i]);
+        struct seen seen[ARRAY_SIZE(step_keys)] = { 0 };
+        struct conf_esc_step *st = &p->steps[i];
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
+        st->wait_ms = DEF_STEP_WAIT_MS;
+        st->line = (unsigned)sn->start_mark.line + 1;
+        if (sn->type != YAML_MAPPING_NODE) {
+            r = diag(l, sn, "expected a mapping, got %s (%s; e.g. {notify: [oncall], wait: 5m})",
+                     describe(l, sn), path);
+            continue;
+        }
+        if (walk(l, sn, &step_tab, st, path, 0, seen) < 0 ||
+            check_required(l, sn, &step_tab, seen, path) < 0)
+            r = -EINVAL;
+        for (size_t j = 0; j < st->n_notify; j++) {
+            const yaml_node_t *item = item_node(l, seen[SK_NOTIFY].val, j);
+            char npath[300], ipath[320];
+
+            snprintf(npath, sizeof(npath), "%s.notify", path);
+            item_path(seen[SK_NOTIFY].val, npath, j, ipath, sizeof(ipath));
+            if (check_receiver_ref(l, item, st->notify[j], ipath) < 0)
+                r = -EINVAL;
+        }
+    }
+    return r;
+}
+
+static bool leap_year(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Reads exactly n digits at *p. */
+static bool digits(const char **p, unsigned n, unsigned *ret)
+{
+    unsigned v = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)((*p)[i] - '0');
+    }
+    *p += n;
+    *ret = v;
+    return true;
+}
+
+/* Parses an RFC 3339 date-time ("2026-12-05T02:00:00Z", "...T03:00:00+01:00",
+ * an optional fraction of a second, kept to the millisecond) into ms since
+ * the epoch. -EINVAL for anything else (no bare dates, no missing offset,
+ * no 25:00 or February 30), -ERANGE before 1970. *ret_ms is untouched on
+ * failure. */
+static int parse_rfc3339(const char *s, uint64_t *ret_ms)
+{
+    static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    unsigned y, mo, d, h, mi, sec, oh = 0, om = 0, ms = 0;
+    const char *p = s;
+    int64_t t, sign = 0;
+
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
+        return -EINVAL;
+    p++;
+    if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
+        !digits(&p, 2, &sec))
+        return -EINVAL;
+    if (*p == '.') {
+        unsigned n = 0;
+
+        for (p++; *p >= '0' && *p <= '9'; p++, n++)
+            if (n < 3)
+                ms = ms * 10 + (unsigned)(*p - '0');
+        if (!n)
+            return -EINVAL;
+        for (; n < 3; n++)
+            ms *= 10;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p++ == '+' ? 1 : -1;
+        if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59)
+            return -EINVAL;
+    } else {
+        return -EINVAL;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap_year(y)) ||
+        h > 23 || mi > 59 || sec > 59)
+        return -EINVAL;
+    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+        sign * (int64_t)(oh * 3600 + om * 60);
+    if (t < 0)
+        return -ERANGE;
+    *ret_ms = (uint64_t)t * 1000 + ms;
+    return 0;
+}
+
+static int set_time(struct loader *l, const struct key *k, const struct at *at, void *obj)
+{
+    _cleanup_free_ char *s = NULL;
+    uint64_t ms;
+    int r;
+
+    r = scalar(l, at, "a time", &s);
+    if (r < 0)
+        return r;
+    r = parse_rfc3339(s, &ms);
+    if (r == -ERANGE)
+        return diag(l, at->val, "%s '%s' is before 1970 (%s)", k->name, qv(l, at->val), at->path);
+    if (r < 0)
+        return diag(l, at->val,
+                    "%s '%s' is not an RFC 3339 time (%s; e.g. 2026-12-05T02:00:00Z or "
+                    "2026-12-05T03:00:00+01:00)",
+                    k->name, qv(l, at->val), at->path);
+    *FIELD(uint64_t, obj, k) = ms;
     return 0;
 }
 
@@ -1893,6 +3200,7 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     m->count = 3;
     m->max_loss_pct = 0;
     m->restart_warns = true;
+    m->severity = CONF_SEV_HIGH;
     {
         struct conf_limit *lim = (struct conf_limit *)&m->limits;
 
@@ -2013,10 +3321,16 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
         diag(l, seen[MK_MAX_SIZE].val, "max_size '%s' is below min_size '%s' (%s.max_size)",
              qv(l, seen[MK_MAX_SIZE].val), qv(l, seen[MK_MIN_SIZE].val), path);
 
+    if (seen[MK_TOLERANCE].key && seen[MK_CONFIRM].key)
+        diag(l, seen[MK_TOLERANCE].key,
+             "tolerance and confirm are both set (%s; tolerance replaces confirm: keep one)", path);
+
     if (seen[MK_NAME].ok)
         l->mon_nodes[idx].name = seen[MK_NAME].val;
     if (seen[MK_TOKEN].ok)
         l->mon_nodes[idx].token = seen[MK_TOKEN].val;
+    if (seen[MK_DEPENDS_ON].ok)
+        l->mon_nodes[idx].depends_on = seen[MK_DEPENDS_ON].val;
 }
 
 static void load_monitors(struct loader *l)
@@ -2152,6 +3466,432 @@ const struct conf_monitor *conf_find_heartbeat(const struct conf *c, const char 
     return NULL;
 }
 
+/* ---- alerting: loading the sections --------------------------------------------- */
+
+/* Reports every repeat among the names of n objects at the later one; name_at
+ * gives object i's name (NULL: none valid) and node_at its name node. */
+static void check_dup_names(struct loader *l, const char *what, size_t n,
+                            const char *(*name_at)(const struct conf *c, size_t i),
+                            name_node_fn node_at)
+{
+    struct entry *e = xcalloc(n ? n : 1, sizeof(*e));
+    size_t m = 0, first = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (name_at(l->conf, i) && node_at(l, i))
+            e[m++] = (struct entry){ .s = name_at(l->conf, i), .i = i };
+    qsort(e, m, sizeof(*e), cmp_entry);
+    for (size_t j = 1; j < m; j++) {
+        if (strcmp(e[j].s, e[first].s) != 0) {
+            first = j;
+            continue;
+        }
+        diag(l, node_at(l, e[j].i), "duplicate %s name '%s' (first defined at line %u)", what,
+             qv(l, node_at(l, e[j].i)), (unsigned)node_at(l, e[first].i)->start_mark.line + 1);
+    }
+    free(e);
+}
+
+static const char *receiver_name(const struct conf *c, size_t i)
+{
+    return c->receivers[i].name;
+}
+
+static const char *policy_name(const struct conf *c, size_t i)
+{
+    return c->policies[i].name;
+}
+
+static const char *window_name(const struct conf *c, size_t i)
+{
+    return c->maintenance[i].name;
+}
+
+/* The items of the sequence seq, at most max (the one past it is reported). */
+static size_t capped_len(struct loader *l, const yaml_node_t *seq, size_t max, const char *what)
+{
+    size_t n = seq_len(seq);
+
+    if (n > max) {
+        diag(l, node(l, seq->data.sequence.items.start[max]), "too many %s (the limit is %zu)",
+             what, max);
+        n = max;
+    }
+    return n;
+}
+
+static void load_receiver(struct loader *l, size_t idx, const yaml_node_t *rn)
+{
+    struct conf_receiver *rc = &l->conf->receivers[idx];
+    struct seen seen[RK__N] = { 0 };
+    const yaml_node_t *chan = NULL;
+    char path[64];
+
+    snprintf(path, sizeof(path), "receivers[%zu]", idx);
+    rc->line = (unsigned)rn->start_mark.line + 1;
+    rc->timeout_ms = DEF_RECV_TIMEOUT_MS;
+    rc->tls_verify = true;
+    rc->smtp_starttls = true;
+    if (rn->type != YAML_MAPPING_NODE) {
+        diag(l, rn, "expected a mapping, got %s (%s)", describe(l, rn), path);
+        return;
+    }
+    walk(l, rn, &receiver_tab, rc, path, 0, seen);
+    check_required(l, rn, &receiver_tab, seen, path);
+    for (size_t i = RK_WEBHOOK; i <= RK_EMAIL; i++) /* the first in the file */
+        if (seen[i].key && (!chan || seen[i].key->start_mark.index < chan->start_mark.index))
+            chan = seen[i].key;
+    for (size_t i = RK_WEBHOOK; i <= RK_EMAIL; i++) {
+        if (seen[i].key && seen[i].key != chan)
+            diag(l, seen[i].key,
+                 "receiver has a second channel '%s' beside '%s' (%s; one channel per receiver: "
+                 "define another receiver)",
+                 receiver_keys[i].name, (const char *)chan->data.scalar.value, path);
+    }
+    if (!chan)
+        diag(l, rn,
+             "receiver has no channel (%s; add one of webhook, slack, telegram, pagerduty, ntfy, "
+             "twilio or email)",
+             path);
+    if (seen[RK_NAME].ok)
+        l->receiver_names[idx] = seen[RK_NAME].val;
+}
+
+static void load_receivers(struct loader *l)
+{
+    struct conf *c = l->conf;
+    size_t n;
+
+    if (!l->receivers_n)
+        return;
+    n = capped_len(l, l->receivers_n, OPSD_MAX_RECEIVERS, "receivers");
+    c->receivers = xcalloc(n ? n : 1, sizeof(*c->receivers));
+    c->n_receivers = n;
+    l->receiver_names = xcalloc(n ? n : 1, sizeof(*l->receiver_names));
+    for (size_t i = 0; i < n; i++)
+        load_receiver(l, i, node(l, l->receivers_n->data.sequence.items.start[i]));
+    check_dup_names(l, "receiver", n, receiver_name, receiver_name_at);
+}
+
+static void load_policies(struct loader *l)
+{
+    struct conf *c = l->conf;
+    size_t n;
+
+    if (!l->policies_n)
+        return;
+    n = capped_len(l, l->policies_n, OPSD_MAX_POLICIES, "escalation policies");
+    c->policies = xcalloc(n ? n : 1, sizeof(*c->policies));
+    c->n_policies = n;
+    l->policy_names = xcalloc(n ? n : 1, sizeof(*l->policy_names));
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *pn = node(l, l->policies_n->data.sequence.items.start[i]);
+        struct conf_policy *p = &c->policies[i];
+        struct seen seen[ARRAY_SIZE(policy_keys)] = { 0 };
+        char path[64];
+
+        snprintf(path, sizeof(path), "escalation_policies[%zu]", i);
+        p->line = (unsigned)pn->start_mark.line + 1;
+        p->ack_timeout_ms = DEF_ACK_TIMEOUT_MS;
+        if (pn->type != YAML_MAPPING_NODE) {
+            diag(l, pn, "expected a mapping, got %s (%s)", describe(l, pn), path);
+            continue;
+        }
+        walk(l, pn, &policy_tab, p, path, 0, seen);
+        check_required(l, pn, &policy_tab, seen, path);
+        if (seen[PK_NAME].ok)
+            l->policy_names[i] = seen[PK_NAME].val;
+    }
+    check_dup_names(l, "escalation policy", n, policy_name, policy_name_at);
+}
+
+static void load_route(struct loader *l, struct conf_route *rt, const yaml_node_t *n,
+                       const char *path, unsigned depth)
+{
+    static const unsigned matcher_keys[] = { RTK_MATCH, RTK_MATCH_RE, RTK_MATCHERS };
+    struct seen seen[RTK__N] = { 0 };
+    struct conf *c = l->conf;
+
+    rt->line = (unsigned)n->start_mark.line + 1;
+    rt->group_wait_ms = rt->group_interval_ms = rt->repeat_interval_ms = CONF_INHERIT;
+    if (n->type != YAML_MAPPING_NODE) {
+        diag(l, n, "expected a mapping, got %s (%s)", describe(l, n), path);
+        return;
+    }
+    l->route_depth = depth;
+    walk(l, n, &route_tab, rt, path, 0, seen);
+    l->route_depth = depth;
+
+    if (seen[RTK_GROUP_INTERVAL].ok && rt->group_interval_ms == 0)
+        diag(l, seen[RTK_GROUP_INTERVAL].val,
+             "group_interval must not be 0 (%s.group_interval; it is the least time between two "
+             "notifications of a group)",
+             path);
+    if (seen[RTK_REPEAT_INTERVAL].ok && rt->repeat_interval_ms == 0)
+        diag(l, seen[RTK_REPEAT_INTERVAL].val,
+             "repeat_interval must not be 0 (%s.repeat_interval; it is how long before a group "
+             "still firing is sent again)",
+             path);
+    if (seen[RTK_RECEIVER].ok) {
+        char rpath[300];
+
+        snprintf(rpath, sizeof(rpath), "%s.receiver", path);
+        check_receiver_ref(l, seen[RTK_RECEIVER].val, rt->receiver, rpath);
+    }
+    if (seen[RTK_ESCALATION].ok && strcmp(rt->escalation, "default") != 0 &&
+        !conf_find_policy(c, rt->escalation)) {
+        struct sbuf hint = SBUF_INIT;
+
+        ref_hint(l, rt->escalation, c->n_policies, policy_name_at, "default",
+                 "only the built-in 'default' is defined", &hint);
+        diag(l, seen[RTK_ESCALATION].val, "unknown escalation policy '%s' (%s.escalation; %s)",
+             qv(l, seen[RTK_ESCALATION].val), path, hint.buf);
+        sbuf_release(&hint);
+    }
+    if (depth > 0)
+        return;
+    if (!seen[RTK_RECEIVER].key)
+        diag(l, n,
+             "missing required key 'receiver' (%s; the root route takes every alert no route "
+             "under it does)",
+             path);
+    for (size_t i = 0; i < ARRAY_SIZE(matcher_keys); i++)
+        if (seen[matcher_keys[i]].key)
+            diag(l, seen[matcher_keys[i]].key,
+                 "the root route must not have matchers (%s.%s; it takes every alert: put "
+                 "matchers on the routes under it)",
+                 path, route_keys[matcher_keys[i]].name);
+}
+
+/* Reports the monitor named at n (expanded: s) when there is none. */
+static int check_monitor_ref(struct loader *l, const yaml_node_t *n, const char *s,
+                             const char *path)
+{
+    struct sbuf hint = SBUF_INIT;
+    int r;
+
+    if (conf_find_monitor(l->conf, s))
+        return 0;
+    ref_hint(l, s, l->conf->n_monitors, monitor_name_at, NULL, "no monitors are defined", &hint);
+    r = diag(l, n, "unknown monitor '%s' (%s; %s)", qv(l, n), path, hint.buf);
+    sbuf_release(&hint);
+    return r;
+}
+
+static void load_window(struct loader *l, size_t idx, const yaml_node_t *wn,
+                        const yaml_node_t **ret_name)
+{
+    struct conf_maintenance *w = &l->conf->maintenance[idx];
+    struct seen seen[WK__N] = { 0 };
+    char path[64];
+
+    snprintf(path, sizeof(path), "maintenance[%zu]", idx);
+    w->line = (unsigned)wn->start_mark.line + 1;
+    if (wn->type != YAML_MAPPING_NODE) {
+        diag(l, wn, "expected a mapping, got %s (%s)", describe(l, wn), path);
+        return;
+    }
+    walk(l, wn, &window_tab, w, path, 0, seen);
+    check_required(l, wn, &window_tab, seen, path);
+    if (seen[WK_NAME].ok)
+        *ret_name = seen[WK_NAME].val;
+    if (!seen[WK_MONITORS].key && !seen[WK_LABELS].key)
+        diag(l, wn,
+             "a maintenance window needs monitors or labels (%s; which monitors does it cover?)",
+             path);
+    else if (!seen[WK_MONITORS].key && seen[WK_LABELS].ok && !w->n_labels)
+        diag(l, seen[WK_LABELS].val,
+             "labels is empty (%s.labels; it would cover every monitor: name the labels to "
+             "match)",
+             path);
+    for (size_t i = 0; i < w->n_monitors; i++) {
+        char mpath[96], ipath[128];
+
+        snprintf(mpath, sizeof(mpath), "%s.monitors", path);
+        item_path(seen[WK_MONITORS].val, mpath, i, ipath, sizeof(ipath));
+        check_monitor_ref(l, item_node(l, seen[WK_MONITORS].val, i), w->monitors[i], ipath);
+    }
+
+    if (seen[WK_SCHEDULE].key) { /* recurring */
+        if (seen[WK_START].key)
+            diag(l, seen[WK_START].key,
+                 "start and schedule are both set (%s; a window is one-off, from start, or "
+                 "recurring, on a schedule)",
+                 path);
+        if (seen[WK_END].key)
+            diag(l, seen[WK_END].key,
+                 "end with a schedule (%s; a recurring window lasts its duration)", path);
+        if (!seen[WK_DURATION].key)
+            diag(l, wn,
+                 "a recurring maintenance window needs duration (%s; e.g. schedule: \"0 2 * * *\" "
+                 "with duration: 30m)",
+                 path);
+        else if (seen[WK_DURATION].ok && w->duration_ms >= MAX_RECURRING_WINDOW_MS)
+            diag(l, seen[WK_DURATION].val,
+                 "duration '%s' is not below a week (%s.duration; a recurring window must end "
+                 "before it starts again)",
+                 qv(l, seen[WK_DURATION].val), path);
+        w->start_ms = w->end_ms = 0;
+    } else { /* one-off */
+        if (seen[WK_TZ].key)
+            diag(l, seen[WK_TZ].key,
+                 "tz without a schedule (%s; tz is the schedule's time zone: start and end carry "
+                 "their own offsets)",
+                 path);
+        if (!seen[WK_START].key)
+            diag(l, wn,
+                 "a maintenance window needs schedule or start (%s; e.g. schedule: \"0 2 * * *\" "
+                 "with duration: 30m, or start and end)",
+                 path);
+        else if (seen[WK_END].key && seen[WK_DURATION].key)
+            diag(l, seen[WK_DURATION].key, "end and duration are both set (%s; give one)", path);
+        else if (!seen[WK_END].key && !seen[WK_DURATION].key)
+            diag(l, wn, "a one-off maintenance window needs end or duration (%s)", path);
+        else if (seen[WK_START].ok && seen[WK_END].ok && w->end_ms <= w->start_ms)
+            diag(l, seen[WK_END].val, "end '%s' is not after start '%s' (%s.end)",
+                 qv(l, seen[WK_END].val), qv(l, seen[WK_START].val), path);
+        else if (seen[WK_START].ok && seen[WK_END].ok)
+            w->duration_ms = w->end_ms - w->start_ms;
+        else if (seen[WK_START].ok && seen[WK_DURATION].ok)
+            w->end_ms = w->start_ms + w->duration_ms;
+    }
+    if (!w->tz)
+        w->tz = xstrdup("UTC");
+}
+
+static const yaml_node_t *window_name_at(const struct loader *l, size_t i)
+{
+    return l->window_names[i];
+}
+
+static void load_windows(struct loader *l)
+{
+    struct conf *c = l->conf;
+    size_t n;
+
+    if (!l->windows_n)
+        return;
+    n = capped_len(l, l->windows_n, OPSD_MAX_MAINTENANCE, "maintenance windows");
+    c->maintenance = xcalloc(n ? n : 1, sizeof(*c->maintenance));
+    c->n_maintenance = n;
+    l->window_names = xcalloc(n ? n : 1, sizeof(*l->window_names));
+    for (size_t i = 0; i < n; i++)
+        load_window(l, i, node(l, l->windows_n->data.sequence.items.start[i]), &l->window_names[i]);
+    check_dup_names(l, "maintenance window", n, window_name, window_name_at);
+}
+
+/* The names of the monitors from stack[from] to stack[top - 1], then the
+ * first again: "a -> b -> a" (the middle cut when long). */
+static void cycle_path(struct loader *l, const size_t *stack, size_t from, size_t top,
+                       struct sbuf *sb)
+{
+    size_t n = top - from;
+
+    for (size_t i = 0; i < n; i++) {
+        if (n > 8 && i == 4) {
+            sbuf_puts(sb, "... -> ");
+            i = n - 3;
+        }
+        sbuf_addf(sb, "%s -> ", qv(l, l->mon_nodes[stack[from + i]].name));
+    }
+    sbuf_puts(sb, qv(l, l->mon_nodes[stack[from]].name));
+}
+
+/* depends_on: every name a monitor, not the monitor itself, and no cycle
+ * (reported at the depends_on entry that closes it, in a depth-first walk
+ * in file order). Iterative: a chain may be as long as there are monitors. */
+static void check_depends(struct loader *l)
+{
+    struct conf *c = l->conf;
+    struct dep {
+        size_t to;   /* the monitor depended on */
+        size_t item; /* the depends_on entry naming it */
+    } * *deps;
+    size_t n = c->n_monitors, *n_deps, *stack, *edge, top;
+    unsigned char *color; /* 0 not seen, 1 on the stack, 2 done */
+
+    if (!n)
+        return;
+    deps = xcalloc(n, sizeof(*deps));
+    n_deps = xcalloc(n, sizeof(*n_deps));
+    for (size_t i = 0; i < n; i++) {
+        const struct conf_monitor *m = &c->monitors[i];
+        const yaml_node_t *v = l->mon_nodes[i].depends_on;
+
+        if (!v || !m->n_depends_on)
+            continue;
+        deps[i] = xcalloc(m->n_depends_on, sizeof(**deps));
+        for (size_t j = 0; j < m->n_depends_on; j++) {
+            const yaml_node_t *item = item_node(l, v, j);
+            const struct conf_monitor *t;
+            char mpath[64], ipath[96];
+
+            snprintf(mpath, sizeof(mpath), "monitors[%zu].depends_on", i);
+            item_path(v, mpath, j, ipath, sizeof(ipath));
+            if (check_monitor_ref(l, item, m->depends_on[j], ipath) < 0)
+                continue;
+            t = conf_find_monitor(c, m->depends_on[j]);
+            if (m->name && strcmp(m->name, m->depends_on[j]) == 0) {
+                diag(l, item, "monitor '%s' depends on itself (%s)", qv(l, item), ipath);
+                continue;
+            }
+            deps[i][n_deps[i]++] = (struct dep){ .to = (size_t)(t - c->monitors), .item = j };
+        }
+    }
+
+    color = xcalloc(n, 1);
+    stack = xcalloc(n, sizeof(*stack));
+    edge = xcalloc(n, sizeof(*edge));
+    for (size_t s = 0; s < n; s++) {
+        if (color[s])
+            continue;
+        top = 0;
+        stack[top] = s;
+        edge[top++] = 0;
+        color[s] = 1;
+        while (top) {
+            size_t m = stack[top - 1], t;
+            const struct dep *d;
+
+            if (edge[top - 1] == n_deps[m]) {
+                color[m] = 2;
+                top--;
+                continue;
+            }
+            d = &deps[m][edge[top - 1]++];
+            t = d->to;
+            if (color[t] == 1) {
+                const yaml_node_t *v = l->mon_nodes[m].depends_on, *item = item_node(l, v, d->item);
+                struct sbuf path = SBUF_INIT;
+                size_t from = top;
+                char mpath[64], ipath[96];
+
+                while (from > 0 && stack[from - 1] != t)
+                    from--;
+                cycle_path(l, stack, from - 1, top, &path);
+                snprintf(mpath, sizeof(mpath), "monitors[%zu].depends_on", m);
+                item_path(v, mpath, d->item, ipath, sizeof(ipath));
+                diag(l, item,
+                     "depends_on '%s' closes a cycle: %s (%s; a monitor cannot depend on itself "
+                     "through others)",
+                     qv(l, item), path.buf, ipath);
+                sbuf_release(&path);
+            } else if (color[t] == 0) {
+                color[t] = 1;
+                stack[top] = t;
+                edge[top++] = 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(deps[i]);
+    free(deps);
+    free(n_deps);
+    free(color);
+    free(stack);
+    free(edge);
+}
+
 /* ---- loading -------------------------------------------------------------------- */
 
 static void monitor_release(struct conf_monitor *m)
@@ -2190,6 +3930,56 @@ static void monitor_release(struct conf_monitor *m)
     free(m->auth_bearer);
     strv_free(m->expect_json, m->n_expect_json);
     free(m->send);
+    free(m->summary);
+    strv_free(m->depends_on, m->n_depends_on);
+}
+
+static void receiver_release(struct conf_receiver *r)
+{
+    free(r->name);
+    free(r->url);
+    free(r->secret);
+    free(r->account);
+    free(r->target);
+    free(r->from);
+    strv_free(r->to, r->n_to);
+    free(r->smtp_username);
+    free(r->smtp_password);
+    free(r->subject_template);
+    free(r->alert_template);
+}
+
+static void route_release(struct conf_route *r)
+{
+    free(r->receiver);
+    for (size_t i = 0; i < r->n_matchers; i++) {
+        free(r->matchers[i].name);
+        free(r->matchers[i].value);
+    }
+    free(r->matchers);
+    strv_free(r->group_by, r->n_group_by);
+    free(r->escalation);
+    for (size_t i = 0; i < r->n_routes; i++)
+        route_release(&r->routes[i]); /* at most OPSD_MAX_ROUTE_DEPTH deep */
+    free(r->routes);
+}
+
+static void policy_release(struct conf_policy *p)
+{
+    free(p->name);
+    for (size_t i = 0; i < p->n_steps; i++)
+        strv_free(p->steps[i].notify, p->steps[i].n_notify);
+    free(p->steps);
+}
+
+static void window_release(struct conf_maintenance *w)
+{
+    free(w->name);
+    free(w->description);
+    strv_free(w->monitors, w->n_monitors);
+    labels_free(w->labels, w->n_labels);
+    free(w->schedule);
+    free(w->tz);
 }
 
 struct conf *conf_free(struct conf *c)
@@ -2204,6 +3994,21 @@ struct conf *conf_free(struct conf *c)
     for (size_t i = 0; i < c->n_monitors; i++)
         monitor_release(&c->monitors[i]);
     free(c->monitors);
+    free(c->alerting.external_url);
+    free(c->alerting.link_secret);
+    for (size_t i = 0; i < c->n_receivers; i++)
+        receiver_release(&c->receivers[i]);
+    free(c->receivers);
+    if (c->route) {
+        route_release(c->route);
+        free(c->route);
+    }
+    for (size_t i = 0; i < c->n_policies; i++)
+        policy_release(&c->policies[i]);
+    free(c->policies);
+    for (size_t i = 0; i < c->n_maintenance; i++)
+        window_release(&c->maintenance[i]);
+    free(c->maintenance);
     if (c->index) {
         free(c->index->by_name);
         free(c->index->by_token);
@@ -2219,6 +4024,9 @@ static void loader_done(struct loader *l)
         yaml_document_delete(&l->doc);
     conf_free(l->conf);
     free(l->mon_nodes);
+    free(l->receiver_names);
+    free(l->policy_names);
+    free(l->window_names);
 }
 
 /* Line and column (1-based) of byte offset off in the text. */
@@ -2523,6 +4331,13 @@ int conf_load_string(const char *name, const char *text, size_t len, struct conf
     l.defaults = (struct mon_defaults){ .interval_ms = DEF_INTERVAL_MS,
                                         .timeout_ms = DEF_TIMEOUT_MS,
                                         .confirm = DEF_CONFIRM };
+    l.conf->alerting = (struct conf_alerting){ .link_ttl_ms = DEF_LINK_TTL_MS,
+                                               .give_up_after_ms = DEF_GIVE_UP_AFTER_MS,
+                                               .retry_min_ms = DEF_RETRY_MIN_MS,
+                                               .retry_max_ms = DEF_RETRY_MAX_MS,
+                                               .flap_changes = DEF_FLAP_CHANGES,
+                                               .flap_window_ms = DEF_FLAP_WINDOW_MS,
+                                               .max_inflight = DEF_MAX_INFLIGHT };
 
     root = yaml_document_get_root_node(&l.doc);
     if (root && root->type == YAML_MAPPING_NODE) {
@@ -2536,6 +4351,16 @@ int conf_load_string(const char *name, const char *text, size_t len, struct conf
     }
     load_monitors(&l);
     l.conf->index = check_uniques(&l);
+    /* In the order they refer to each other. */
+    load_receivers(&l);
+    load_policies(&l);
+    if (l.route_n) {
+        l.conf->route = xcalloc(1, sizeof(*l.conf->route));
+        l.n_routes = 1;
+        load_route(&l, l.conf->route, l.route_n, "route", 0);
+    }
+    load_windows(&l);
+    check_depends(&l);
 
     if (!l.conf->server.listen)
         l.conf->server.listen = xstrdup(DEF_LISTEN);
@@ -2545,6 +4370,8 @@ int conf_load_string(const char *name, const char *text, size_t len, struct conf
         l.conf->server.log_level = xstrdup(DEF_LOG_LEVEL);
     if (!l.conf->server.title)
         l.conf->server.title = xstrdup(DEF_TITLE);
+    if (!l.conf->alerting.external_url)
+        l.conf->alerting.external_url = xasprintf("http://%s", l.conf->server.listen);
 
     if (l.n_errors) {
         r = -EINVAL;
@@ -2710,7 +4537,54 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
            a->warn_days == b->warn_days && a->critical_days == b->critical_days &&
            str_eq(a->starttls, b->starttls) && str_eq(a->server_name, b->server_name) &&
            a->count == b->count && level_eq(a->max_loss_pct, b->max_loss_pct) &&
-           a->max_rtt_ms == b->max_rtt_ms && a->ip_version == b->ip_version;
+           a->max_rtt_ms == b->max_rtt_ms && a->ip_version == b->ip_version &&
+           a->fail_x == b->fail_x && a->fail_y == b->fail_y && a->recover_x == b->recover_x &&
+           a->recover_y == b->recover_y;
+}
+
+const struct conf_receiver *conf_find_receiver(const struct conf *c, const char *name)
+{
+    if (!c || !name)
+        return NULL;
+    for (size_t i = 0; i < c->n_receivers; i++) /* at most OPSD_MAX_RECEIVERS */
+        if (c->receivers[i].name && strcmp(c->receivers[i].name, name) == 0)
+            return &c->receivers[i];
+    return NULL;
+}
+
+const struct conf_policy *conf_find_policy(const struct conf *c, const char *name)
+{
+    if (!c || !name)
+        return NULL;
+    for (size_t i = 0; i < c->n_policies; i++) /* at most OPSD_MAX_POLICIES */
+        if (c->policies[i].name && strcmp(c->policies[i].name, name) == 0)
+            return &c->policies[i];
+    return NULL;
+}
+
+static const char *const severities[] = {
+    [CONF_SEV_CRITICAL] = "critical",
+    [CONF_SEV_HIGH] = "high",
+    [CONF_SEV_MEDIUM] = "medium",
+    [CONF_SEV_LOW] = "low",
+};
+
+const char *conf_severity_to_string(enum conf_severity s)
+{
+    if ((size_t)s < ARRAY_SIZE(severities) && severities[s])
+        return severities[s];
+    return "unknown";
+}
+
+int conf_severity_from_string(const char *s, enum conf_severity *ret)
+{
+    for (size_t i = 1; s && i < ARRAY_SIZE(severities); i++) {
+        if (strcmp(s, severities[i]) == 0) {
+            *ret = (enum conf_severity)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
 }
 
 const char *conf_default_path(void)

@@ -18,3 +18,8 @@
 #define OPSD_MAX_INBOUND_BODY (1 << 20)    /* bytes of an inbound alert push (Prometheus batches) */
 #define OPSD_MAX_INBOUND_ALERTS 1000       /* alerts in one inbound push */
 #define OPSD_MAX_RECEIVERS 256             /* receivers in one config */
+#define OPSD_MAX_POLICIES 256              /* escalation policies in one config */
+#define OPSD_MAX_MAINTENANCE 1024          /* maintenance windows in one config */
+#define OPSD_MAX_ROUTES 1024               /* nodes of the route tree */
+#define OPSD_MAX_ROUTE_DEPTH 16            /* levels of routes under the root */
+#define OPSD_MAX_MATCHERS 64               /* matchers on one route */

@@ -34,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (m->type == CONF_MON_HEARTBEAT)
                 CHECK(conf_find_heartbeat(conf, m->token) == m);
         }
+        for (size_t i = 0; i < conf->n_receivers; i++)
+            CHECK(conf_find_receiver(conf, conf->receivers[i].name) == &conf->receivers[i]);
+        for (size_t i = 0; i < conf->n_policies; i++)
+            CHECK(conf_find_policy(conf, conf->policies[i].name) == &conf->policies[i]);
         conf = conf_free(conf);
     } else {
         CHECK(!conf);
