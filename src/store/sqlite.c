@@ -1,11 +1,14 @@
-/* The SQLite backend: one database file in WAL mode with two connections,
- * a writer for store_write() and store_prune() (on a worker thread) and a
- * loop connection for everything else (on the loop thread), so readers
- * never wait for a batch being written. Schema changes are an ordered list of
- * migrations, each applied once in its own transaction. */
+/* The SQLite backend: one database file in WAL mode with three connections,
+ * a writer for store_write() and store_prune() (on a worker thread), a
+ * loop connection for reads and monitor rows (on the loop thread), so
+ * readers never wait for a batch being written, and a durable connection
+ * (loop thread too) for the small writes the API must not acknowledge
+ * before they are synced: silences and tokens. Schema changes are an
+ * ordered list of migrations, each applied once in its own transaction. */
 #include "store/store-impl.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -106,6 +109,94 @@ static const char *const migrations[] = {
     "ALTER TABLE results ADD COLUMN body TEXT;",
     /* 5: events that are not state changes (an on_failure action's outcome). */
     "ALTER TABLE events ADD COLUMN kind TEXT;",
+    /* 6: alerts, the notification outbox, silences and API tokens (issue 4).
+     * Times are 0 for "never", not NULL, as in the structs. The fingerprint
+     * is 16 lowercase hex digits: every uint64 round-trips (an INTEGER
+     * would show the top half negative), and it reads in a shell the way
+     * the API and PagerDuty's dedup_key spell it. */
+    "CREATE TABLE alerts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL"
+    "    CHECK (length(fingerprint) = 16 AND fingerprint NOT GLOB '*[^0-9a-f]*'),"
+    "  monitor TEXT,"
+    "  source TEXT,"
+    "  severity INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  labels_json TEXT,"
+    "  summary TEXT,"
+    "  message TEXT,"
+    "  suppressed TEXT,"
+    "  starts_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  acked_ms INTEGER NOT NULL,"
+    "  acked_by TEXT,"
+    "  resolved_ms INTEGER NOT NULL,"
+    "  review INTEGER NOT NULL,"
+    "  review_by TEXT,"
+    "  reviewed_ms INTEGER NOT NULL);"
+    /* Open alerts are few among years of resolved ones: the list the
+     * dashboard and the alert manager's start read walks only them. */
+    "CREATE INDEX alerts_open ON alerts(id) WHERE state IN (1, 2, 4);"
+    "CREATE INDEX alerts_monitor ON alerts(monitor, id);"
+    "CREATE TABLE notifications ("
+    "  id INTEGER PRIMARY KEY,"
+    "  idempotency_key TEXT NOT NULL UNIQUE,"
+    "  receiver TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  group_key TEXT,"
+    "  alert_ids TEXT,"
+    "  payload_json TEXT,"
+    "  state INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  next_attempt_ms INTEGER NOT NULL,"
+    "  last_attempt_ms INTEGER NOT NULL,"
+    "  done_ms INTEGER NOT NULL,"
+    "  last_error TEXT);"
+    "CREATE INDEX notifications_state_next ON notifications(state, next_attempt_ms);"
+    "CREATE INDEX notifications_created ON notifications(created_ms);"
+    /* alert_ids spread out, so "notifications about alert 12" is an index
+     * lookup that cannot match 112. Filled once, on insert: alert_ids
+     * never changes afterwards. */
+    "CREATE TABLE notification_alerts ("
+    "  alert_id INTEGER NOT NULL,"
+    "  notification_id INTEGER NOT NULL REFERENCES notifications(id),"
+    "  PRIMARY KEY (alert_id, notification_id)) WITHOUT ROWID;"
+    /* No foreign key to notifications: an attempt for a notification whose
+     * insert was ignored (its key already stored under another id) is a
+     * harmless orphan, where a constraint would fail the whole batch and
+     * the results in it. */
+    "CREATE TABLE notif_attempts ("
+    "  notification_id INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  http_status INTEGER NOT NULL,"
+    "  took_us INTEGER NOT NULL,"
+    "  error TEXT);"
+    "CREATE INDEX notif_attempts_notification ON notif_attempts(notification_id, ts_ms);"
+    /* AUTOINCREMENT: an id the API has handed out ("silence 3") is never
+     * reused, even after the newest row is deleted by hand. */
+    "CREATE TABLE silences ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  matchers_json TEXT NOT NULL,"
+    "  starts_ms INTEGER NOT NULL,"
+    "  ends_ms INTEGER NOT NULL,"
+    "  author TEXT,"
+    "  comment TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expired_ms INTEGER NOT NULL);"
+    "CREATE INDEX silences_ends ON silences(ends_ms);"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  scope INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  last_used_ms INTEGER NOT NULL,"
+    "  revoked_ms INTEGER NOT NULL);"
+    /* One live token per name; revoked ones keep theirs for the record. */
+    "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_ms = 0;",
 };
 
 enum stmt_id {
@@ -134,8 +225,41 @@ enum stmt_id {
     ST_PRUNE_METRICS,
     ST_MEMO_SET,
     ST_MEMO_GET,
+    ST_UPSERT_ALERT,
+    ST_INSERT_NOTIF,
+    ST_INSERT_NOTIF_ALERT,
+    ST_UPDATE_NOTIF,
+    ST_INSERT_ATTEMPT,
+    ST_ALERT_MAX_ID,
+    ST_NOTIF_MAX_ID,
+    ST_ALERTS, /* four shapes: + ALERTS_OPEN when open_only, + ALERTS_MONITOR with a monitor */
+    ST_ALERTS_LAST = ST_ALERTS + 3,
+    ST_ALERT_GET,
+    ST_NOTIFS, /* eight shapes: + NOTIFS_STATE, + NOTIFS_ALERT, + NOTIFS_OLDEST */
+    ST_NOTIFS_LAST = ST_NOTIFS + 7,
+    ST_NOTIF_GET,
+    ST_NOTIF_ATTEMPTS,
+    ST_SILENCE_ADD,
+    ST_SILENCE_EXPIRE,
+    ST_SILENCE_EXISTS,
+    ST_SILENCES,
+    ST_TOKEN_LIVE_NAME,
+    ST_TOKEN_ADD,
+    ST_TOKEN_FIND,
+    ST_TOKENS,
+    ST_TOKEN_REVOKE_NAME,
+    ST_TOKEN_REVOKE_ID,
     ST_COUNT,
 };
+
+/* Offsets from ST_ALERTS and ST_NOTIFS, one bit per part of a filter: a
+ * statement per shape lets each use its index, where one statement with
+ * "?1 = 0 OR state = ?1" would scan the table for every filter. */
+#define ALERTS_OPEN 1
+#define ALERTS_MONITOR 2
+#define NOTIFS_STATE 1
+#define NOTIFS_ALERT 2
+#define NOTIFS_OLDEST 4
 
 #define UPSERT_ROLLUP(table)                                                                       \
     "INSERT INTO " table " (monitor_id, bucket_ms, count, failures, latency_sum_us,"               \
@@ -158,6 +282,32 @@ enum stmt_id {
 #define PRUNE_ROLLUP(table)                                                                        \
     "DELETE FROM " table " WHERE (monitor_id, bucket_ms) IN (SELECT monitor_id, bucket_ms"         \
     " FROM " table " WHERE bucket_ms < ?1 LIMIT ?2)"
+
+#define ALERT_COLS                                                                                 \
+    "id, fingerprint, monitor, source, severity, state, labels_json, summary, message,"            \
+    " suppressed, starts_ms, updated_ms, acked_ms, acked_by, resolved_ms, review, review_by,"      \
+    " reviewed_ms"
+
+/* ?1 state (0 any), ?2 since, ?3 until, ?4 limit, ?5 monitor. */
+#define SELECT_ALERTS(where)                                                                       \
+    "SELECT " ALERT_COLS " FROM alerts WHERE (?1 = 0 OR state = ?1) AND starts_ms >= ?2"           \
+    " AND starts_ms < ?3" where " ORDER BY id DESC LIMIT ?4"
+/* Spelled as alerts_open's WHERE, which is how SQLite sees it may use it. */
+#define OPEN_STATES " AND state IN (1, 2, 4)"
+
+#define NOTIF_COLS                                                                                 \
+    "n.id, n.idempotency_key, n.receiver, n.reason, n.group_key, n.alert_ids, n.payload_json,"     \
+    " n.state, n.attempts, n.created_ms, n.next_attempt_ms, n.last_attempt_ms, n.done_ms,"         \
+    " n.last_error"
+
+/* ?1 state, ?2 since, ?3 limit, ?4 alert id. */
+#define SELECT_NOTIFS(join, where, dir)                                                            \
+    "SELECT " NOTIF_COLS " FROM notifications n" join " WHERE n.created_ms >= ?2" where            \
+    " ORDER BY n.created_ms " dir ", n.id " dir " LIMIT ?3"
+#define NOTIF_JOIN " JOIN notification_alerts na ON na.notification_id = n.id AND na.alert_id = ?4"
+#define NOTIF_STATE " AND n.state = ?1"
+
+#define TOKEN_COLS "id, name, hash, prefix, scope, created_ms, last_used_ms, revoked_ms"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -214,6 +364,67 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MEMO_SET] = "INSERT INTO memos (monitor_id, key, value) VALUES (?1, ?2, ?3)"
                     " ON CONFLICT (monitor_id, key) DO UPDATE SET value = excluded.value",
     [ST_MEMO_GET] = "SELECT value FROM memos WHERE monitor_id = ?1 AND key = ?2",
+    /* The whole row replaced, in place: nothing else refers to an alert's
+     * row, and DO UPDATE keeps it one write where REPLACE is two. */
+    [ST_UPSERT_ALERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                        " ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                        " monitor = excluded.monitor, source = excluded.source,"
+                        " severity = excluded.severity, state = excluded.state,"
+                        " labels_json = excluded.labels_json, summary = excluded.summary,"
+                        " message = excluded.message, suppressed = excluded.suppressed,"
+                        " starts_ms = excluded.starts_ms, updated_ms = excluded.updated_ms,"
+                        " acked_ms = excluded.acked_ms, acked_by = excluded.acked_by,"
+                        " resolved_ms = excluded.resolved_ms, review = excluded.review,"
+                        " review_by = excluded.review_by, reviewed_ms = excluded.reviewed_ms",
+    [ST_INSERT_NOTIF] = "INSERT INTO notifications (id, idempotency_key, receiver, reason,"
+                        " group_key, alert_ids, payload_json, state, attempts, created_ms,"
+                        " next_attempt_ms, last_attempt_ms, done_ms, last_error)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                        " ON CONFLICT (idempotency_key) DO NOTHING",
+    [ST_INSERT_NOTIF_ALERT] = "INSERT OR IGNORE INTO notification_alerts (alert_id,"
+                              " notification_id) VALUES (?1, ?2)",
+    [ST_UPDATE_NOTIF] = "UPDATE notifications SET state = ?2, attempts = ?3,"
+                        " next_attempt_ms = ?4, last_attempt_ms = ?5, done_ms = ?6,"
+                        " last_error = ?7 WHERE id = ?1",
+    [ST_INSERT_ATTEMPT] = "INSERT INTO notif_attempts (notification_id, ts_ms, ok, http_status,"
+                          " took_us, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ALERT_MAX_ID] = "SELECT coalesce(max(id), 0) FROM alerts",
+    [ST_NOTIF_MAX_ID] = "SELECT coalesce(max(id), 0) FROM notifications",
+    [ST_ALERTS] = SELECT_ALERTS(""),
+    [ST_ALERTS + ALERTS_OPEN] = SELECT_ALERTS(OPEN_STATES),
+    [ST_ALERTS + ALERTS_MONITOR] = SELECT_ALERTS(" AND monitor = ?5"),
+    [ST_ALERTS + ALERTS_MONITOR + ALERTS_OPEN] = SELECT_ALERTS(" AND monitor = ?5" OPEN_STATES),
+    [ST_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
+    [ST_NOTIFS] = SELECT_NOTIFS("", "", "DESC"),
+    [ST_NOTIFS + NOTIFS_STATE] = SELECT_NOTIFS("", NOTIF_STATE, "DESC"),
+    [ST_NOTIFS + NOTIFS_ALERT] = SELECT_NOTIFS(NOTIF_JOIN, "", "DESC"),
+    [ST_NOTIFS + NOTIFS_ALERT + NOTIFS_STATE] = SELECT_NOTIFS(NOTIF_JOIN, NOTIF_STATE, "DESC"),
+    [ST_NOTIFS + NOTIFS_OLDEST] = SELECT_NOTIFS("", "", "ASC"),
+    [ST_NOTIFS + NOTIFS_OLDEST + NOTIFS_STATE] = SELECT_NOTIFS("", NOTIF_STATE, "ASC"),
+    [ST_NOTIFS + NOTIFS_OLDEST + NOTIFS_ALERT] = SELECT_NOTIFS(NOTIF_JOIN, "", "ASC"),
+    [ST_NOTIFS + NOTIFS_OLDEST + NOTIFS_ALERT + NOTIFS_STATE] =
+        SELECT_NOTIFS(NOTIF_JOIN, NOTIF_STATE, "ASC"),
+    [ST_NOTIF_GET] = "SELECT " NOTIF_COLS " FROM notifications n WHERE n.id = ?1",
+    /* The newest ?2, oldest first: a capped history keeps its recent end. */
+    [ST_NOTIF_ATTEMPTS] = "SELECT ts_ms, ok, http_status, took_us, error FROM"
+                          " (SELECT rowid AS r, * FROM notif_attempts WHERE notification_id = ?1"
+                          " ORDER BY ts_ms DESC, rowid DESC LIMIT ?2) ORDER BY ts_ms, r",
+    [ST_SILENCE_ADD] = "INSERT INTO silences (matchers_json, starts_ms, ends_ms, author, comment,"
+                       " created_ms, expired_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SILENCE_EXPIRE] = "UPDATE silences SET expired_ms = ?2, ends_ms = ?2"
+                          " WHERE id = ?1 AND ends_ms > ?2",
+    [ST_SILENCE_EXISTS] = "SELECT 1 FROM silences WHERE id = ?1",
+    [ST_SILENCES] = "SELECT id, matchers_json, starts_ms, ends_ms, author, comment, created_ms,"
+                    " expired_ms FROM silences WHERE ends_ms > ?1 ORDER BY id LIMIT ?2",
+    [ST_TOKEN_LIVE_NAME] = "SELECT 1 FROM api_tokens WHERE name = ?1 AND revoked_ms = 0",
+    [ST_TOKEN_ADD] = "INSERT INTO api_tokens (name, hash, prefix, scope, created_ms,"
+                     " last_used_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = ?1 AND revoked_ms = 0",
+    [ST_TOKENS] = "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY id LIMIT ?1",
+    [ST_TOKEN_REVOKE_NAME] = "UPDATE api_tokens SET revoked_ms = ?2"
+                             " WHERE name = ?1 AND revoked_ms = 0",
+    [ST_TOKEN_REVOKE_ID] = "UPDATE api_tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms = 0",
 };
 
 /* A connection and its statement cache, prepared on first use. */
@@ -222,7 +433,7 @@ struct conn {
     sqlite3_stmt *stmt[ST_COUNT];
 };
 
-/* Our two connections take turns at SQLite's write lock in arrival order.
+/* Our connections take turns at SQLite's write lock in arrival order.
  * SQLite's own busy handler polls, sleeping up to 100 ms between tries, so
  * a connection that writes in a loop (startup ensuring thousands of new
  * monitors, or prune chunk after chunk) can keep the other out past
@@ -238,7 +449,14 @@ struct sqlite_store {
     struct store base;  /* first, so a struct store * is a struct sqlite_store * */
     struct conn writer; /* store_write() and store_prune(), on the worker thread */
     struct conn loop;   /* every other call, on the loop thread; small writes too */
+    /* Silences and tokens, on the loop thread: synchronous=FULL, so their
+     * commits are fsynced before the API answers. A connection of their
+     * own keeps that cost off monitor_ensure (thousands of rows on a first
+     * start) without switching the pragma back and forth. */
+    struct conn durable;
     struct turnstile turn;
+    char *alert_scratch; /* the strings of the last store_alert_get() */
+    char *token_scratch; /* the strings of the last store_token_find() */
 };
 
 static struct sqlite_store *to_sq(struct store *s)
@@ -407,8 +625,11 @@ static void sq_free(struct sqlite_store *q)
         return;
     /* The writer goes last: the last connection to close checkpoints the
      * WAL into the database and removes it. */
+    conn_close(&q->durable);
     conn_close(&q->loop);
     conn_close(&q->writer);
+    free(q->alert_scratch);
+    free(q->token_scratch);
     pthread_cond_destroy(&q->turn.cv);
     pthread_mutex_destroy(&q->turn.mu);
     free(q);
@@ -430,7 +651,8 @@ static int conn_open(struct conn *c, const char *path, struct opsd_error *err)
 
     /* NOMUTEX (SQLite's multi-thread mode) because no connection is ever
      * used by two threads at once: the writer only by the one store_write()
-     * or store_prune() in flight, the loop connection only by the loop.
+     * or store_prune() in flight, the loop and durable connections only by
+     * the loop.
      * FULLMUTEX would buy nothing but a lock on every call, and would mask
      * a caller breaking the one-writer rule instead of making it correct. */
     rc = sqlite3_open_v2(path, &c->db,
@@ -438,7 +660,7 @@ static int conn_open(struct conn *c, const char *path, struct opsd_error *err)
     if (rc != SQLITE_OK)
         return db_errf(err, c->db, rc, "cannot open database '%s'", path);
     sqlite3_extended_result_codes(c->db, 1);
-    /* The loop connection writes too (monitor_ensure), and other processes
+    /* The loop connections write too (monitor_ensure, silences), and other processes
      * may (a backup): waiting for the write lock beats failing. */
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     /* synchronous=NORMAL in WAL mode: a commit is written to the WAL file
@@ -598,6 +820,15 @@ int store_sqlite_open(const char *db_path, const struct opsd_clock *clock, struc
     if (r < 0)
         return r;
     r = conn_open(&q->loop, db_path, err);
+    if (r < 0)
+        return r;
+    r = conn_open(&q->durable, db_path, err);
+    if (r < 0)
+        return r;
+    /* In WAL mode FULL syncs the WAL at every commit: what the durable
+     * connection commits survives a power loss, and so does everything the
+     * other connections committed before it. */
+    r = exec_pragma(q->durable.db, "PRAGMA synchronous = FULL", err);
     if (r < 0)
         return r;
 
@@ -825,6 +1056,154 @@ static int upsert_rollup(struct conn *c, enum stmt_id id, const struct store_rol
     return 0;
 }
 
+/* Texts the store refuses rather than cuts (store.c checked their length):
+ * bound whole. */
+static void bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static int upsert_alert(struct conn *c, const struct store_alert *a, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    char fp[17];
+    int r, rc;
+
+    r = conn_stmt(c, ST_UPSERT_ALERT, &st, err);
+    if (r < 0)
+        return r;
+    snprintf(fp, sizeof(fp), "%016" PRIx64, a->fingerprint);
+    sqlite3_bind_int64(st, 1, a->id);
+    sqlite3_bind_text(st, 2, fp, 16, SQLITE_TRANSIENT);
+    bind_str(st, 3, a->monitor);
+    bind_text(st, 4, a->source);
+    sqlite3_bind_int(st, 5, a->severity);
+    sqlite3_bind_int(st, 6, a->state);
+    bind_str(st, 7, a->labels_json);
+    bind_text(st, 8, a->summary);
+    bind_text(st, 9, a->message);
+    bind_text(st, 10, a->suppressed);
+    sqlite3_bind_int64(st, 11, (int64_t)a->starts_ms);
+    sqlite3_bind_int64(st, 12, (int64_t)a->updated_ms);
+    sqlite3_bind_int64(st, 13, (int64_t)a->acked_ms);
+    bind_text(st, 14, a->acked_by);
+    sqlite3_bind_int64(st, 15, (int64_t)a->resolved_ms);
+    sqlite3_bind_int(st, 16, a->review);
+    bind_text(st, 17, a->review_by);
+    sqlite3_bind_int64(st, 18, (int64_t)a->reviewed_ms);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot store alert %lld", (long long)a->id);
+    return 0;
+}
+
+static int link_alerts(struct conn *c, const struct store_notification *n, struct opsd_error *err)
+{
+    _cleanup_free_ int64_t *ids = NULL;
+    size_t n_ids = 0, i;
+    int r, rc;
+
+    /* Checked by store.c already; a malformed list here is a bug. */
+    if (store_alert_ids_parse(n->alert_ids, &ids, &n_ids) < 0)
+        return opsd_errorf(err, -EINVAL, "notification %lld: malformed alert ids",
+                           (long long)n->id);
+    for (i = 0; i < n_ids; i++) {
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+
+        r = conn_stmt(c, ST_INSERT_NOTIF_ALERT, &st, err);
+        if (r < 0)
+            return r;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        sqlite3_bind_int64(st, 2, n->id);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            return db_errf(err, c->db, rc, "cannot link notification %lld to alert %lld",
+                           (long long)n->id, (long long)ids[i]);
+    }
+    return 0;
+}
+
+static int insert_notification(struct conn *c, const struct store_notification *n,
+                               struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_INSERT_NOTIF, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, n->id);
+    bind_str(st, 2, n->idempotency_key);
+    bind_str(st, 3, n->receiver);
+    bind_text(st, 4, n->reason);
+    bind_str(st, 5, n->group_key);
+    bind_str(st, 6, n->alert_ids);
+    bind_str(st, 7, n->payload_json);
+    sqlite3_bind_int(st, 8, n->state);
+    sqlite3_bind_int64(st, 9, n->attempts);
+    sqlite3_bind_int64(st, 10, (int64_t)n->created_ms);
+    sqlite3_bind_int64(st, 11, (int64_t)n->next_attempt_ms);
+    sqlite3_bind_int64(st, 12, (int64_t)n->last_attempt_ms);
+    sqlite3_bind_int64(st, 13, (int64_t)n->done_ms);
+    bind_text(st, 14, n->last_error);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot store notification %lld", (long long)n->id);
+    /* Ignored (its key is stored already): the stored row keeps its links. */
+    if (sqlite3_changes64(c->db) == 0)
+        return 0;
+    return link_alerts(c, n, err);
+}
+
+static int update_notification(struct conn *c, const struct store_notif_update *u,
+                               struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_UPDATE_NOTIF, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, u->id);
+    sqlite3_bind_int(st, 2, u->state);
+    sqlite3_bind_int64(st, 3, u->attempts);
+    sqlite3_bind_int64(st, 4, (int64_t)u->next_attempt_ms);
+    sqlite3_bind_int64(st, 5, (int64_t)u->last_attempt_ms);
+    sqlite3_bind_int64(st, 6, (int64_t)u->done_ms);
+    bind_text(st, 7, u->last_error);
+    /* An update of an id that is not stored changes nothing: like an
+     * orphan attempt, not worth failing the batch's results over. */
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot update notification %lld", (long long)u->id);
+    return 0;
+}
+
+static int insert_attempt(struct conn *c, const struct store_notif_attempt *a,
+                          struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_INSERT_ATTEMPT, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, a->notification_id);
+    sqlite3_bind_int64(st, 2, (int64_t)a->ts_ms);
+    sqlite3_bind_int(st, 3, a->ok);
+    sqlite3_bind_int(st, 4, a->http_status);
+    sqlite3_bind_int(st, 5, a->took_us);
+    bind_text(st, 6, a->error);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot store attempt of notification %lld",
+                       (long long)a->notification_id);
+    return 0;
+}
+
 static int sq_write(struct store *s, const struct store_batch *b, struct opsd_error *err)
 {
     struct sqlite_store *q = to_sq(s);
@@ -853,6 +1232,17 @@ static int sq_write(struct store *s, const struct store_batch *b, struct opsd_er
         r = insert_event(c, &b->events[i], err);
     for (i = 0; i < b->n_memos && r >= 0; i++)
         r = set_memo(c, &b->memos[i], err);
+    /* In the order the header promises: a notification about an alert of
+     * this batch, and an attempt at a notification of this batch, find
+     * their rows already written. */
+    for (i = 0; i < b->n_alerts && r >= 0; i++)
+        r = upsert_alert(c, &b->alerts[i], err);
+    for (i = 0; i < b->n_notifications && r >= 0; i++)
+        r = insert_notification(c, &b->notifications[i], err);
+    for (i = 0; i < b->n_notif_updates && r >= 0; i++)
+        r = update_notification(c, &b->notif_updates[i], err);
+    for (i = 0; i < b->n_notif_attempts && r >= 0; i++)
+        r = insert_attempt(c, &b->notif_attempts[i], err);
     for (i = 0; i < n_minutes && r >= 0; i++)
         r = upsert_rollup(c, ST_UPSERT_MINUTE, &minutes[i], err);
     for (i = 0; i < n_hours && r >= 0; i++)
@@ -1118,6 +1508,561 @@ static int sq_last_result(struct store *s, int64_t monitor_id, struct store_resu
     return 0;
 }
 
+/* ---- reading alerts and notifications ---- */
+
+static const char *column_str(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static uint64_t column_u64(sqlite3_stmt *st, int i)
+{
+    return (uint64_t)sqlite3_column_int64(st, i);
+}
+
+/* Copies the strings *fields[0..n) into one block and points them at their
+ * copies (NULL stays NULL). Returns the block, which the caller owns. */
+static char *pack_strings(const char **const fields[], size_t n)
+{
+    size_t total = 1, i, len;
+    char *block, *p;
+
+    for (i = 0; i < n; i++)
+        if (*fields[i])
+            total += strlen(*fields[i]) + 1;
+    block = p = xmalloc(total);
+    for (i = 0; i < n; i++) {
+        if (!*fields[i])
+            continue;
+        len = strlen(*fields[i]) + 1;
+        memcpy(p, *fields[i], len);
+        *fields[i] = p;
+        p += len;
+    }
+    return block;
+}
+
+static int max_id(struct conn *c, enum stmt_id id, const char *what, int64_t *ret_id,
+                  struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, id, &st, err);
+    if (r < 0)
+        return r;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read the largest %s id", what);
+    *ret_id = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+static int sq_alert_max_id(struct store *s, int64_t *ret_id, struct opsd_error *err)
+{
+    return max_id(&to_sq(s)->loop, ST_ALERT_MAX_ID, "alert", ret_id, err);
+}
+
+static int sq_notification_max_id(struct store *s, int64_t *ret_id, struct opsd_error *err)
+{
+    return max_id(&to_sq(s)->loop, ST_NOTIF_MAX_ID, "notification", ret_id, err);
+}
+
+/* From a row of ALERT_COLS; strings valid until the statement moves on. */
+static void column_alert(sqlite3_stmt *st, struct store_alert *a)
+{
+    const char *fp = column_str(st, 1);
+
+    *a = (struct store_alert){
+        .id = sqlite3_column_int64(st, 0),
+        /* The schema's CHECK keeps it 16 hex digits. */
+        .fingerprint = fp ? strtoull(fp, NULL, 16) : 0,
+        .monitor = column_str(st, 2),
+        .source = column_str(st, 3),
+        .severity = sqlite3_column_int(st, 4),
+        .state = sqlite3_column_int(st, 5),
+        .labels_json = column_str(st, 6),
+        .summary = column_str(st, 7),
+        .message = column_str(st, 8),
+        .suppressed = column_str(st, 9),
+        .starts_ms = column_u64(st, 10),
+        .updated_ms = column_u64(st, 11),
+        .acked_ms = column_u64(st, 12),
+        .acked_by = column_str(st, 13),
+        .resolved_ms = column_u64(st, 14),
+        .review = sqlite3_column_int(st, 15),
+        .review_by = column_str(st, 16),
+        .reviewed_ms = column_u64(st, 17),
+    };
+}
+
+static int sq_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                     void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int shape = (f->open_only ? ALERTS_OPEN : 0) | (f->monitor ? ALERTS_MONITOR : 0);
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, (enum stmt_id)(ST_ALERTS + shape), &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int(st, 1, f->state);
+    sqlite3_bind_int64(st, 2, (int64_t)f->since_ms);
+    sqlite3_bind_int64(st, 3, (int64_t)f->until_ms);
+    sqlite3_bind_int64(st, 4, f->limit);
+    if (f->monitor)
+        bind_str(st, 5, f->monitor);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_alert a;
+
+        column_alert(st, &a);
+        seen++;
+        r = cb(&a, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read alerts");
+    return seen;
+}
+
+static int sq_alert_get(struct store *s, int64_t id, struct store_alert *ret,
+                        struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    struct conn *c = &q->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    struct store_alert a;
+    int r, rc;
+
+    r = conn_stmt(c, ST_ALERT_GET, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return opsd_errorf(err, -ENOENT, "no alert %lld", (long long)id);
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read alert %lld", (long long)id);
+    column_alert(st, &a);
+    {
+        const char **const fields[] = { &a.monitor, &a.summary,    &a.source,   &a.labels_json,
+                                        &a.message, &a.suppressed, &a.acked_by, &a.review_by };
+
+        /* The statement is reset on return, taking its column texts with
+         * it: the caller reads copies, replaced by the next call. */
+        free(q->alert_scratch);
+        q->alert_scratch = pack_strings(fields, ARRAY_SIZE(fields));
+    }
+    *ret = a;
+    return 0;
+}
+
+static void column_notification(sqlite3_stmt *st, struct store_notification *n)
+{
+    *n = (struct store_notification){
+        .id = sqlite3_column_int64(st, 0),
+        .idempotency_key = column_str(st, 1),
+        .receiver = column_str(st, 2),
+        .reason = column_str(st, 3),
+        .group_key = column_str(st, 4),
+        .alert_ids = column_str(st, 5),
+        .payload_json = column_str(st, 6),
+        .state = sqlite3_column_int(st, 7),
+        .attempts = (unsigned)sqlite3_column_int64(st, 8),
+        .created_ms = column_u64(st, 9),
+        .next_attempt_ms = column_u64(st, 10),
+        .last_attempt_ms = column_u64(st, 11),
+        .done_ms = column_u64(st, 12),
+        .last_error = column_str(st, 13),
+    };
+}
+
+static int sq_notifications(struct store *s, const struct store_notification_filter *f,
+                            store_notification_cb cb, void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int shape = (f->state ? NOTIFS_STATE : 0) | (f->alert_id ? NOTIFS_ALERT : 0) |
+                (f->oldest_first ? NOTIFS_OLDEST : 0);
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, (enum stmt_id)(ST_NOTIFS + shape), &st, err);
+    if (r < 0)
+        return r;
+    if (f->state)
+        sqlite3_bind_int(st, 1, f->state);
+    sqlite3_bind_int64(st, 2, (int64_t)f->since_ms);
+    sqlite3_bind_int64(st, 3, f->limit);
+    if (f->alert_id)
+        sqlite3_bind_int64(st, 4, f->alert_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_notification n;
+
+        column_notification(st, &n);
+        seen++;
+        r = cb(&n, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read notifications");
+    return seen;
+}
+
+static int sq_notification_get(struct store *s, int64_t id, store_notification_cb cb,
+                               void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    struct store_notification n;
+    int r, rc;
+
+    r = conn_stmt(c, ST_NOTIF_GET, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return opsd_errorf(err, -ENOENT, "no notification %lld", (long long)id);
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot read notification %lld", (long long)id);
+    column_notification(st, &n);
+    r = cb(&n, userdata);
+    return r < 0 ? r : 1;
+}
+
+static int sq_notif_attempts(struct store *s, int64_t notification_id, unsigned limit,
+                             store_notif_attempt_cb cb, void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, ST_NOTIF_ATTEMPTS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, notification_id);
+    sqlite3_bind_int64(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_notif_attempt a = {
+            .notification_id = notification_id,
+            .ts_ms = column_u64(st, 0),
+            .ok = sqlite3_column_int(st, 1) != 0,
+            .http_status = sqlite3_column_int(st, 2),
+            .took_us = sqlite3_column_int(st, 3),
+            .error = column_str(st, 4),
+        };
+
+        seen++;
+        r = cb(&a, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read attempts of notification %lld",
+                       (long long)notification_id);
+    return seen;
+}
+
+/* ---- silences and tokens ---- */
+
+/* Opens a write transaction on the durable connection, holding the turn
+ * (which *turn keeps until the caller's scope ends). */
+static int durable_begin(struct sqlite_store *q, struct turnstile **turn, const char *what,
+                         struct opsd_error *err)
+{
+    *turn = turn_take(&q->turn);
+    conn_rollback(&q->durable);
+    return conn_exec(&q->durable, ST_BEGIN_IMMEDIATE, what, err);
+}
+
+/* Commits r's transaction if r says so, else rolls it back; returns r or
+ * the commit's failure. */
+static int durable_end(struct sqlite_store *q, int r, struct opsd_error *err)
+{
+    if (r >= 0)
+        r = conn_exec(&q->durable, ST_COMMIT, "cannot commit", err);
+    if (r < 0)
+        conn_rollback(&q->durable);
+    return r;
+}
+
+static int sq_silence_add(struct store *s, const struct store_silence *si, int64_t *ret_id,
+                          struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    struct conn *c = &q->durable;
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    int64_t id = 0;
+    int r;
+
+    r = durable_begin(q, &turn, "cannot begin adding silence", err);
+    if (r >= 0) {
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int rc;
+
+        r = conn_stmt(c, ST_SILENCE_ADD, &st, err);
+        if (r >= 0) {
+            bind_str(st, 1, si->matchers_json);
+            sqlite3_bind_int64(st, 2, (int64_t)si->starts_ms);
+            sqlite3_bind_int64(st, 3, (int64_t)si->ends_ms);
+            bind_text(st, 4, si->author);
+            bind_text(st, 5, si->comment);
+            sqlite3_bind_int64(st, 6, (int64_t)si->created_ms);
+            sqlite3_bind_int64(st, 7, (int64_t)si->expired_ms);
+            rc = sqlite3_step(st);
+            if (rc != SQLITE_DONE)
+                r = db_errf(err, c->db, rc, "cannot add silence");
+            else
+                id = sqlite3_last_insert_rowid(c->db);
+        }
+    }
+    r = durable_end(q, r, err);
+    if (r < 0)
+        return r;
+    *ret_id = id;
+    return 0;
+}
+
+/* Runs a one-row write on the durable connection; returns rows changed. */
+static int durable_change(struct conn *c, enum stmt_id id, int64_t key, const char *text,
+                          uint64_t at_ms, struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, id, &st, err);
+    if (r < 0)
+        return r;
+    if (text)
+        bind_str(st, 1, text);
+    else
+        sqlite3_bind_int64(st, 1, key);
+    sqlite3_bind_int64(st, 2, (int64_t)at_ms);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot update row");
+    return (int)sqlite3_changes64(c->db);
+}
+
+/* 1 if the statement (one bound text or id) returns a row, 0 if not. */
+static int row_exists(struct conn *c, enum stmt_id id, int64_t key, const char *text,
+                      struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, id, &st, err);
+    if (r < 0)
+        return r;
+    if (text)
+        bind_str(st, 1, text);
+    else
+        sqlite3_bind_int64(st, 1, key);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot look up row");
+    return 0;
+}
+
+static int sq_silence_expire(struct store *s, int64_t id, uint64_t at_ms, struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    int r;
+
+    r = durable_begin(q, &turn, "cannot begin expiring silence", err);
+    if (r >= 0)
+        r = durable_change(&q->durable, ST_SILENCE_EXPIRE, id, NULL, at_ms, err);
+    if (r == 0) {
+        /* Nothing changed: tell "no such silence" from "already over". */
+        r = row_exists(&q->durable, ST_SILENCE_EXISTS, id, NULL, err);
+        if (r == 0)
+            r = opsd_errorf(err, -ENOENT, "no silence %lld", (long long)id);
+        else if (r > 0)
+            r = opsd_errorf(err, -EALREADY, "silence %lld has already ended", (long long)id);
+    }
+    r = durable_end(q, r, err);
+    return r < 0 ? r : 0;
+}
+
+static int sq_silences(struct store *s, uint64_t since_ms, unsigned limit, store_silence_cb cb,
+                       void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, ST_SILENCES, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, (int64_t)since_ms);
+    sqlite3_bind_int64(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_silence si = {
+            .id = sqlite3_column_int64(st, 0),
+            .matchers_json = column_str(st, 1),
+            .starts_ms = column_u64(st, 2),
+            .ends_ms = column_u64(st, 3),
+            .author = column_str(st, 4),
+            .comment = column_str(st, 5),
+            .created_ms = column_u64(st, 6),
+            .expired_ms = column_u64(st, 7),
+        };
+
+        seen++;
+        r = cb(&si, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read silences");
+    return seen;
+}
+
+static int insert_token(struct conn *c, const struct store_token *t, int64_t *ret_id,
+                        struct opsd_error *err)
+{
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = conn_stmt(c, ST_TOKEN_ADD, &st, err);
+    if (r < 0)
+        return r;
+    bind_str(st, 1, t->name);
+    bind_str(st, 2, t->hash);
+    bind_str(st, 3, t->prefix);
+    sqlite3_bind_int(st, 4, t->scope);
+    sqlite3_bind_int64(st, 5, (int64_t)t->created_ms);
+    sqlite3_bind_int64(st, 6, (int64_t)t->last_used_ms);
+    sqlite3_bind_int64(st, 7, (int64_t)t->revoked_ms);
+    rc = sqlite3_step(st);
+    /* The name was checked first, so this is the hash: the same secret
+     * stored twice. */
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        return opsd_errorf(err, -EEXIST, "cannot add token '%s': that token is already stored",
+                           t->name);
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot add token '%s'", t->name);
+    *ret_id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+static int sq_token_add(struct store *s, const struct store_token *t, int64_t *ret_id,
+                        struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    int64_t id = 0;
+    int r;
+
+    r = durable_begin(q, &turn, "cannot begin adding token", err);
+    if (r >= 0 && t->revoked_ms == 0) {
+        r = row_exists(&q->durable, ST_TOKEN_LIVE_NAME, 0, t->name, err);
+        if (r > 0)
+            r = opsd_errorf(err, -EEXIST, "a live token named '%s' exists already", t->name);
+    }
+    if (r >= 0)
+        r = insert_token(&q->durable, t, &id, err);
+    r = durable_end(q, r, err);
+    if (r < 0)
+        return r;
+    *ret_id = id;
+    return 0;
+}
+
+static void column_token(sqlite3_stmt *st, struct store_token *t)
+{
+    *t = (struct store_token){
+        .id = sqlite3_column_int64(st, 0),
+        .name = column_str(st, 1),
+        .hash = column_str(st, 2),
+        .prefix = column_str(st, 3),
+        .scope = sqlite3_column_int(st, 4),
+        .created_ms = column_u64(st, 5),
+        .last_used_ms = column_u64(st, 6),
+        .revoked_ms = column_u64(st, 7),
+    };
+}
+
+static int sq_token_find(struct store *s, const char *hash, struct store_token *ret,
+                         struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    struct conn *c = &q->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    struct store_token t;
+    int r, rc;
+
+    r = conn_stmt(c, ST_TOKEN_FIND, &st, err);
+    if (r < 0)
+        return r;
+    bind_str(st, 1, hash);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return opsd_errorf(err, -ENOENT, "no such token");
+    if (rc != SQLITE_ROW)
+        return db_errf(err, c->db, rc, "cannot look up token");
+    column_token(st, &t);
+    {
+        const char **const fields[] = { &t.name, &t.hash, &t.prefix };
+
+        free(q->token_scratch);
+        q->token_scratch = pack_strings(fields, ARRAY_SIZE(fields));
+    }
+    *ret = t;
+    return 0;
+}
+
+static int sq_tokens(struct store *s, unsigned limit, store_token_cb cb, void *userdata,
+                     struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, ST_TOKENS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_token t;
+
+        column_token(st, &t);
+        seen++;
+        r = cb(&t, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read tokens");
+    return seen;
+}
+
+static int sq_token_revoke(struct store *s, const char *name, int64_t id, uint64_t at_ms,
+                           struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    int r;
+
+    r = durable_begin(q, &turn, "cannot begin revoking token", err);
+    /* A name wins over an id: "12" names the token called 12 if there is
+     * one, else token 12. */
+    if (r >= 0)
+        r = durable_change(&q->durable, ST_TOKEN_REVOKE_NAME, 0, name, at_ms, err);
+    if (r == 0 && id > 0)
+        r = durable_change(&q->durable, ST_TOKEN_REVOKE_ID, id, NULL, at_ms, err);
+    if (r == 0)
+        r = opsd_errorf(err, -ENOENT, "no live token '%s'", name);
+    r = durable_end(q, r, err);
+    return r < 0 ? r : 0;
+}
+
 /* ---- pruning ---- */
 
 static int prune_table(struct sqlite_store *q, enum stmt_id id, uint64_t before, int64_t *total,
@@ -1189,5 +2134,19 @@ static const struct store_ops sqlite_ops = {
     .metrics = sq_metrics,
     .memo_get = sq_memo_get,
     .last_result = sq_last_result,
+    .alert_max_id = sq_alert_max_id,
+    .notification_max_id = sq_notification_max_id,
+    .alerts = sq_alerts,
+    .alert_get = sq_alert_get,
+    .notifications = sq_notifications,
+    .notification_get = sq_notification_get,
+    .notif_attempts = sq_notif_attempts,
+    .silence_add = sq_silence_add,
+    .silence_expire = sq_silence_expire,
+    .silences = sq_silences,
+    .token_add = sq_token_add,
+    .token_find = sq_token_find,
+    .tokens = sq_tokens,
+    .token_revoke = sq_token_revoke,
     .prune = sq_prune,
 };

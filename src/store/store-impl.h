@@ -32,9 +32,11 @@ struct store_ops {
     int (*monitor_state)(struct store *s, int64_t monitor_id, struct store_monitor_state *ret,
                          struct opsd_error *err);
 
-    /* The batch is non-empty and validated. Results, events and the
-     * pre-aggregated rollups (see store_rollup_aggregate()) commit together
-     * or not at all. Called from the worker thread, like prune. */
+    /* The batch is non-empty and validated. Results, events, memos, the
+     * pre-aggregated rollups (see store_rollup_aggregate()), alert upserts,
+     * notification inserts (ignored when the idempotency key is stored),
+     * notification updates and attempts commit together or not at all.
+     * Called from the worker thread, like prune. */
     int (*write)(struct store *s, const struct store_batch *b, struct opsd_error *err);
 
     /* ret[i] = the rollup sums over spans[i] (the minute or the hour table,
@@ -64,6 +66,49 @@ struct store_ops {
      * or returns -ENOENT. */
     int (*last_result)(struct store *s, int64_t monitor_id, struct store_result *ret, char *msgbuf,
                        size_t msglen, struct opsd_error *err);
+
+    /* ---- alerts and notifications (loop thread) ---- */
+    int (*alert_max_id)(struct store *s, int64_t *ret_id, struct opsd_error *err);
+    int (*notification_max_id)(struct store *s, int64_t *ret_id, struct opsd_error *err);
+    /* f is normalised: state 0 or known, since < until (until one past
+     * STORE_TS_MAX for "no bound"), 1 <= limit <= the cap. Same callback
+     * contract as results. */
+    int (*alerts)(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                  void *userdata, struct opsd_error *err);
+    /* id > 0. Fills *ret with strings in the backend's scratch, which lives
+     * until the next alert_get or close; -ENOENT when there is none. */
+    int (*alert_get)(struct store *s, int64_t id, struct store_alert *ret, struct opsd_error *err);
+    /* f is normalised: since clamped, 1 <= limit <= the cap. */
+    int (*notifications)(struct store *s, const struct store_notification_filter *f,
+                         store_notification_cb cb, void *userdata, struct opsd_error *err);
+    /* id > 0; cb once with the row (strings valid during the call). */
+    int (*notification_get)(struct store *s, int64_t id, store_notification_cb cb, void *userdata,
+                            struct opsd_error *err);
+    /* The newest limit attempts, handed to cb oldest first. */
+    int (*notif_attempts)(struct store *s, int64_t notification_id, unsigned limit,
+                          store_notif_attempt_cb cb, void *userdata, struct opsd_error *err);
+
+    /* ---- silences and tokens: the writes are durable (synced) when they
+     * return, each in its own transaction; loop thread ---- */
+    int (*silence_add)(struct store *s, const struct store_silence *si, int64_t *ret_id,
+                       struct opsd_error *err);
+    /* id > 0, 0 < at_ms <= STORE_TS_MAX. */
+    int (*silence_expire)(struct store *s, int64_t id, uint64_t at_ms, struct opsd_error *err);
+    /* The first limit silences (by id) with ends_ms > since_ms. */
+    int (*silences)(struct store *s, uint64_t since_ms, unsigned limit, store_silence_cb cb,
+                    void *userdata, struct opsd_error *err);
+    int (*token_add)(struct store *s, const struct store_token *t, int64_t *ret_id,
+                     struct opsd_error *err);
+    /* hash is 64 lowercase hex digits; strings in scratch like alert_get's. */
+    int (*token_find)(struct store *s, const char *hash, struct store_token *ret,
+                      struct opsd_error *err);
+    int (*tokens)(struct store *s, unsigned limit, store_token_cb cb, void *userdata,
+                  struct opsd_error *err);
+    /* Revokes the live token named name, else (id > 0) the live token with
+     * that id; -ENOENT if neither exists. */
+    int (*token_revoke)(struct store *s, const char *name, int64_t id, uint64_t at_ms,
+                        struct opsd_error *err);
+
     /* Deletes raw results with ts_ms < before_ms, minute rollups whose bucket
      * ends at or before before_ms, and hour rollups whose bucket ends at or
      * before hour_before_ms, in bounded chunks. Returns rows deleted. Runs
@@ -97,6 +142,11 @@ struct store_rollup {
 void store_rollup_aggregate(const struct store_batch *b, struct store_rollup **ret_minutes,
                             size_t *ret_n_minutes, struct store_rollup **ret_hours,
                             size_t *ret_n_hours);
+
+/* Parses a notification's alert_ids ("12,13": decimal ids > 0, single
+ * commas, nothing else) into *ret_ids (caller frees) and *ret_n; NULL or ""
+ * is no ids. -EINVAL (outputs untouched) when malformed. */
+int store_alert_ids_parse(const char *ids, int64_t **ret_ids, size_t *ret_n);
 
 /* An empty sum: zero counts, min and max -1. */
 void store_uptime_init(struct store_uptime *u);

@@ -60,8 +60,8 @@ void store_batch_add_result(struct store_batch *b, const struct store_result *r)
         struct store_metric *m = xcalloc(n, sizeof(*m));
 
         for (size_t i = 0; i < n; i++) {
-            m[i].name = xstrndup(r->metrics[i].name ? r->metrics[i].name : "",
-                                 STORE_MAX_METRIC_NAME);
+            m[i].name =
+                xstrndup(r->metrics[i].name ? r->metrics[i].name : "", STORE_MAX_METRIC_NAME);
             m[i].unit = copy_text(r->metrics[i].unit);
             m[i].value = r->metrics[i].value;
         }
@@ -92,9 +92,74 @@ void store_batch_set_memo(struct store_batch *b, const struct store_memo *m)
     dst->value = xstrndup(m->value ? m->value : "", STORE_MAX_MEMO_VALUE);
 }
 
+/* For strings the store refuses rather than cuts (JSON, keys, names): one
+ * byte over the cap is kept, so batch_validate() still sees the overflow,
+ * and memory stays bounded whatever the caller hands in. */
+static char *copy_capped(const char *s, size_t cap)
+{
+    return s ? xstrndup(s, cap + 1) : NULL;
+}
+
+void store_batch_put_alert(struct store_batch *b, const struct store_alert *a)
+{
+    struct store_alert *dst;
+
+    xgrow((void **)&b->alerts, &b->cap_alerts, b->n_alerts + 1, sizeof(*b->alerts));
+    dst = &b->alerts[b->n_alerts++];
+    *dst = *a;
+    dst->monitor = copy_capped(a->monitor, OPSD_MAX_NAME);
+    dst->source = copy_text(a->source);
+    dst->labels_json = copy_capped(a->labels_json, OPSD_MAX_ALERT_JSON);
+    dst->summary = copy_text(a->summary);
+    dst->message = copy_text(a->message);
+    dst->suppressed = copy_text(a->suppressed);
+    dst->acked_by = copy_text(a->acked_by);
+    dst->review_by = copy_text(a->review_by);
+}
+
+void store_batch_add_notification(struct store_batch *b, const struct store_notification *n)
+{
+    struct store_notification *dst;
+
+    xgrow((void **)&b->notifications, &b->cap_notifications, b->n_notifications + 1,
+          sizeof(*b->notifications));
+    dst = &b->notifications[b->n_notifications++];
+    *dst = *n;
+    dst->idempotency_key = copy_capped(n->idempotency_key, OPSD_MAX_MESSAGE);
+    dst->receiver = copy_capped(n->receiver, OPSD_MAX_NAME);
+    dst->reason = copy_text(n->reason);
+    dst->group_key = copy_capped(n->group_key, OPSD_MAX_ALERT_JSON);
+    dst->alert_ids = copy_capped(n->alert_ids, OPSD_MAX_NOTIFY_PAYLOAD);
+    dst->payload_json = copy_capped(n->payload_json, OPSD_MAX_NOTIFY_PAYLOAD);
+    dst->last_error = copy_text(n->last_error);
+}
+
+void store_batch_update_notification(struct store_batch *b, const struct store_notif_update *u)
+{
+    struct store_notif_update *dst;
+
+    xgrow((void **)&b->notif_updates, &b->cap_notif_updates, b->n_notif_updates + 1,
+          sizeof(*b->notif_updates));
+    dst = &b->notif_updates[b->n_notif_updates++];
+    *dst = *u;
+    dst->last_error = copy_text(u->last_error);
+}
+
+void store_batch_add_notif_attempt(struct store_batch *b, const struct store_notif_attempt *a)
+{
+    struct store_notif_attempt *dst;
+
+    xgrow((void **)&b->notif_attempts, &b->cap_notif_attempts, b->n_notif_attempts + 1,
+          sizeof(*b->notif_attempts));
+    dst = &b->notif_attempts[b->n_notif_attempts++];
+    *dst = *a;
+    dst->error = copy_text(a->error);
+}
+
 bool store_batch_empty(const struct store_batch *b)
 {
-    return b->n_results == 0 && b->n_events == 0 && b->n_memos == 0;
+    return b->n_results == 0 && b->n_events == 0 && b->n_memos == 0 && b->n_alerts == 0 &&
+           b->n_notifications == 0 && b->n_notif_updates == 0 && b->n_notif_attempts == 0;
 }
 
 void store_batch_clear(struct store_batch *b)
@@ -122,10 +187,76 @@ void store_batch_clear(struct store_batch *b)
         free((char *)b->memos[i].key);
         free((char *)b->memos[i].value);
     }
+    for (i = 0; i < b->n_alerts; i++) {
+        struct store_alert *a = &b->alerts[i];
+
+        free((char *)a->monitor);
+        free((char *)a->source);
+        free((char *)a->labels_json);
+        free((char *)a->summary);
+        free((char *)a->message);
+        free((char *)a->suppressed);
+        free((char *)a->acked_by);
+        free((char *)a->review_by);
+    }
+    for (i = 0; i < b->n_notifications; i++) {
+        struct store_notification *n = &b->notifications[i];
+
+        free((char *)n->idempotency_key);
+        free((char *)n->receiver);
+        free((char *)n->reason);
+        free((char *)n->group_key);
+        free((char *)n->alert_ids);
+        free((char *)n->payload_json);
+        free((char *)n->last_error);
+    }
+    for (i = 0; i < b->n_notif_updates; i++)
+        free((char *)b->notif_updates[i].last_error);
+    for (i = 0; i < b->n_notif_attempts; i++)
+        free((char *)b->notif_attempts[i].error);
     free(b->results);
     free(b->events);
     free(b->memos);
+    free(b->alerts);
+    free(b->notifications);
+    free(b->notif_updates);
+    free(b->notif_attempts);
     memset(b, 0, sizeof(*b));
+}
+
+int store_alert_ids_parse(const char *ids, int64_t **ret_ids, size_t *ret_n)
+{
+    _cleanup_free_ int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    const char *p = ids;
+
+    if (!ids || !*ids) {
+        *ret_ids = NULL;
+        *ret_n = 0;
+        return 0;
+    }
+    /* Strict: decimal ids > 0 joined by single commas, no spaces or signs,
+     * so "12,13" has one spelling and the join table one meaning. */
+    for (;;) {
+        int64_t id = 0;
+
+        if (*p < '1' || *p > '9')
+            return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (id > (INT64_MAX - (*p - '0')) / 10)
+                return -EINVAL;
+            id = id * 10 + (*p - '0');
+        }
+        xgrow((void **)&v, &cap, n + 1, sizeof(*v));
+        v[n++] = id;
+        if (*p == '\0')
+            break;
+        if (*p++ != ',')
+            return -EINVAL;
+    }
+    *ret_ids = steal_ptr(v);
+    *ret_n = n;
+    return 0;
 }
 
 /* ---- rollup math ---- */
@@ -360,14 +491,83 @@ int store_monitor_state(struct store *s, int64_t monitor_id, struct store_monito
     return s->ops->monitor_state(s, monitor_id, ret, err);
 }
 
+/* Whether s (NULL allowed unless required) fits cap bytes. */
+static bool text_fits(const char *s, size_t cap, bool required)
+{
+    if (!s)
+        return !required;
+    return (!required || *s) && strnlen(s, cap + 1) <= cap;
+}
+
+static bool alert_state_valid(int state)
+{
+    return state >= STORE_ALERT_FIRING && state <= STORE_ALERT_SILENCED;
+}
+
+static bool notif_state_valid(int state)
+{
+    return state >= STORE_NOTIF_PENDING && state <= STORE_NOTIF_FAILED;
+}
+
+/* The messages of these two are completed by batch_validate() with the
+ * row's index. */
+static int alert_validate(const struct store_alert *a, struct opsd_error *err)
+{
+    if (a->id <= 0)
+        return opsd_errorf(err, -EINVAL, "id %lld", (long long)a->id);
+    if (!alert_state_valid(a->state))
+        return opsd_errorf(err, -EINVAL, "unknown state %d", a->state);
+    if (a->review < STORE_REVIEW_NONE || a->review > STORE_REVIEW_FALSE_POSITIVE)
+        return opsd_errorf(err, -EINVAL, "unknown review %d", a->review);
+    if (MAX(MAX(a->starts_ms, a->updated_ms), MAX(a->acked_ms, a->resolved_ms)) > STORE_TS_MAX ||
+        a->reviewed_ms > STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "time out of range");
+    if (!text_fits(a->monitor, OPSD_MAX_NAME, false))
+        return opsd_errorf(err, -EINVAL, "monitor name over %d bytes", OPSD_MAX_NAME);
+    /* Cut JSON is not JSON: the caller caps it, the store only refuses. */
+    if (!text_fits(a->labels_json, OPSD_MAX_ALERT_JSON, false))
+        return opsd_errorf(err, -EINVAL, "labels over %d bytes", OPSD_MAX_ALERT_JSON);
+    return 0;
+}
+
+static int notification_validate(const struct store_notification *n, struct opsd_error *err)
+{
+    _cleanup_free_ int64_t *ids = NULL;
+    size_t n_ids;
+
+    if (n->id <= 0)
+        return opsd_errorf(err, -EINVAL, "id %lld", (long long)n->id);
+    if (!text_fits(n->idempotency_key, OPSD_MAX_MESSAGE, true))
+        return opsd_errorf(err, -EINVAL, "idempotency key missing or over %d bytes",
+                           OPSD_MAX_MESSAGE);
+    if (!text_fits(n->receiver, OPSD_MAX_NAME, true))
+        return opsd_errorf(err, -EINVAL, "receiver missing or over %d bytes", OPSD_MAX_NAME);
+    if (!notif_state_valid(n->state))
+        return opsd_errorf(err, -EINVAL, "unknown state %d", n->state);
+    if (MAX(MAX(n->created_ms, n->next_attempt_ms), MAX(n->last_attempt_ms, n->done_ms)) >
+        STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "time out of range");
+    if (!text_fits(n->group_key, OPSD_MAX_ALERT_JSON, false))
+        return opsd_errorf(err, -EINVAL, "group key over %d bytes", OPSD_MAX_ALERT_JSON);
+    if (!text_fits(n->payload_json, OPSD_MAX_NOTIFY_PAYLOAD, false))
+        return opsd_errorf(err, -EINVAL, "payload over %d bytes", OPSD_MAX_NOTIFY_PAYLOAD);
+    if (!text_fits(n->alert_ids, OPSD_MAX_NOTIFY_PAYLOAD, false) ||
+        store_alert_ids_parse(n->alert_ids, &ids, &n_ids) < 0)
+        return opsd_errorf(err, -EINVAL, "alert ids '%.32s' are not like \"12,13\"", n->alert_ids);
+    return 0;
+}
+
 /* Refuses what the schema cannot hold faithfully before a transaction is
  * opened, so a bad row never half-writes a batch. */
 static int batch_validate(const struct store_batch *b, struct opsd_error *err)
 {
+    struct opsd_error why = { 0 };
     size_t i;
+    int rc;
 
-    if ((b->n_results && !b->results) || (b->n_events && !b->events) ||
-        (b->n_memos && !b->memos))
+    if ((b->n_results && !b->results) || (b->n_events && !b->events) || (b->n_memos && !b->memos) ||
+        (b->n_alerts && !b->alerts) || (b->n_notifications && !b->notifications) ||
+        (b->n_notif_updates && !b->notif_updates) || (b->n_notif_attempts && !b->notif_attempts))
         return opsd_errorf(err, -EINVAL, "invalid batch: counts without arrays");
     for (i = 0; i < b->n_results; i++) {
         const struct store_result *r = &b->results[i];
@@ -396,6 +596,31 @@ static int batch_validate(const struct store_batch *b, struct opsd_error *err)
         if (e->ts_ms > STORE_TS_MAX)
             return opsd_errorf(err, -EINVAL, "invalid event %zu in batch: timestamp out of range",
                                i);
+    }
+    for (i = 0; i < b->n_alerts; i++) {
+        rc = alert_validate(&b->alerts[i], &why);
+        if (rc < 0)
+            return opsd_errorf(err, rc, "invalid alert %zu in batch: %s", i, why.msg);
+    }
+    for (i = 0; i < b->n_notifications; i++) {
+        rc = notification_validate(&b->notifications[i], &why);
+        if (rc < 0)
+            return opsd_errorf(err, rc, "invalid notification %zu in batch: %s", i, why.msg);
+    }
+    for (i = 0; i < b->n_notif_updates; i++) {
+        const struct store_notif_update *u = &b->notif_updates[i];
+
+        if (u->id <= 0 || !notif_state_valid(u->state))
+            return opsd_errorf(err, -EINVAL, "invalid notification update %zu in batch", i);
+        if (MAX(MAX(u->next_attempt_ms, u->last_attempt_ms), u->done_ms) > STORE_TS_MAX)
+            return opsd_errorf(err, -EINVAL,
+                               "invalid notification update %zu in batch: time out of range", i);
+    }
+    for (i = 0; i < b->n_notif_attempts; i++) {
+        const struct store_notif_attempt *a = &b->notif_attempts[i];
+
+        if (a->notification_id <= 0 || a->ts_ms > STORE_TS_MAX)
+            return opsd_errorf(err, -EINVAL, "invalid notification attempt %zu in batch", i);
     }
     return 0;
 }
@@ -531,6 +756,213 @@ int store_last_result(struct store *s, int64_t monitor_id, struct store_result *
     if (!s || !ret || (!msgbuf && msglen))
         return opsd_errorf(err, -EINVAL, "cannot read last result: missing argument");
     return s->ops->last_result(s, monitor_id, ret, msgbuf, msglen, err);
+}
+
+/* ---- alerts and notifications ---- */
+
+int store_alert_max_id(struct store *s, int64_t *ret_id, struct opsd_error *err)
+{
+    if (!s || !ret_id)
+        return opsd_errorf(err, -EINVAL, "cannot read largest alert id: missing argument");
+    return s->ops->alert_max_id(s, ret_id, err);
+}
+
+int store_notification_max_id(struct store *s, int64_t *ret_id, struct opsd_error *err)
+{
+    if (!s || !ret_id)
+        return opsd_errorf(err, -EINVAL, "cannot read largest notification id: missing argument");
+    return s->ops->notification_max_id(s, ret_id, err);
+}
+
+/* A filter's limit: 0 means as many as one query may return. */
+static unsigned filter_limit(unsigned limit)
+{
+    return limit == 0 ? OPSD_MAX_RESULTS_LIMIT : MIN(limit, (unsigned)OPSD_MAX_RESULTS_LIMIT);
+}
+
+int store_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                 void *userdata, struct opsd_error *err)
+{
+    struct store_alert_filter q;
+
+    if (!s || !f || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read alerts: missing argument");
+    if (f->state != 0 && !alert_state_valid(f->state))
+        return opsd_errorf(err, -EINVAL, "cannot read alerts: unknown state %d", f->state);
+    if (f->monitor && strlen(f->monitor) > OPSD_MAX_NAME)
+        return opsd_errorf(err, -EINVAL, "cannot read alerts: monitor name over %d bytes",
+                           OPSD_MAX_NAME);
+    if (f->until_ms && f->since_ms > f->until_ms)
+        return opsd_errorf(err, -EINVAL, "cannot read alerts: window ends before it starts");
+    /* The backend sees one shape: a real window, a real limit. Nothing is
+     * stored past STORE_TS_MAX, so one past it is "no bound". */
+    q = *f;
+    q.since_ms = MIN(f->since_ms, STORE_TS_MAX);
+    q.until_ms = f->until_ms ? MIN(f->until_ms, STORE_TS_MAX + 1) : STORE_TS_MAX + 1;
+    q.limit = filter_limit(f->limit);
+    if (q.since_ms >= q.until_ms)
+        return 0;
+    return s->ops->alerts(s, &q, cb, userdata, err);
+}
+
+int store_alert_get(struct store *s, int64_t id, struct store_alert *ret, struct opsd_error *err)
+{
+    if (!s || !ret)
+        return opsd_errorf(err, -EINVAL, "cannot read alert: missing argument");
+    if (id <= 0)
+        return opsd_errorf(err, -ENOENT, "no alert %lld", (long long)id);
+    return s->ops->alert_get(s, id, ret, err);
+}
+
+int store_notifications(struct store *s, const struct store_notification_filter *f,
+                        store_notification_cb cb, void *userdata, struct opsd_error *err)
+{
+    struct store_notification_filter q;
+
+    if (!s || !f || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read notifications: missing argument");
+    if (f->state != 0 && !notif_state_valid(f->state))
+        return opsd_errorf(err, -EINVAL, "cannot read notifications: unknown state %d", f->state);
+    if (f->alert_id < 0)
+        return opsd_errorf(err, -EINVAL, "cannot read notifications: alert id %lld",
+                           (long long)f->alert_id);
+    q = *f;
+    q.since_ms = MIN(f->since_ms, STORE_TS_MAX);
+    q.limit = filter_limit(f->limit);
+    return s->ops->notifications(s, &q, cb, userdata, err);
+}
+
+int store_notification_get(struct store *s, int64_t id, store_notification_cb cb, void *userdata,
+                           struct opsd_error *err)
+{
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read notification: missing argument");
+    if (id <= 0)
+        return opsd_errorf(err, -ENOENT, "no notification %lld", (long long)id);
+    return s->ops->notification_get(s, id, cb, userdata, err);
+}
+
+int store_notif_attempts(struct store *s, int64_t notification_id, store_notif_attempt_cb cb,
+                         void *userdata, struct opsd_error *err)
+{
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read notification attempts: missing argument");
+    return s->ops->notif_attempts(s, notification_id, OPSD_MAX_RESULTS_LIMIT, cb, userdata, err);
+}
+
+/* ---- silences and API tokens ---- */
+
+int store_silence_add(struct store *s, const struct store_silence *si, int64_t *ret_id,
+                      struct opsd_error *err)
+{
+    if (!s || !si || !ret_id)
+        return opsd_errorf(err, -EINVAL, "cannot add silence: missing argument");
+    if (!text_fits(si->matchers_json, OPSD_MAX_ALERT_JSON, true))
+        return opsd_errorf(err, -EINVAL, "cannot add silence: matchers missing or over %d bytes",
+                           OPSD_MAX_ALERT_JSON);
+    /* ends_ms > starts_ms also keeps ends_ms >= 1, so "ends after 0" lists
+     * every silence. */
+    if (si->ends_ms <= si->starts_ms)
+        return opsd_errorf(err, -EINVAL, "cannot add silence: it ends before it starts");
+    if (MAX(si->ends_ms, MAX(si->created_ms, si->expired_ms)) > STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "cannot add silence: time out of range");
+    return s->ops->silence_add(s, si, ret_id, err);
+}
+
+int store_silence_expire(struct store *s, int64_t id, uint64_t at_ms, struct opsd_error *err)
+{
+    if (!s)
+        return opsd_errorf(err, -EINVAL, "cannot expire silence: no store");
+    /* expired_ms = 0 reads as "never expired". */
+    if (at_ms == 0 || at_ms > STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "cannot expire silence: time out of range");
+    if (id <= 0)
+        return opsd_errorf(err, -ENOENT, "no silence %lld", (long long)id);
+    return s->ops->silence_expire(s, id, at_ms, err);
+}
+
+int store_silences(struct store *s, uint64_t since_ms, store_silence_cb cb, void *userdata,
+                   struct opsd_error *err)
+{
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read silences: missing argument");
+    return s->ops->silences(s, MIN(since_ms, STORE_TS_MAX), OPSD_MAX_RESULTS_LIMIT, cb, userdata,
+                            err);
+}
+
+static bool hash_valid(const char *h)
+{
+    size_t i;
+
+    for (i = 0; h[i]; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return false;
+    return i == 64;
+}
+
+int store_token_add(struct store *s, const struct store_token *t, int64_t *ret_id,
+                    struct opsd_error *err)
+{
+    if (!s || !t || !ret_id)
+        return opsd_errorf(err, -EINVAL, "cannot add token: missing argument");
+    if (!text_fits(t->name, OPSD_MAX_NAME, true))
+        return opsd_errorf(err, -EINVAL, "cannot add token: name missing or over %d bytes",
+                           OPSD_MAX_NAME);
+    if (!t->hash || !hash_valid(t->hash))
+        return opsd_errorf(err, -EINVAL, "cannot add token '%s': hash is not lowercase hex SHA-256",
+                           t->name);
+    if (!text_fits(t->prefix, OPSD_MAX_NAME, true) || t->scope <= 0)
+        return opsd_errorf(err, -EINVAL, "cannot add token '%s': missing prefix or scope", t->name);
+    if (MAX(t->created_ms, MAX(t->last_used_ms, t->revoked_ms)) > STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "cannot add token '%s': time out of range", t->name);
+    return s->ops->token_add(s, t, ret_id, err);
+}
+
+int store_token_find(struct store *s, const char *hash, struct store_token *ret,
+                     struct opsd_error *err)
+{
+    if (!s || !hash || !ret)
+        return opsd_errorf(err, -EINVAL, "cannot find token: missing argument");
+    /* Not a hash we could have stored: no need to ask. Never echoed: even a
+     * token's hash stays out of messages. */
+    if (!hash_valid(hash))
+        return opsd_errorf(err, -ENOENT, "no such token");
+    return s->ops->token_find(s, hash, ret, err);
+}
+
+int store_tokens(struct store *s, store_token_cb cb, void *userdata, struct opsd_error *err)
+{
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read tokens: missing argument");
+    return s->ops->tokens(s, OPSD_MAX_RESULTS_LIMIT, cb, userdata, err);
+}
+
+/* The id a name_or_id spells in decimal, or 0 if it spells none. */
+static int64_t parse_id(const char *s)
+{
+    int64_t id = 0;
+
+    if (*s < '1' || *s > '9')
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || id > (INT64_MAX - (*s - '0')) / 10)
+            return 0;
+        id = id * 10 + (*s - '0');
+    }
+    return id;
+}
+
+int store_token_revoke(struct store *s, const char *name_or_id, uint64_t at_ms,
+                       struct opsd_error *err)
+{
+    if (!s || !name_or_id || !*name_or_id)
+        return opsd_errorf(err, -EINVAL, "cannot revoke token: missing argument");
+    /* revoked_ms = 0 reads as "live". */
+    if (at_ms == 0 || at_ms > STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "cannot revoke token: time out of range");
+    if (strlen(name_or_id) > OPSD_MAX_NAME)
+        return opsd_errorf(err, -ENOENT, "no live token '%.*s'", OPSD_MAX_NAME, name_or_id);
+    return s->ops->token_revoke(s, name_or_id, parse_id(name_or_id), at_ms, err);
 }
 
 int store_prune(struct store *s, uint64_t before_ms, struct opsd_error *err)

@@ -338,6 +338,9 @@ struct store_notification_filter {
 };
 int store_notifications(struct store *s, const struct store_notification_filter *f,
                         store_notification_cb cb, void *userdata, struct opsd_error *err);
+/* One notification by id: cb is called once with it; -ENOENT if none. */
+int store_notification_get(struct store *s, int64_t id, store_notification_cb cb, void *userdata,
+                           struct opsd_error *err);
 /* Attempts of one notification, oldest first. */
 int store_notif_attempts(struct store *s, int64_t notification_id, store_notif_attempt_cb cb,
                          void *userdata, struct opsd_error *err);

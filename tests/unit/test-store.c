@@ -1370,7 +1370,9 @@ static void test_metrics(void **state)
     clock_virtual_init(&f->clock, t0 + 30 * DAY_MS);
     assert_true(store_prune(f->s, t0 + 30000, &err) >= 3);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM metrics"), 2);
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM metrics WHERE ts_ms < " "0 + (SELECT min(ts_ms) FROM results)"), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM metrics WHERE ts_ms < "
+                                "0 + (SELECT min(ts_ms) FROM results)"),
+                     0);
 }
 
 /* An action's outcome is an event too, but never a state: the state a
@@ -1623,6 +1625,1103 @@ static void test_concurrent_write_read(void **state)
     assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 40 * 250 - 500);
 }
 
+/* ---- alerts, the notification outbox, silences and tokens ---- */
+
+#define FP_TOP UINT64_C(0xfedcba9876543210) /* the top bit set: must not turn negative */
+
+/* Ids seen by a walk, in order, and whatever the test wants stopped. */
+struct ids {
+    int64_t v[64];
+    int n;
+    int stop_after; /* 0: never */
+};
+
+static int ids_push(struct ids *c, int64_t id)
+{
+    assert_true(c->n < 64);
+    c->v[c->n++] = id;
+    return c->stop_after && c->n == c->stop_after ? 1 : 0;
+}
+
+static int alert_ids_cb(const struct store_alert *a, void *userdata)
+{
+    return ids_push(userdata, a->id);
+}
+
+static int notif_ids_cb(const struct store_notification *n, void *userdata)
+{
+    return ids_push(userdata, n->id);
+}
+
+static int silence_ids_cb(const struct store_silence *si, void *userdata)
+{
+    return ids_push(userdata, si->id);
+}
+
+static int token_ids_cb(const struct store_token *t, void *userdata)
+{
+    return ids_push(userdata, t->id);
+}
+
+static void assert_ids(const struct ids *c, int n, ...)
+{
+    va_list ap;
+    int i;
+
+    assert_int_equal(c->n, n);
+    va_start(ap, n);
+    for (i = 0; i < n; i++) {
+        int64_t want = va_arg(ap, int64_t);
+
+        if (c->v[i] != want) {
+            va_end(ap);
+            fail_msg("id %d: got %lld, want %lld", i, (long long)c->v[i], (long long)want);
+        }
+    }
+    va_end(ap);
+}
+
+static void assert_str_or_null(const char *got, const char *want)
+{
+    if (!want)
+        assert_null(got);
+    else {
+        assert_non_null(got);
+        assert_string_equal(got, want);
+    }
+}
+
+static void assert_alert_equal(const struct store_alert *got, const struct store_alert *want)
+{
+    assert_int_equal(got->id, want->id);
+    assert_true(got->fingerprint == want->fingerprint);
+    assert_str_or_null(got->monitor, want->monitor);
+    assert_str_or_null(got->source, want->source);
+    assert_int_equal(got->severity, want->severity);
+    assert_int_equal(got->state, want->state);
+    assert_str_or_null(got->labels_json, want->labels_json);
+    assert_str_or_null(got->summary, want->summary);
+    assert_str_or_null(got->message, want->message);
+    assert_str_or_null(got->suppressed, want->suppressed);
+    assert_int_equal(got->starts_ms, want->starts_ms);
+    assert_int_equal(got->updated_ms, want->updated_ms);
+    assert_int_equal(got->acked_ms, want->acked_ms);
+    assert_str_or_null(got->acked_by, want->acked_by);
+    assert_int_equal(got->resolved_ms, want->resolved_ms);
+    assert_int_equal(got->review, want->review);
+    assert_str_or_null(got->review_by, want->review_by);
+    assert_int_equal(got->reviewed_ms, want->reviewed_ms);
+}
+
+static struct store_alert mk_alert(int64_t id, const char *monitor, int state, uint64_t starts)
+{
+    return (struct store_alert){
+        .id = id,
+        .fingerprint = (uint64_t)id * UINT64_C(0x9E3779B97F4A7C15),
+        .monitor = monitor,
+        .source = monitor ? "monitor" : "api",
+        .severity = 2,
+        .state = state,
+        .labels_json = "{\"alertname\":\"down\"}",
+        .summary = "down",
+        .starts_ms = starts,
+        .updated_ms = starts,
+        .resolved_ms = state == STORE_ALERT_RESOLVED ? starts + 1000 : 0,
+    };
+}
+
+static struct store_notification mk_notif(int64_t id, const char *key, const char *alert_ids,
+                                          uint64_t created)
+{
+    return (struct store_notification){
+        .id = id,
+        .idempotency_key = key,
+        .receiver = "ops-slack",
+        .reason = "firing",
+        .group_key = "{}:{alertname=\"down\"}",
+        .alert_ids = alert_ids,
+        .payload_json = "{\"v\":1}",
+        .state = STORE_NOTIF_PENDING,
+        .created_ms = created,
+        .next_attempt_ms = created,
+    };
+}
+
+static void write_alerts(struct fixture *f, const struct store_alert *as, size_t n)
+{
+    struct store_batch b = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_batch_put_alert(&b, &as[i]);
+    write_batch(f, &b);
+}
+
+static void write_notifs(struct fixture *f, const struct store_notification *ns, size_t n)
+{
+    struct store_batch b = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_batch_add_notification(&b, &ns[i]);
+    write_batch(f, &b);
+}
+
+static struct store_notification notif_copy;
+static char notif_payload[64], notif_error[64];
+
+/* Keeps the last notification seen, with the strings a test looks at. */
+static int notif_keep_cb(const struct store_notification *n, void *userdata)
+{
+    (void)userdata;
+    notif_copy = *n;
+    snprintf(notif_payload, sizeof(notif_payload), "%s", n->payload_json ? n->payload_json : "");
+    snprintf(notif_error, sizeof(notif_error), "%s", n->last_error ? n->last_error : "(null)");
+    notif_copy.payload_json = notif_payload;
+    notif_copy.last_error = notif_error;
+    return 0;
+}
+
+static void test_batch_helpers_alerting(void **state)
+{
+    struct store_batch b = { 0 };
+    char mon[16] = "web", summary[16] = "web is down", key[16] = "k1", err[16] = "timeout";
+    struct store_alert a = mk_alert(1, mon, STORE_ALERT_FIRING, DAY0);
+    struct store_notification n = mk_notif(1, key, "1", DAY0);
+    struct store_notif_update u = { .id = 1, .state = STORE_NOTIF_FAILED, .last_error = err };
+    struct store_notif_attempt at = { .notification_id = 1, .ts_ms = DAY0, .error = err };
+    char *big = malloc(OPSD_MAX_ALERT_JSON + 100);
+
+    (void)state;
+    assert_non_null(big);
+    a.summary = summary;
+
+    /* Each kind alone makes the batch non-empty, so store_write() runs. */
+    store_batch_put_alert(&b, &a);
+    assert_false(store_batch_empty(&b));
+    store_batch_clear(&b);
+    assert_true(store_batch_empty(&b));
+    store_batch_add_notification(&b, &n);
+    assert_false(store_batch_empty(&b));
+    store_batch_clear(&b);
+    store_batch_update_notification(&b, &u);
+    assert_false(store_batch_empty(&b));
+    store_batch_clear(&b);
+    store_batch_add_notif_attempt(&b, &at);
+    assert_false(store_batch_empty(&b));
+    store_batch_clear(&b);
+
+    /* The batch owns copies. */
+    store_batch_put_alert(&b, &a);
+    store_batch_add_notification(&b, &n);
+    store_batch_update_notification(&b, &u);
+    store_batch_add_notif_attempt(&b, &at);
+    strcpy(mon, "changed");
+    strcpy(summary, "changed");
+    strcpy(key, "changed");
+    strcpy(err, "changed");
+    assert_string_equal(b.alerts[0].monitor, "web");
+    assert_string_equal(b.alerts[0].summary, "web is down");
+    assert_true(b.alerts[0].fingerprint == a.fingerprint);
+    assert_string_equal(b.notifications[0].idempotency_key, "k1");
+    assert_string_equal(b.notif_updates[0].last_error, "timeout");
+    assert_string_equal(b.notif_attempts[0].error, "timeout");
+    assert_null(b.alerts[0].acked_by);
+
+    /* Oversized JSON is kept one byte over its cap (so validation refuses
+     * it), never copied whole. */
+    memset(big, '{', OPSD_MAX_ALERT_JSON + 99);
+    big[OPSD_MAX_ALERT_JSON + 99] = '\0';
+    a.labels_json = big;
+    store_batch_put_alert(&b, &a);
+    assert_int_equal(strlen(b.alerts[1].labels_json), OPSD_MAX_ALERT_JSON + 1);
+    free(big);
+
+    store_batch_clear(&b);
+    assert_int_equal(b.n_alerts + b.n_notifications + b.n_notif_updates + b.n_notif_attempts, 0);
+    assert_null(b.alerts);
+    assert_null(b.notifications);
+    store_batch_clear(&b);
+}
+
+static void test_alert_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_alert a, got, sentinel;
+    struct ids c = { 0 };
+
+    open_store(f);
+    a = (struct store_alert){
+        .id = 7,
+        .fingerprint = FP_TOP,
+        .monitor = "web",
+        .source = "monitor",
+        .severity = 1,
+        .state = STORE_ALERT_FIRING,
+        .labels_json = "{\"alertname\":\"down\",\"monitor\":\"web\"}",
+        .summary = "web is down",
+        .message = "connection refused\nsecond line",
+        .suppressed = "depends on router",
+        .starts_ms = DAY0 + 1000,
+        .updated_ms = DAY0 + 1000,
+    };
+    write_alerts(f, &a, 1);
+    assert_int_equal(store_alert_get(f->s, 7, &got, &err), 0);
+    assert_alert_equal(&got, &a);
+
+    /* The same id again replaces the whole row: a field set before and
+     * NULL now reads NULL. */
+    a.state = STORE_ALERT_ACKED;
+    a.suppressed = NULL;
+    a.summary = "web is still down";
+    a.updated_ms = DAY0 + 5000;
+    a.acked_ms = DAY0 + 4000;
+    a.acked_by = "alice";
+    a.review = STORE_REVIEW_ACTIONABLE;
+    a.review_by = "bob";
+    a.reviewed_ms = DAY0 + 6000;
+    a.fingerprint = UINT64_MAX;
+    write_alerts(f, &a, 1);
+    assert_int_equal(store_alert_get(f->s, 7, &got, &err), 0);
+    assert_alert_equal(&got, &a);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM alerts"), 1);
+    assert_int_equal(sql_int(f, "SELECT fingerprint = 'ffffffffffffffff' FROM alerts"), 1);
+
+    /* Strings live in the store's scratch: the next get replaces them but
+     * the first get's values were copies, not the statement's. */
+    a.fingerprint = FP_TOP;
+    a.id = 8;
+    a.acked_by = NULL;
+    write_alerts(f, &a, 1);
+    assert_int_equal(store_alert_get(f->s, 8, &got, &err), 0);
+    assert_true(got.fingerprint == FP_TOP);
+    assert_null(got.acked_by);
+    assert_int_equal(store_alerts(f->s, &(struct store_alert_filter){ 0 }, alert_ids_cb, &c, &err),
+                     2);
+    assert_ids(&c, 2, (int64_t)8, (int64_t)7);
+    /* still readable after another call ran */
+    assert_string_equal(got.labels_json, a.labels_json);
+
+    /* A value larger than a database page is handed out by SQLite in a
+     * buffer its statement frees on reset: what the caller reads must be
+     * the store's copy (ASan would see the difference). */
+    {
+        char *big = malloc(10001);
+
+        assert_non_null(big);
+        memset(big, 'L', 10000);
+        big[10000] = '\0';
+        a.id = 9;
+        a.labels_json = big;
+        write_alerts(f, &a, 1);
+        assert_int_equal(store_alert_get(f->s, 9, &got, &err), 0);
+        assert_int_equal(strlen(got.labels_json), 10000);
+        assert_true(got.labels_json != big);
+        free(big);
+    }
+
+    /* Missing ids: -ENOENT and ret untouched. */
+    memset(&sentinel, 0x5a, sizeof(sentinel));
+    got = sentinel;
+    assert_int_equal(store_alert_get(f->s, 99, &got, &err), -ENOENT);
+    assert_int_equal(store_alert_get(f->s, 0, &got, &err), -ENOENT);
+    assert_int_equal(store_alert_get(f->s, 7, NULL, &err), -EINVAL);
+    assert_memory_equal(&got, &sentinel, sizeof(got));
+}
+
+static void test_notification_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_batch b = { 0 };
+    struct store_notification n;
+    struct ids c = { 0 };
+    int64_t max = -1;
+
+    open_store(f);
+    n = mk_notif(1, "grp:ops-slack:1", "12,13", DAY0);
+    n.payload_json = "{\"first\":true}";
+    write_notifs(f, &n, 1);
+
+    /* A replay with the same key, whether under the same id or a new one,
+     * leaves the first row as it was. */
+    n.payload_json = "{\"second\":true}";
+    n.alert_ids = "99";
+    n.receiver = "pager";
+    write_notifs(f, &n, 1);
+    n.id = 2;
+    write_notifs(f, &n, 1);
+
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notifications"), 1);
+    assert_int_equal(store_notifications(f->s, &(struct store_notification_filter){ 0 },
+                                         notif_keep_cb, NULL, &err),
+                     1);
+    assert_int_equal(notif_copy.id, 1);
+    assert_string_equal(notif_payload, "{\"first\":true}");
+    /* Nor did the replay link itself to alert 99. */
+    assert_int_equal(store_notifications(f->s,
+                                         &(struct store_notification_filter){ .alert_id = 99 },
+                                         notif_ids_cb, &c, &err),
+                     0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notification_alerts"), 2);
+    assert_int_equal(store_notification_max_id(f->s, &max, &err), 0);
+    assert_int_equal(max, 1);
+
+    /* A new key under a taken id is a caller bug, and refused. */
+    n = mk_notif(1, "another key", NULL, DAY0);
+    store_batch_add_notification(&b, &n);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notifications"), 1);
+}
+
+struct attempt_collect {
+    struct store_notif_attempt a[16];
+    char error[16][32];
+    int n;
+};
+
+static int attempt_cb(const struct store_notif_attempt *a, void *userdata)
+{
+    struct attempt_collect *c = userdata;
+
+    assert_true(c->n < 16);
+    c->a[c->n] = *a;
+    snprintf(c->error[c->n], sizeof(c->error[0]), "%s", a->error ? a->error : "(null)");
+    c->a[c->n].error = c->error[c->n];
+    c->n++;
+    return 0;
+}
+
+static void test_notification_update_attempts(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_batch b = { 0 };
+    struct store_notification n = mk_notif(5, "k5", "1", DAY0);
+    struct store_notif_update u = {
+        .id = 5,
+        .state = STORE_NOTIF_PENDING,
+        .attempts = 2,
+        .next_attempt_ms = DAY0 + 8000,
+        .last_attempt_ms = DAY0 + 3000,
+        .last_error = "HTTP 502",
+    };
+    struct store_notif_attempt at[3] = {
+        { 5, DAY0 + 3000, false, 502, 1200, "HTTP 502" },
+        { 5, DAY0 + 1000, false, 0, 10000, "connection refused" },
+        { 5, DAY0 + 9000, true, 200, 800, NULL },
+    };
+    struct attempt_collect c = { 0 };
+
+    open_store(f);
+    /* Insert, update and the attempts so far in one batch: the update and
+     * the attempts find the row written before them. */
+    store_batch_add_notification(&b, &n);
+    store_batch_update_notification(&b, &u);
+    store_batch_add_notif_attempt(&b, &at[0]);
+    store_batch_add_notif_attempt(&b, &at[1]);
+    write_batch(f, &b);
+    assert_int_equal(store_notifications(f->s, &(struct store_notification_filter){ 0 },
+                                         notif_keep_cb, NULL, &err),
+                     1);
+    assert_int_equal(notif_copy.state, STORE_NOTIF_PENDING);
+    assert_int_equal(notif_copy.attempts, 2);
+    assert_int_equal(notif_copy.next_attempt_ms, DAY0 + 8000);
+    assert_int_equal(notif_copy.last_attempt_ms, DAY0 + 3000);
+    assert_int_equal(notif_copy.done_ms, 0);
+    assert_string_equal(notif_error, "HTTP 502");
+    assert_int_equal(notif_copy.created_ms, DAY0);
+
+    /* Delivered on the third try. */
+    u = (struct store_notif_update){
+        5, STORE_NOTIF_DELIVERED, 3, 0, DAY0 + 9000, DAY0 + 9000, NULL
+    };
+    store_batch_update_notification(&b, &u);
+    store_batch_add_notif_attempt(&b, &at[2]);
+    /* An update of an id never stored changes nothing and fails nothing. */
+    u.id = 77;
+    store_batch_update_notification(&b, &u);
+    write_batch(f, &b);
+    assert_int_equal(store_notifications(f->s, &(struct store_notification_filter){ 0 },
+                                         notif_keep_cb, NULL, &err),
+                     1);
+    assert_int_equal(notif_copy.state, STORE_NOTIF_DELIVERED);
+    assert_int_equal(notif_copy.attempts, 3);
+    assert_int_equal(notif_copy.done_ms, DAY0 + 9000);
+    assert_string_equal(notif_error, "(null)");
+
+    /* Oldest first, whatever order they were written in. */
+    assert_int_equal(store_notif_attempts(f->s, 5, attempt_cb, &c, &err), 3);
+    assert_int_equal(c.a[0].ts_ms, DAY0 + 1000);
+    assert_false(c.a[0].ok);
+    assert_int_equal(c.a[0].http_status, 0);
+    assert_int_equal(c.a[0].took_us, 10000);
+    assert_string_equal(c.error[0], "connection refused");
+    assert_int_equal(c.a[1].ts_ms, DAY0 + 3000);
+    assert_int_equal(c.a[1].http_status, 502);
+    assert_int_equal(c.a[2].ts_ms, DAY0 + 9000);
+    assert_true(c.a[2].ok);
+    assert_int_equal(c.a[2].http_status, 200);
+    assert_string_equal(c.error[2], "(null)");
+    assert_int_equal(c.a[2].notification_id, 5);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_notif_attempts(f->s, 6, attempt_cb, &c, &err), 0);
+    assert_int_equal(store_notif_attempts(f->s, 5, NULL, &c, &err), -EINVAL);
+
+    /* One by id: the same row the list gave; an unknown id is -ENOENT. */
+    memset(&notif_copy, 0, sizeof(notif_copy));
+    assert_int_equal(store_notification_get(f->s, 5, notif_keep_cb, NULL, &err), 1);
+    assert_int_equal(notif_copy.id, 5);
+    assert_int_equal(notif_copy.state, STORE_NOTIF_DELIVERED);
+    assert_int_equal(notif_copy.attempts, 3);
+    assert_int_equal(store_notification_get(f->s, 77, notif_keep_cb, NULL, &err), -ENOENT);
+    assert_int_equal(store_notification_get(f->s, 0, notif_keep_cb, NULL, &err), -ENOENT);
+    assert_int_equal(store_notification_get(f->s, 5, NULL, NULL, &err), -EINVAL);
+}
+
+static void test_alert_filters(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_alert as[] = {
+        mk_alert(1, "web", STORE_ALERT_RESOLVED, DAY0 + 1000),
+        mk_alert(2, "db", STORE_ALERT_FIRING, DAY0 + 2000),
+        mk_alert(3, "web", STORE_ALERT_ACKED, DAY0 + 3000),
+        mk_alert(4, NULL, STORE_ALERT_SILENCED, DAY0 + 4000),
+        mk_alert(5, "web", STORE_ALERT_FIRING, DAY0 + 5000),
+        mk_alert(6, "db", STORE_ALERT_RESOLVED, DAY0 + 6000),
+    };
+    struct ids c;
+
+#define ALERTS(...)                                                                                \
+    (memset(&c, 0, sizeof(c)),                                                                     \
+     store_alerts(f->s, &(struct store_alert_filter){ __VA_ARGS__ }, alert_ids_cb, &c, &err))
+
+    open_store(f);
+    write_alerts(f, as, ARRAY_SIZE(as));
+
+    assert_int_equal(ALERTS(0), 6); /* newest (by id) first */
+    assert_ids(&c, 6, (int64_t)6, (int64_t)5, (int64_t)4, (int64_t)3, (int64_t)2, (int64_t)1);
+    assert_int_equal(ALERTS(.state = STORE_ALERT_RESOLVED), 2);
+    assert_ids(&c, 2, (int64_t)6, (int64_t)1);
+    assert_int_equal(ALERTS(.state = STORE_ALERT_FIRING), 2);
+    assert_ids(&c, 2, (int64_t)5, (int64_t)2);
+    assert_int_equal(ALERTS(.open_only = true), 4);
+    assert_ids(&c, 4, (int64_t)5, (int64_t)4, (int64_t)3, (int64_t)2);
+    assert_int_equal(ALERTS(.monitor = "web"), 3);
+    assert_ids(&c, 3, (int64_t)5, (int64_t)3, (int64_t)1);
+    assert_int_equal(ALERTS(.monitor = "web", .open_only = true), 2);
+    assert_ids(&c, 2, (int64_t)5, (int64_t)3);
+    assert_int_equal(ALERTS(.monitor = "web", .open_only = true, .state = STORE_ALERT_ACKED), 1);
+    assert_ids(&c, 1, (int64_t)3);
+    assert_int_equal(ALERTS(.monitor = "nosuch"), 0);
+    /* since <= starts_ms < until */
+    assert_int_equal(ALERTS(.since_ms = DAY0 + 2000, .until_ms = DAY0 + 5000), 3);
+    assert_ids(&c, 3, (int64_t)4, (int64_t)3, (int64_t)2);
+    assert_int_equal(ALERTS(.since_ms = DAY0 + 5000), 2);
+    assert_ids(&c, 2, (int64_t)6, (int64_t)5);
+    assert_int_equal(ALERTS(.until_ms = DAY0 + 2000), 1);
+    assert_ids(&c, 1, (int64_t)1);
+    assert_int_equal(ALERTS(.since_ms = DAY0 + 3000, .until_ms = DAY0 + 3000), 0);
+    assert_int_equal(ALERTS(.since_ms = DAY0 + 3001, .until_ms = DAY0 + 3000), -EINVAL);
+    assert_int_equal(ALERTS(.limit = 2), 2);
+    assert_ids(&c, 2, (int64_t)6, (int64_t)5);
+    assert_int_equal(ALERTS(.limit = 2, .open_only = true, .monitor = "db"), 1);
+    assert_ids(&c, 1, (int64_t)2);
+    assert_int_equal(ALERTS(.state = 9), -EINVAL);
+    /* A callback returning 1 stops the walk; the count is what it saw. */
+    memset(&c, 0, sizeof(c));
+    c.stop_after = 3;
+    assert_int_equal(store_alerts(f->s, &(struct store_alert_filter){ 0 }, alert_ids_cb, &c, &err),
+                     3);
+    assert_int_equal(store_alerts(f->s, NULL, alert_ids_cb, &c, &err), -EINVAL);
+#undef ALERTS
+}
+
+static void test_notification_filters(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_notification ns[] = {
+        mk_notif(1, "k1", "12,13", DAY0 + 1000),
+        mk_notif(2, "k2", "112", DAY0 + 2000),
+        mk_notif(3, "k3", "5,112,120", DAY0 + 3000),
+        mk_notif(4, "k4", "12", DAY0 + 4000),
+        mk_notif(5, "k5", NULL, DAY0 + 5000),
+        mk_notif(6, "k6", "1212,212,121", DAY0 + 500), /* created before the others */
+    };
+    struct store_batch b = { 0 };
+    struct ids c;
+
+#define NOTIFS(...)                                                                                \
+    (memset(&c, 0, sizeof(c)),                                                                     \
+     store_notifications(f->s, &(struct store_notification_filter){ __VA_ARGS__ }, notif_ids_cb,   \
+                         &c, &err))
+
+    open_store(f);
+    ns[1].state = STORE_NOTIF_DELIVERED;
+    ns[3].state = STORE_NOTIF_FAILED;
+    write_notifs(f, ns, ARRAY_SIZE(ns));
+
+    /* By creation time, newest first unless asked for the oldest. */
+    assert_int_equal(NOTIFS(0), 6);
+    assert_ids(&c, 6, (int64_t)5, (int64_t)4, (int64_t)3, (int64_t)2, (int64_t)1, (int64_t)6);
+    assert_int_equal(NOTIFS(.oldest_first = true), 6);
+    assert_ids(&c, 6, (int64_t)6, (int64_t)1, (int64_t)2, (int64_t)3, (int64_t)4, (int64_t)5);
+    assert_int_equal(NOTIFS(.state = STORE_NOTIF_PENDING, .oldest_first = true), 4);
+    assert_ids(&c, 4, (int64_t)6, (int64_t)1, (int64_t)3, (int64_t)5);
+    assert_int_equal(NOTIFS(.state = STORE_NOTIF_DELIVERED), 1);
+    assert_ids(&c, 1, (int64_t)2);
+    /* Alert 12 is in "12,13" and "12", not in "112", "5,112,120" or
+     * "1212,212,121". */
+    assert_int_equal(NOTIFS(.alert_id = 12), 2);
+    assert_ids(&c, 2, (int64_t)4, (int64_t)1);
+    assert_int_equal(NOTIFS(.alert_id = 12, .oldest_first = true), 2);
+    assert_ids(&c, 2, (int64_t)1, (int64_t)4);
+    assert_int_equal(NOTIFS(.alert_id = 112), 2);
+    assert_ids(&c, 2, (int64_t)3, (int64_t)2);
+    assert_int_equal(NOTIFS(.alert_id = 13), 1);
+    assert_int_equal(NOTIFS(.alert_id = 120), 1);
+    assert_int_equal(NOTIFS(.alert_id = 1), 0);
+    assert_int_equal(NOTIFS(.alert_id = 21), 0);
+    assert_int_equal(NOTIFS(.alert_id = 12, .state = STORE_NOTIF_FAILED), 1);
+    assert_ids(&c, 1, (int64_t)4);
+    assert_int_equal(NOTIFS(.alert_id = 112, .state = STORE_NOTIF_PENDING, .oldest_first = true),
+                     1);
+    assert_ids(&c, 1, (int64_t)3);
+    assert_int_equal(NOTIFS(.since_ms = DAY0 + 3000), 3);
+    assert_ids(&c, 3, (int64_t)5, (int64_t)4, (int64_t)3);
+    assert_int_equal(NOTIFS(.since_ms = DAY0 + 3000, .alert_id = 12), 1);
+    assert_int_equal(NOTIFS(.limit = 2, .oldest_first = true), 2);
+    assert_ids(&c, 2, (int64_t)6, (int64_t)1);
+    assert_int_equal(NOTIFS(.limit = 1, .state = STORE_NOTIF_PENDING), 1);
+    assert_ids(&c, 1, (int64_t)5);
+    assert_int_equal(NOTIFS(.state = 4), -EINVAL);
+    assert_int_equal(NOTIFS(.alert_id = -1), -EINVAL);
+#undef NOTIFS
+
+    /* Malformed alert id lists are refused before anything is written. */
+    {
+        static const char *const bad[] = { "12,,13", "012", " 12", "12,",
+                                           ",12",    "-3",  "1x",  "99999999999999999999" };
+        size_t i;
+
+        for (i = 0; i < ARRAY_SIZE(bad); i++) {
+            struct store_notification n = mk_notif(100 + (int64_t)i, "bad", bad[i], DAY0);
+
+            store_batch_add_notification(&b, &n);
+            assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+            assert_non_null(strstr(err.msg, "alert ids"));
+            store_batch_clear(&b);
+        }
+    }
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM notifications"), 6);
+}
+
+static void test_max_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_alert as[] = { mk_alert(41, "web", STORE_ALERT_FIRING, DAY0),
+                                mk_alert(3, "web", STORE_ALERT_FIRING, DAY0) };
+    struct store_notification ns[] = { mk_notif(9, "a", "41", DAY0), mk_notif(17, "b", "3", DAY0) };
+    int64_t id = -1;
+
+    open_store(f);
+    assert_int_equal(store_alert_max_id(f->s, &id, &err), 0);
+    assert_int_equal(id, 0);
+    id = -1;
+    assert_int_equal(store_notification_max_id(f->s, &id, &err), 0);
+    assert_int_equal(id, 0);
+    write_alerts(f, as, ARRAY_SIZE(as));
+    write_notifs(f, ns, ARRAY_SIZE(ns));
+    assert_int_equal(store_alert_max_id(f->s, &id, &err), 0);
+    assert_int_equal(id, 41);
+    assert_int_equal(store_notification_max_id(f->s, &id, &err), 0);
+    assert_int_equal(id, 17);
+
+    /* Failures leave *ret_id alone: a bad argument, and the database
+     * itself failing (its table gone under it). */
+    id = -7;
+    assert_int_equal(store_alert_max_id(NULL, &id, &err), -EINVAL);
+    assert_int_equal(store_alert_max_id(f->s, NULL, &err), -EINVAL);
+    sql_exec(f, "DROP TABLE alerts");
+    assert_int_equal(store_alert_max_id(f->s, &id, &err), -EIO);
+    assert_int_equal(id, -7);
+}
+
+struct silence_collect {
+    struct store_silence si[8];
+    int n;
+};
+
+static int silence_keep_cb(const struct store_silence *si, void *userdata)
+{
+    struct silence_collect *c = userdata;
+
+    assert_true(c->n < 8);
+    c->si[c->n] = *si;
+    c->si[c->n].matchers_json = NULL; /* not kept: the walk's strings end with it */
+    c->si[c->n].author = NULL;
+    c->si[c->n].comment = NULL;
+    c->n++;
+    return 0;
+}
+
+static int silence_check_strings_cb(const struct store_silence *si, void *userdata)
+{
+    (void)userdata;
+    if (si->id == 1) {
+        assert_string_equal(si->matchers_json,
+                            "[{\"name\":\"monitor\",\"op\":\"=\",\"value\":\"web\"}]");
+        assert_string_equal(si->author, "alice");
+        assert_string_equal(si->comment, "deploy");
+    } else {
+        assert_null(si->author);
+        assert_null(si->comment);
+    }
+    return 0;
+}
+
+static void test_silences(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_silence si = {
+        .matchers_json = "[{\"name\":\"monitor\",\"op\":\"=\",\"value\":\"web\"}]",
+        .starts_ms = DAY0,
+        .ends_ms = DAY0 + HOUR_MS,
+        .author = "alice",
+        .comment = "deploy",
+        .created_ms = DAY0 - 1000,
+    };
+    struct silence_collect c = { 0 };
+    struct ids ids = { 0 };
+    int64_t id1 = -1, id2 = -1, id = -5;
+
+    open_store(f);
+    assert_int_equal(store_silence_add(f->s, &si, &id1, &err), 0);
+    si.id = 999; /* ignored on insert */
+    si.author = NULL;
+    si.comment = NULL;
+    si.matchers_json = "[]";
+    si.ends_ms = DAY0 + 2 * HOUR_MS;
+    assert_int_equal(store_silence_add(f->s, &si, &id2, &err), 0);
+    assert_int_equal(id1, 1);
+    assert_int_equal(id2, 2);
+    /* Durable when the call returns: committed, seen by another connection. */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM silences"), 2);
+
+    assert_int_equal(store_silences(f->s, 0, silence_keep_cb, &c, &err), 2);
+    assert_int_equal(c.si[0].id, 1);
+    assert_int_equal(c.si[0].starts_ms, DAY0);
+    assert_int_equal(c.si[0].ends_ms, DAY0 + HOUR_MS);
+    assert_int_equal(c.si[0].created_ms, DAY0 - 1000);
+    assert_int_equal(c.si[0].expired_ms, 0);
+    assert_int_equal(c.si[1].id, 2);
+    assert_int_equal(store_silences(f->s, 0, silence_check_strings_cb, NULL, &err), 2);
+
+    /* Expired early by hand: ends then, and says when. */
+    assert_int_equal(store_silence_expire(f->s, id1, DAY0 + 600000, &err), 0);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_silences(f->s, 0, silence_keep_cb, &c, &err), 2);
+    assert_int_equal(c.si[0].expired_ms, DAY0 + 600000);
+    assert_int_equal(c.si[0].ends_ms, DAY0 + 600000);
+    assert_int_equal(c.si[1].expired_ms, 0);
+    assert_int_equal(store_silence_expire(f->s, id1, DAY0 + 700000, &err), -EALREADY);
+    assert_int_equal(store_silence_expire(f->s, id1, DAY0 + 600000, &err), -EALREADY);
+    /* Over by itself already. */
+    assert_int_equal(store_silence_expire(f->s, id2, DAY0 + 2 * HOUR_MS, &err), -EALREADY);
+    assert_int_equal(store_silence_expire(f->s, 999, DAY0, &err), -ENOENT);
+    assert_int_equal(store_silence_expire(f->s, id2, 0, &err), -EINVAL);
+
+    /* since: those ending after it. */
+    assert_int_equal(store_silences(f->s, DAY0 + 600000, silence_ids_cb, &ids, &err), 1);
+    assert_ids(&ids, 1, id2);
+    memset(&ids, 0, sizeof(ids));
+    assert_int_equal(store_silences(f->s, DAY0 + 599999, silence_ids_cb, &ids, &err), 2);
+    memset(&ids, 0, sizeof(ids));
+    assert_int_equal(store_silences(f->s, DAY0 + 2 * HOUR_MS, silence_ids_cb, &ids, &err), 0);
+
+    /* Refused, *ret_id untouched. */
+    si.ends_ms = si.starts_ms;
+    assert_int_equal(store_silence_add(f->s, &si, &id, &err), -EINVAL);
+    si.ends_ms = si.starts_ms + 1;
+    si.matchers_json = NULL;
+    assert_int_equal(store_silence_add(f->s, &si, &id, &err), -EINVAL);
+    si.matchers_json = "";
+    assert_int_equal(store_silence_add(f->s, &si, &id, &err), -EINVAL);
+    assert_int_equal(id, -5);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM silences"), 2);
+}
+
+static char hash_a[65], hash_b[65], hash_c[65];
+
+static void make_hashes(void)
+{
+    memset(hash_a, 'a', 64);
+    memset(hash_b, 'b', 64);
+    memset(hash_c, '0', 64);
+    hash_c[63] = 'f';
+}
+
+static void test_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_token t = {
+        .name = "ci",
+        .hash = hash_a,
+        .prefix = "Ab3dE_9z",
+        .scope = 2,
+        .created_ms = DAY0,
+    };
+    struct store_token got, sentinel;
+    struct ids ids = { 0 };
+    int64_t id1 = -1, id2 = -1, id3 = -1, id = -5;
+    char idbuf[24];
+
+    make_hashes();
+    open_store(f);
+    assert_int_equal(store_token_add(f->s, &t, &id1, &err), 0);
+    assert_true(id1 > 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1); /* durable */
+
+    assert_int_equal(store_token_find(f->s, hash_a, &got, &err), 0);
+    assert_int_equal(got.id, id1);
+    assert_string_equal(got.name, "ci");
+    assert_string_equal(got.hash, hash_a);
+    assert_string_equal(got.prefix, "Ab3dE_9z");
+    assert_int_equal(got.scope, 2);
+    assert_int_equal(got.created_ms, DAY0);
+    assert_int_equal(got.last_used_ms, 0);
+    assert_int_equal(got.revoked_ms, 0);
+
+    /* A second live token with that name, or the same secret again. */
+    t.hash = hash_b;
+    assert_int_equal(store_token_add(f->s, &t, &id, &err), -EEXIST);
+    assert_non_null(strstr(err.msg, "ci"));
+    t.name = "deploy";
+    t.hash = hash_a;
+    assert_int_equal(store_token_add(f->s, &t, &id, &err), -EEXIST);
+    t.hash = "not-a-hash";
+    assert_int_equal(store_token_add(f->s, &t, &id, &err), -EINVAL);
+    t.hash = hash_b;
+    t.name = "";
+    assert_int_equal(store_token_add(f->s, &t, &id, &err), -EINVAL);
+    assert_int_equal(id, -5);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+
+    /* Revoked: no longer found, and its name is free again. */
+    assert_int_equal(store_token_revoke(f->s, "ci", DAY0 + 1000, &err), 0);
+    memset(&sentinel, 0x5a, sizeof(sentinel));
+    got = sentinel;
+    assert_int_equal(store_token_find(f->s, hash_a, &got, &err), -ENOENT);
+    assert_int_equal(store_token_find(f->s, "zz", &got, &err), -ENOENT);
+    assert_memory_equal(&got, &sentinel, sizeof(got));
+    assert_int_equal(store_token_revoke(f->s, "ci", DAY0 + 2000, &err), -ENOENT);
+    t.name = "ci";
+    assert_int_equal(store_token_add(f->s, &t, &id2, &err), 0);
+    assert_true(id2 > id1);
+    assert_int_equal(store_token_find(f->s, hash_b, &got, &err), 0);
+    assert_int_equal(got.id, id2);
+
+    /* By id, as a decimal string. */
+    t.name = "backup";
+    t.hash = hash_c;
+    t.scope = 3;
+    assert_int_equal(store_token_add(f->s, &t, &id3, &err), 0);
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id3);
+    assert_int_equal(store_token_revoke(f->s, idbuf, DAY0 + 3000, &err), 0);
+    assert_int_equal(store_token_revoke(f->s, idbuf, DAY0 + 3000, &err), -ENOENT);
+    assert_int_equal(store_token_revoke(f->s, "nosuch", DAY0, &err), -ENOENT);
+    assert_int_equal(store_token_revoke(f->s, "ci", 0, &err), -EINVAL);
+
+    /* Listing shows revoked ones too, oldest first. */
+    assert_int_equal(store_tokens(f->s, token_ids_cb, &ids, &err), 3);
+    assert_ids(&ids, 3, id1, id2, id3);
+    assert_int_equal(
+        sql_intf(f, "SELECT revoked_ms FROM api_tokens WHERE id = %lld", (long long)id1),
+        DAY0 + 1000);
+    assert_int_equal(
+        sql_intf(f, "SELECT revoked_ms FROM api_tokens WHERE id = %lld", (long long)id3),
+        DAY0 + 3000);
+    assert_int_equal(
+        sql_intf(f, "SELECT revoked_ms FROM api_tokens WHERE id = %lld", (long long)id2), 0);
+}
+
+/* One transaction for everything in a batch: a bad result takes the
+ * alerts, notifications and attempts down with it. */
+static void test_outbox_atomic(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_batch b = { 0 };
+    struct store_alert a = mk_alert(1, "web", STORE_ALERT_FIRING, DAY0);
+    struct store_notification n = mk_notif(1, "k1", "1", DAY0);
+    struct store_notif_attempt at = { 1, DAY0 + 10, false, 500, 100, "HTTP 500" };
+    struct store_notif_update u = { 1, STORE_NOTIF_PENDING, 1, DAY0 + 1000, DAY0 + 10, 0, "x" };
+    struct store_result r;
+    char *big = malloc(OPSD_MAX_ALERT_JSON + 2);
+    int64_t web;
+
+    assert_non_null(big);
+    open_store(f);
+    web = ensure(f, "web");
+
+#define COUNT_OUTBOX                                                                               \
+    "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM notifications) + (SELECT"        \
+    " count(*) FROM notification_alerts) + (SELECT count(*) FROM notif_attempts)"
+
+    /* The database refuses the result (an unknown monitor): a failure in
+     * the middle of the transaction, after the alert rows were sent. */
+    store_batch_put_alert(&b, &a);
+    store_batch_add_notification(&b, &n);
+    store_batch_update_notification(&b, &u);
+    store_batch_add_notif_attempt(&b, &at);
+    r = mk_result(web + 99, DAY0, true, 10);
+    store_batch_add_result(&b, &r);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    assert_int_equal(sql_int(f, COUNT_OUTBOX), 0);
+    store_batch_clear(&b);
+
+    /* store.c refuses the result before any SQL runs. */
+    store_batch_put_alert(&b, &a);
+    store_batch_add_notification(&b, &n);
+    r = mk_result(web, DAY0, true, STORE_NO_VALUE);
+    store_batch_add_result(&b, &r);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+
+    /* ... and any bad outbox row fails the results with it. */
+    static const struct {
+        const char *what;
+        int state, review;
+        int64_t id;
+    } bad_alerts[] = {
+        { "state", 9, 0, 2 },
+        { "state", 0, 0, 2 },
+        { "review", 1, 3, 2 },
+        { "id", 1, 0, 0 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad_alerts); i++) {
+        struct store_alert bad = mk_alert(bad_alerts[i].id, "web", bad_alerts[i].state, DAY0);
+
+        bad.review = bad_alerts[i].review;
+        r = mk_result(web, DAY0, true, 10);
+        store_batch_add_result(&b, &r);
+        store_batch_put_alert(&b, &bad);
+        assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, bad_alerts[i].what));
+        store_batch_clear(&b);
+    }
+    memset(big, 'x', OPSD_MAX_ALERT_JSON + 1);
+    big[OPSD_MAX_ALERT_JSON + 1] = '\0';
+    a.labels_json = big;
+    store_batch_put_alert(&b, &a);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "labels"));
+    store_batch_clear(&b);
+    a.labels_json = "{}";
+    big[OPSD_MAX_NAME + 1] = '\0';
+    a.monitor = big;
+    store_batch_put_alert(&b, &a);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    a.monitor = "web";
+    n.idempotency_key = "";
+    store_batch_add_notification(&b, &n);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    n.idempotency_key = "k1";
+    n.receiver = NULL;
+    store_batch_add_notification(&b, &n);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    n.receiver = "ops";
+    at.notification_id = 0;
+    store_batch_add_notif_attempt(&b, &at);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    at.notification_id = 1;
+    u.state = 0;
+    store_batch_update_notification(&b, &u);
+    assert_int_equal(store_write(f->s, &b, &err), -EINVAL);
+    store_batch_clear(&b);
+    u.state = STORE_NOTIF_PENDING;
+    assert_int_equal(sql_int(f, COUNT_OUTBOX), 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 0);
+
+    /* The same rows, valid, all land. */
+    store_batch_put_alert(&b, &a);
+    store_batch_add_notification(&b, &n);
+    store_batch_update_notification(&b, &u);
+    store_batch_add_notif_attempt(&b, &at);
+    r = mk_result(web, DAY0, true, 10);
+    store_batch_add_result(&b, &r);
+    write_batch(f, &b);
+    assert_int_equal(sql_int(f, COUNT_OUTBOX), 4);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 1);
+    assert_int_equal(sql_int(f, "SELECT attempts FROM notifications WHERE id = 1"), 1);
+#undef COUNT_OUTBOX
+    free(big);
+}
+
+/* Prune leaves the alerting tables alone (weekly reviews need them). */
+static void test_prune_keeps_alerts(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_batch b = { 0 };
+    struct store_alert a = mk_alert(1, "web", STORE_ALERT_RESOLVED, DAY0);
+    struct store_notification n = mk_notif(1, "k1", "1", DAY0);
+    struct store_notif_attempt at = { 1, DAY0, true, 200, 100, NULL };
+    struct store_silence si = { .matchers_json = "[]", .starts_ms = DAY0, .ends_ms = DAY0 + 1 };
+    struct store_result r;
+    int64_t web, id;
+
+    clock_virtual_init(&f->clock, DAY0 + 500 * DAY_MS);
+    open_store(f);
+    web = ensure(f, "web");
+    n.state = STORE_NOTIF_DELIVERED;
+    store_batch_put_alert(&b, &a);
+    store_batch_add_notification(&b, &n);
+    store_batch_add_notif_attempt(&b, &at);
+    r = mk_result(web, DAY0, true, 10);
+    store_batch_add_result(&b, &r);
+    write_batch(f, &b);
+    assert_int_equal(store_silence_add(f->s, &si, &id, &err), 0);
+
+    assert_true(store_prune(f->s, DAY0 + 400 * DAY_MS, &err) >= 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 0);
+    assert_int_equal(sql_int(f, "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM"
+                                " notifications) + (SELECT count(*) FROM notif_attempts) + (SELECT"
+                                " count(*) FROM notification_alerts) + (SELECT count(*) FROM"
+                                " silences)"),
+                     5);
+}
+
+static void test_alerting_reopen(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_alert a = mk_alert(3, "web", STORE_ALERT_ACKED, DAY0), got;
+    struct store_notification n = mk_notif(4, "k4", "3", DAY0);
+    struct store_silence si = { .matchers_json = "[]", .starts_ms = DAY0, .ends_ms = DAY0 + 10 };
+    struct store_token t = { .name = "ci", .hash = hash_a, .prefix = "p", .scope = 1 };
+    struct store_token tg;
+    struct ids ids = { 0 };
+    struct attempt_collect c = { 0 };
+    struct store_notif_attempt at = { 4, DAY0, false, 503, 5, "HTTP 503" };
+    struct store_batch b = { 0 };
+    struct store_result r;
+    int64_t id, web;
+    int version;
+
+    make_hashes();
+    open_store(f);
+    version = store_schema_version(f->s);
+    web = ensure(f, "web");
+    a.fingerprint = FP_TOP;
+    a.acked_by = "alice";
+    store_batch_put_alert(&b, &a);
+    store_batch_add_notification(&b, &n);
+    store_batch_add_notif_attempt(&b, &at);
+    write_batch(f, &b);
+    assert_int_equal(store_silence_add(f->s, &si, &id, &err), 0);
+    assert_int_equal(store_token_add(f->s, &t, &id, &err), 0);
+
+    reopen_store(f);
+    assert_int_equal(store_schema_version(f->s), version);
+    assert_int_equal(store_alert_get(f->s, 3, &got, &err), 0);
+    assert_alert_equal(&got, &a);
+    assert_int_equal(store_notifications(f->s, &(struct store_notification_filter){ .alert_id = 3 },
+                                         notif_ids_cb, &ids, &err),
+                     1);
+    assert_ids(&ids, 1, (int64_t)4);
+    assert_int_equal(store_notif_attempts(f->s, 4, attempt_cb, &c, &err), 1);
+    assert_string_equal(c.error[0], "HTTP 503");
+    memset(&ids, 0, sizeof(ids));
+    assert_int_equal(store_silences(f->s, 0, silence_ids_cb, &ids, &err), 1);
+    assert_int_equal(store_token_find(f->s, hash_a, &tg, &err), 0);
+    assert_string_equal(tg.name, "ci");
+
+    /* A database of the previous schema (no alerting tables) gains them
+     * in exactly one migration, keeping what it held. */
+    r = mk_result(web, DAY0, true, 10);
+    write_results(f, &r, 1);
+    f->s = store_close(f->s);
+    sql_exec(f, "DROP TABLE notification_alerts; DROP TABLE notif_attempts;"
+                " DROP TABLE notifications; DROP TABLE alerts; DROP TABLE silences;"
+                " DROP TABLE api_tokens;");
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM"
+                " schema_migrations)");
+    open_store(f);
+    assert_int_equal(store_schema_version(f->s), version);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), version);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                " name IN ('alerts', 'notifications', 'notification_alerts',"
+                                " 'notif_attempts', 'silences', 'api_tokens')"),
+                     6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+                                " name IN ('notifications_state_next', 'notifications_created',"
+                                " 'notif_attempts_notification', 'api_tokens_live_name')"),
+                     4);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 1);
+    assert_int_equal(store_alert_get(f->s, 3, &got, &err), -ENOENT);
+    /* The version this opsd writes: the previous one (5) plus the alerting
+     * migration. */
+    assert_int_equal(version, 6);
+}
+
+/* Silences and tokens are written on the loop thread while the worker
+ * writes batches: they wait their turn instead of failing busy. */
+static void test_concurrent_small_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct writer_arg w = { 0 };
+    struct store_silence si = { .matchers_json = "[]", .starts_ms = DAY0, .ends_ms = DAY0 + 10 };
+    const char *failed = NULL;
+    char name[32];
+    pthread_t t;
+    int64_t id;
+    int i = 0;
+
+    open_store(f);
+    w.s = f->s;
+    w.mon = ensure(f, "web");
+    assert_int_equal(pthread_create(&t, NULL, writer_thread, &w), 0);
+    while (!failed) {
+        int done = __atomic_load_n(&w.done, __ATOMIC_ACQUIRE);
+        char hash[65];
+
+        snprintf(hash, sizeof(hash), "%064x", i);
+        snprintf(name, sizeof(name), "t%d", i);
+        if (store_silence_add(f->s, &si, &id, &err) < 0)
+            failed = "store_silence_add";
+        else if (store_token_add(
+                     f->s,
+                     &(struct store_token){ .name = name, .hash = hash, .prefix = "p", .scope = 1 },
+                     &id, &err) < 0)
+            failed = "store_token_add";
+        else if (store_token_revoke(f->s, name, DAY0, &err) < 0)
+            failed = "store_token_revoke";
+        i++;
+        if (done)
+            break;
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (failed)
+        fail_msg("loop thread: %s: %s", failed, err.msg);
+    if (w.failures)
+        fail_msg("%d batches failed, last: %s", w.failures, w.err.msg);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM silences"), i);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens WHERE revoked_ms = 0"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1648,6 +2747,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_integrity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_write_read, setup, teardown),
+        cmocka_unit_test(test_batch_helpers_alerting),
+        cmocka_unit_test_setup_teardown(test_alert_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notification_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notification_update_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notification_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_keeps_alerts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alerting_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_small_writes, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
