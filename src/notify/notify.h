@@ -56,6 +56,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "util/error.h"
 #include "util/sbuf.h"
@@ -129,6 +130,7 @@ struct notify_alert {
     uint64_t ends_at_ms; /* 0 = unset */
     const char *ack_url; /* one-click links, may be NULL */
     const char *resolve_url;
+    int64_t id; /* opsd's alert id (for the API's ack/resolve), 0 = unknown */
 };
 
 /* What one notification is about; every pointer is borrowed. */
@@ -141,6 +143,7 @@ struct notify_group {
     const struct notify_alert *alerts;
     size_t n_alerts; /* >= 1 */
     uint64_t now_ms;
+    const char *reason; /* why it goes out: "firing", "escalated", ...; NULL = from status */
 };
 
 /* A receiver's settings; which fields count depends on kind (see the table
@@ -232,6 +235,90 @@ void notify_header_clean(struct sbuf *sb, const char *s);
 const char *notify_rfc3339(uint64_t ms, char *buf, size_t n);
 /* RFC 5322 date, "Mon, 23 Nov 2026 18:56:51 +0000". buf >= 40. */
 const char *notify_rfc5322_date(uint64_t ms, char *buf, size_t n);
+
+
+/* A request executor with a libcurl multi handle of its own, driven on a
+ * libuv loop, so a slow receiver never delays a check. At most max_inflight
+ * requests run at once; the others wait in a FIFO queue. Nothing is retried
+ * here: each result says whether a retry may help, the caller schedules it.
+ *
+ * HTTP ("POST"): url with headers, "Content-Type: <content_type>" and the
+ * body, byte for byte; no "Expect:", redirects are not followed (a receiver
+ * that redirects is misconfigured: the result says so), the response body is
+ * read up to OPSD_MAX_NOTIFY_RESPONSE bytes and the transfer ends there.
+ * SMTP ("SMTP"): url smtp://host[:port] or smtps://, MAIL FROM mail_from,
+ * RCPT TO each rcpt, the body uploaded as the message (libcurl dot-stuffs).
+ * All recipients or none: one refused recipient fails the whole request. */
+struct notify_sender;
+
+#define NOTIFY_DEFAULT_TIMEOUT_MS 30000             /* when opts->timeout_ms is 0 */
+#define NOTIFY_MAX_RETRY_AFTER_MS (86400 * 1000ULL) /* Retry-After values are capped at a day */
+#define NOTIFY_ERROR_BODY 100 /* bytes of a response body quoted in an error */
+
+struct notify_send_opts {
+    uint64_t timeout_ms;       /* the whole attempt, connect included; 0 = the default */
+    bool tls_verify;           /* verify the peer's certificate and host name */
+    bool smtp_starttls;        /* smtp:// only: require STARTTLS; without it, plain text */
+    const char *smtp_username; /* SMTP AUTH (any mechanism the server offers); may be NULL */
+    const char *smtp_password;
+};
+
+struct notify_send_result {
+    bool ok; /* HTTP 2xx; SMTP: the message was accepted */
+    /* Whether a later attempt may succeed. False for 3xx, for 4xx other than
+     * 408/425/429, for SMTP 5xx and for our own misconfiguration (a bad URL, a
+     * protocol the method does not use, a refused login, STARTTLS required but
+     * not offered); true for the rest: connect and TLS errors, timeouts, 5xx,
+     * 408/425/429, SMTP 4xx, "cancelled" and "shutting down". */
+    bool retryable;
+    int http_status;         /* 0 if none; SMTP: the last reply code */
+    uint64_t retry_after_ms; /* Retry-After of a 429/503 (seconds or HTTP-date), else 0 */
+    int32_t took_us;         /* the transfer's time, queueing not included */
+    /* "" when ok, else e.g. "HTTP 500: <the first NOTIFY_ERROR_BODY bytes of the
+     * body>" or libcurl's error text. Never holds the URL's path, query or
+     * credentials, a header value or the SMTP password (a Telegram bot token
+     * sits in the path): wherever one appears, an echoing body included, it is
+     * masked as "***", whole (from 4 bytes) and in parts (from 8 bytes). */
+    char error[256];
+};
+
+/* Called once per submitted request; r is valid during the call only. The
+ * callback may call any notify_sender_ function, notify_sender_close()
+ * included. */
+typedef void (*notify_send_cb)(const struct notify_send_result *r, void *userdata);
+
+/* Makes a sender on loop; the caller ends it with notify_sender_close().
+ * -EINVAL for max_inflight 0; *ret is untouched on failure. */
+int notify_sender_new(uv_loop_t *loop, unsigned max_inflight, struct notify_sender **ret,
+                      struct opsd_error *err);
+
+/* Starts req, or queues it behind max_inflight others. req and o (NULL: the
+ * defaults, TLS verified) are copied: the caller may free them after the
+ * call. On success cb(userdata) runs exactly once: on a later loop turn when
+ * the request ends, or from inside notify_sender_cancel_all() or
+ * notify_sender_close(). On failure cb is never called: -EINVAL for an
+ * unknown method or a request missing its URL, sender or recipients,
+ * -ESHUTDOWN once the sender is closing, -ENOMEM if libcurl cannot make a
+ * handle. */
+int notify_sender_submit(struct notify_sender *s, const struct notify_request *req,
+                         const struct notify_send_opts *o, notify_send_cb cb, void *userdata);
+
+/* Requests handed to libcurl and not yet finished. */
+unsigned notify_sender_inflight(const struct notify_sender *s);
+/* Requests waiting for a free slot. */
+unsigned notify_sender_queued(const struct notify_sender *s);
+
+/* Abandons every running and queued request: each one's cb runs before this
+ * returns, in start then queue order, with ok = false, retryable = true and
+ * error "cancelled". The sender stays usable. */
+void notify_sender_cancel_all(struct notify_sender *s);
+
+/* Ends the sender: abandons every request as notify_sender_cancel_all() does
+ * but with error "shutting down" (their callbacks run before this returns;
+ * a submit from one gets -ESHUTDOWN), closes its loop handles and frees it;
+ * done(ud), if not NULL, runs once that is over, on a later loop turn. s is
+ * freed then: only another notify_sender_close(), ignored, may come before. */
+void notify_sender_close(struct notify_sender *s, void (*done)(void *ud), void *ud);
 
 /* --- the outbox's stored form of a notification (outbox.c) --- */
 

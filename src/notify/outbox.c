@@ -188,6 +188,7 @@ int notify_payload_decode(const char *json, struct notify_payload *ret, struct o
             goto out;
         }
         p.alert_ids[p.n_alerts] = (int64_t)json_integer_value(json_object_get(ja, "id"));
+        a->id = p.alert_ids[p.n_alerts];
         a->fingerprint = get_str(ja, "fingerprint");
         st = get_str(ja, "status");
         a->status = st && strcmp(st, "resolved") == 0 ? NOTIFY_RESOLVED : NOTIFY_FIRING;

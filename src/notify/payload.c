@@ -224,6 +224,8 @@ static json_t *opsd_payload(const struct notify_receiver *r, const struct notify
     jset(root, "idempotency_key", jstr(str(g->idempotency_key)));
     jset(root, "group_key", jstr(str(g->group_key)));
     jset(root, "status", json_string(notify_status_to_string(group_status(g))));
+    jset(root, "reason",
+         json_string(g->reason ? g->reason : notify_status_to_string(group_status(g))));
     jset(root, "receiver", jstr(str(r->name)));
     jset(root, "external_url", jstr_or_null(g->external_url));
     jset(root, "title", jstr(subject));
@@ -233,6 +235,7 @@ static json_t *opsd_payload(const struct notify_receiver *r, const struct notify
         const struct notify_alert *a = &g->alerts[i];
         json_t *o = json_object();
 
+        jset(o, "id", a->id ? json_integer((json_int_t)a->id) : json_null());
         jset(o, "fingerprint", jstr(str(a->fingerprint)));
         jset(o, "status", json_string(notify_status_to_string(a->status)));
         jset(o, "acknowledged", json_boolean(a->acknowledged));

@@ -23,3 +23,4 @@
 #define OPSD_MAX_ROUTES 1024               /* nodes of the route tree */
 #define OPSD_MAX_ROUTE_DEPTH 16            /* levels of routes under the root */
 #define OPSD_MAX_MATCHERS 64               /* matchers on one route */
+#define OPSD_MAX_NOTIFY_RESPONSE (4 * 1024) /* bytes of a receiver's response body read */

@@ -25,7 +25,8 @@ static const struct notify_label l1[] = { { "env", "prod" }, { "host", "db-1" } 
 static const struct notify_label l2[] = { { "env", "prod" } };
 static const struct notify_label gl[] = { { "team", "core" } };
 static const struct notify_alert alerts[] = {
-    { .fingerprint = "a1b2c3",
+    { .id = 11,
+      .fingerprint = "a1b2c3",
       .status = NOTIFY_FIRING,
       .severity = NOTIFY_CRITICAL,
       .monitor = "db",
@@ -36,7 +37,8 @@ static const struct notify_alert alerts[] = {
       .starts_at_ms = 1795455000250ULL,
       .ack_url = "https://ops.example/a/1?t=x&y=1",
       .resolve_url = "https://ops.example/r/1" },
-    { .fingerprint = "d4e5f6",
+    { .id = 12,
+      .fingerprint = "d4e5f6",
       .status = NOTIFY_FIRING,
       .severity = NOTIFY_HIGH,
       .monitor = "api",
@@ -64,24 +66,25 @@ static const struct notify_group group = {
     .alerts = alerts,
     .n_alerts = 3,
     .now_ms = 1795456800000ULL,
+    .reason = "escalation",
 };
 static const char exp_webhook[] =
-    "{\"version\":\"1\",\"idempotency_key\":\"n-42\",\"group_key\":\"{}:{team=\\\"core\\\"}\","
-    "\"status\":\"firing\",\"receiver\":\"hook\",\"external_url\":\"https://"
-    "ops.example\",\"title\":\"[FIRING:2] critical db, "
-    "api\",\"group_labels\":{\"team\":\"core\"},\"truncated_alerts\":0,\"alerts\":[{"
-    "\"fingerprint\":\"a1b2c3\",\"status\":\"firing\",\"acknowledged\":false,\"severity\":"
-    "\"critical\",\"monitor\":\"db\",\"labels\":{\"env\":\"prod\",\"host\":\"db-1\"},\"summary\":"
-    "\"db down\",\"message\":\"connection refused "
-    "<5432>\",\"starts_at\":\"2026-11-23T17:30:00.25Z\",\"ends_at\":null,\"ack_url\":\"https://"
-    "ops.example/a/1?t=x&y=1\",\"resolve_url\":\"https://ops.example/r/"
-    "1\"},{\"fingerprint\":\"d4e5f6\",\"status\":\"firing\",\"acknowledged\":false,\"severity\":"
-    "\"high\",\"monitor\":\"api\",\"labels\":{\"env\":\"prod\"},\"summary\":\"5xx rate 12% & "
-    "rising\",\"message\":\"\",\"starts_at\":\"2026-11-23T17:45:00Z\",\"ends_at\":null,\"ack_url\":"
-    "null,\"resolve_url\":null},{\"fingerprint\":\"0789ab\",\"status\":\"resolved\","
-    "\"acknowledged\":false,\"severity\":\"low\",\"monitor\":\"web\",\"labels\":{\"env\":\"prod\"},"
-    "\"summary\":\"slow\",\"message\":\"\",\"starts_at\":\"2026-11-23T17:30:00Z\",\"ends_at\":"
-    "\"2026-11-23T17:50:00Z\",\"ack_url\":\"https://ops.example/a/3\",\"resolve_url\":null}]}";
+    "{\"version\":\"1\",\"idempotency_key\":\"n-42\",\"group_key\":\"{}:{team=\\\"core\\\"}\""
+    ",\"status\":\"firing\",\"reason\":\"escalation\",\"receiver\":\"hook\",\"external_url\":"
+    "\"https://ops.example\",\"title\":\"[FIRING:2] critical db, api\",\"group_labels\":{\"te"
+    "am\":\"core\"},\"truncated_alerts\":0,\"alerts\":[{\"id\":11,\"fingerprint\":\"a1b2c3\","
+    "\"status\":\"firing\",\"acknowledged\":false,\"severity\":\"critical\",\"monitor\":\"db\""
+    ",\"labels\":{\"env\":\"prod\",\"host\":\"db-1\"},\"summary\":\"db down\",\"message\":\"c"
+    "onnection refused <5432>\",\"starts_at\":\"2026-11-23T17:30:00.25Z\",\"ends_at\":null,\""
+    "ack_url\":\"https://ops.example/a/1?t=x&y=1\",\"resolve_url\":\"https://ops.example/r/1\""
+    "},{\"id\":12,\"fingerprint\":\"d4e5f6\",\"status\":\"firing\",\"acknowledged\":false,\"s"
+    "everity\":\"high\",\"monitor\":\"api\",\"labels\":{\"env\":\"prod\"},\"summary\":\"5xx r"
+    "ate 12% & rising\",\"message\":\"\",\"starts_at\":\"2026-11-23T17:45:00Z\",\"ends_at\":n"
+    "ull,\"ack_url\":null,\"resolve_url\":null},{\"id\":null,\"fingerprint\":\"0789ab\",\"sta"
+    "tus\":\"resolved\",\"acknowledged\":false,\"severity\":\"low\",\"monitor\":\"web\",\"lab"
+    "els\":{\"env\":\"prod\"},\"summary\":\"slow\",\"message\":\"\",\"starts_at\":\"2026-11-2"
+    "3T17:30:00Z\",\"ends_at\":\"2026-11-23T17:50:00Z\",\"ack_url\":\"https://ops.example/a/3"
+    "\",\"resolve_url\":null}]}";
 static const char exp_am[] =
     "{\"receiver\":\"am\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{"
     "\"alertname\":\"db\",\"env\":\"prod\",\"host\":\"db-1\",\"severity\":\"critical\"},"
@@ -335,7 +338,7 @@ static void test_webhook_signed(void **state)
     /* Computed independently: python3 hmac.new(b"s3cret", b"1795456800." + body, sha256). */
     assert_header(&l.v[0], 2,
                   "X-Opsd-Signature: "
-                  "sha256=9a55f3b0428ed91d3835108cdfe582aba5e0043e9b73b28cdacbf89f910780d4");
+                  "sha256=b465212feb0b1dea93c976318b7ba8f34860282a3cc168a27e39102d97dd9f07");
     notify_sign("s3cret", 1795456800, l.v[0].body, l.v[0].body_len, hex);
     snprintf(want, sizeof(want), "X-Opsd-Signature: sha256=%s", hex);
     assert_header(&l.v[0], 2, want);
