@@ -67,6 +67,8 @@ struct ralert {
     struct alert_view v;
     struct alert_labels labels;
     char *monitor, *source, *summary, *message, *suppressed, *acked_by, *review_by;
+    char *held; /* the caller's reason (maintenance, dependency), or NULL */
+    int64_t silence; /* the active silence muting it, or 0 */
     bool open;
     bool routed; /* put into its routes (false while suppressed) */
     bool heard;  /* some notification announced it firing */
@@ -74,6 +76,12 @@ struct ralert {
     size_t n_taken;
     char **notified; /* receivers told about it through groups (for restore/reload) */
     size_t n_notified;
+};
+
+struct msilence {
+    int64_t id;
+    struct alert_route *matchers; /* a route used only for its matchers */
+    uint64_t starts_ms, ends_ms;
 };
 
 struct mgroup {
@@ -95,6 +103,9 @@ struct alert_mgr {
     size_t n_groups, cap_groups;
     int64_t next_alert_id, next_note_id;
     bool gc_due;
+    struct msilence *silences;
+    size_t n_silences;
+    uint64_t now_seen; /* the latest time a call brought: silence edges before it are past */
 };
 
 /* ---- small helpers ---- */
@@ -445,6 +456,7 @@ static void ralert_free(struct ralert *a)
     free(a->summary);
     free(a->message);
     free(a->suppressed);
+    free(a->held);
     free(a->acked_by);
     free(a->review_by);
     for (size_t i = 0; i < a->n_taken; i++)
@@ -572,6 +584,76 @@ static void unroute_resolved(struct alert_mgr *m, struct ralert *a, uint64_t now
     m->gc_due = true;
 }
 
+/* The active silence whose matchers hold for a at now, or 0. */
+static int64_t silence_for(const struct alert_mgr *m, const struct ralert *a, uint64_t now_ms)
+{
+    for (size_t i = 0; i < m->n_silences; i++) {
+        const struct msilence *si = &m->silences[i];
+        if (si->starts_ms <= now_ms && now_ms < si->ends_ms &&
+            alert_route_matchers_hold(si->matchers, &a->labels))
+            return si->id;
+    }
+    return 0;
+}
+
+/* Takes a routed alert out of its routes without a word: it is muted, not
+ * over. Whom it reached is kept for the resolve message. */
+static void mute(struct alert_mgr *m, struct ralert *a)
+{
+    for (size_t i = 0; i < a->n_taken; i++) {
+        struct taken *t = &a->taken[i];
+        if (t->esc) {
+            for (size_t k = 0; k < t->esc->n_notified; k++)
+                strv_add_unique(&a->notified, &a->n_notified, t->esc->notified[k]);
+        } else {
+            struct alert_group *g = group_by_key(m, t->group_key);
+            if (g)
+                alert_group_remove(g, a->v.fingerprint);
+        }
+        taken_release(t);
+    }
+    free(a->taken);
+    a->taken = NULL;
+    a->n_taken = 0;
+    a->routed = false;
+    m->gc_due = true;
+}
+
+/* Brings an open alert in line with what holds it back now: the caller's
+ * reason, else an active silence. Muted alerts are recorded, not sent; one
+ * released goes out, unless its receivers heard it fire before. */
+static void reevaluate(struct alert_mgr *m, struct ralert *a, uint64_t now_ms,
+                       struct alert_mgr_out *out)
+{
+    int64_t sil = a->held ? 0 : silence_for(m, a, now_ms);
+    char buf[48];
+    const char *why = a->held;
+    bool muted = why || sil;
+
+    if (!a->open)
+        return;
+    if (sil) {
+        snprintf(buf, sizeof(buf), "silence %" PRId64, sil);
+        why = buf;
+    }
+    if (muted == !a->routed && a->silence == sil &&
+        ((!why && !a->suppressed) || (why && a->suppressed && strcmp(why, a->suppressed) == 0)))
+        return; /* nothing changes */
+    a->silence = sil;
+    set_str(&a->suppressed, why);
+    if (muted) {
+        if (a->routed)
+            mute(m, a);
+        a->v.state = ALERT_STATE_SILENCED;
+    } else if (!a->routed) {
+        a->v.state = a->v.acked_ms ? ALERT_STATE_ACKED : ALERT_STATE_FIRING;
+        route_alert(m, a, a->heard, (const char *const *)a->notified, a->n_notified, now_ms, out);
+    }
+    a->v.updated_ms = now_ms;
+    view_sync(a);
+    out_changed(out, a->v.id);
+}
+
 int alert_mgr_fire(struct alert_mgr *m, const struct alert_input *in, uint64_t now_ms,
                    int64_t *ret_id, struct alert_mgr_out *out)
 {
@@ -579,31 +661,18 @@ int alert_mgr_fire(struct alert_mgr *m, const struct alert_input *in, uint64_t n
     struct ralert *a = find_open_fp(m, fp);
 
     if (a) {
-        bool was_suppressed = a->suppressed != NULL;
-        bool changed = false;
         if ((in->message && (!a->message || strcmp(in->message, a->message) != 0)) ||
-            (in->summary && (!a->summary || strcmp(in->summary, a->summary) != 0)))
-            changed = true;
+            (in->summary && (!a->summary || strcmp(in->summary, a->summary) != 0))) {
+            a->v.updated_ms = now_ms;
+            out_changed(out, a->v.id);
+        }
         if (in->message)
             set_str(&a->message, in->message);
         if (in->summary)
             set_str(&a->summary, in->summary);
-        if (was_suppressed && !in->suppressed) {
-            /* what held it back is over: the receivers hear of it now */
-            free(a->suppressed);
-            a->suppressed = NULL;
-            a->v.state = ALERT_STATE_FIRING;
-            route_alert(m, a, false, NULL, 0, now_ms, out);
-            changed = true;
-        } else if (was_suppressed && strcmp(a->suppressed, in->suppressed) != 0) {
-            set_str(&a->suppressed, in->suppressed);
-            changed = true;
-        }
+        set_str(&a->held, in->suppressed);
         view_sync(a);
-        if (changed) {
-            a->v.updated_ms = now_ms;
-            out_changed(out, a->v.id);
-        }
+        reevaluate(m, a, now_ms, out);
         if (ret_id)
             *ret_id = a->v.id;
         return 0;
@@ -614,27 +683,66 @@ int alert_mgr_fire(struct alert_mgr *m, const struct alert_input *in, uint64_t n
     a->source = xstrdup(in->source ? in->source : "monitor");
     a->summary = xstrdup(in->summary);
     a->message = xstrdup(in->message);
-    a->suppressed = xstrdup(in->suppressed);
+    a->held = xstrdup(in->suppressed);
     a->open = true;
     a->v.id = m->next_alert_id++;
     a->v.fingerprint = fp;
     a->v.severity = in->severity;
-    a->v.state = in->suppressed ? ALERT_STATE_SILENCED : ALERT_STATE_FIRING;
+    a->v.state = ALERT_STATE_FIRING;
     a->v.starts_ms = in->starts_ms ? in->starts_ms : now_ms;
     a->v.updated_ms = now_ms;
     view_sync(a);
     add_alert(m, a);
-    if (!in->suppressed)
-        route_alert(m, a, false, NULL, 0, now_ms, out);
+    /* not routed yet: reevaluate either mutes it or routes it */
+    reevaluate(m, a, now_ms, out);
     out_changed(out, a->v.id);
     if (ret_id)
         *ret_id = a->v.id;
     return 0;
 }
 
+static void silences_free(struct msilence *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        alert_route_free(v[i].matchers);
+    free(v);
+}
+
+int alert_mgr_set_silences(struct alert_mgr *m, const struct alert_silence_spec *v, size_t n,
+                           uint64_t now_ms, struct alert_mgr_out *out, struct opsd_error *err)
+{
+    struct msilence *nv = xcalloc(n ? n : 1, sizeof(*nv));
+
+    for (size_t i = 0; i < n; i++) {
+        nv[i].id = v[i].id;
+        nv[i].starts_ms = v[i].starts_ms;
+        nv[i].ends_ms = v[i].ends_ms;
+        nv[i].matchers = alert_route_new();
+        for (size_t j = 0; j < v[i].n_matchers; j++) {
+            int r = alert_route_add_matcher(nv[i].matchers, v[i].matchers[j].name,
+                                            v[i].matchers[j].op, v[i].matchers[j].value, err);
+            if (r < 0) {
+                silences_free(nv, i + 1);
+                return r;
+            }
+        }
+    }
+    silences_free(m->silences, m->n_silences);
+    m->silences = nv;
+    m->n_silences = n;
+    if (now_ms > m->now_seen)
+        m->now_seen = now_ms;
+    for (size_t i = 0; i < m->n_all; i++)
+        reevaluate(m, m->all[i], now_ms, out);
+    return 0;
+}
+
 static void resolve(struct alert_mgr *m, struct ralert *a, uint64_t now_ms,
                     struct alert_mgr_out *out)
 {
+    /* Muted after it was heard: whoever was told it fires learns it is over. */
+    if (!a->routed && a->heard && a->n_notified)
+        route_alert(m, a, true, (const char *const *)a->notified, a->n_notified, now_ms, out);
     a->open = false;
     a->v.state = ALERT_STATE_RESOLVED;
     a->v.resolved_ms = now_ms;
@@ -793,6 +901,11 @@ static void flush_group(struct alert_mgr *m, struct mgroup *mg, uint64_t now_ms,
 
 void alert_mgr_tick(struct alert_mgr *m, uint64_t now_ms, struct alert_mgr_out *out)
 {
+    if (now_ms > m->now_seen)
+        m->now_seen = now_ms;
+    if (m->n_silences)
+        for (size_t i = 0; i < m->n_all; i++)
+            reevaluate(m, m->all[i], now_ms, out);
     gc(m);
     for (size_t i = 0; i < m->n_groups; i++)
         if (alert_group_next_due(m->groups[i].g) <= now_ms)
@@ -826,6 +939,15 @@ void alert_mgr_tick(struct alert_mgr *m, uint64_t now_ms, struct alert_mgr_out *
 uint64_t alert_mgr_next_wake(const struct alert_mgr *m)
 {
     uint64_t next = ALERT_NEVER;
+
+    /* a silence that starts or ends changes what may be sent */
+    for (size_t i = 0; i < m->n_silences; i++) {
+        const struct msilence *si = &m->silences[i];
+        if (si->starts_ms > m->now_seen && si->starts_ms < next && si->ends_ms > si->starts_ms)
+            next = si->starts_ms;
+        if (si->ends_ms > m->now_seen && si->ends_ms < next)
+            next = si->ends_ms;
+    }
 
     for (size_t i = 0; i < m->n_groups; i++) {
         uint64_t d = alert_group_next_due(m->groups[i].g);
@@ -875,11 +997,12 @@ int alert_mgr_restore(struct alert_mgr *m, const struct alert_restore *r, uint64
     add_alert(m, a);
     if (r->alert->id >= m->next_alert_id)
         m->next_alert_id = r->alert->id + 1;
+    /* What held it back is the caller's to say again; a silence is ours. */
+    if (a->suppressed && strncmp(a->suppressed, "silence ", 8) != 0)
+        set_str(&a->held, a->suppressed);
     /* One nobody heard of yet (opsd stopped inside group_wait, or before its
      * page was written) goes out now, like a new alert. */
-    if (a->v.state != ALERT_STATE_SILENCED)
-        route_alert(m, a, a->heard, (const char *const *)a->notified, a->n_notified, now_ms,
-                    out);
+    reevaluate(m, a, now_ms, out);
     return 0;
 }
 
@@ -951,6 +1074,7 @@ struct alert_mgr *alert_mgr_free(struct alert_mgr *m)
     free(m->groups);
     routes_free(m);
     policies_free(m->policies, m->n_policies);
+    silences_free(m->silences, m->n_silences);
     free(m);
     return NULL;
 }
@@ -1000,9 +1124,10 @@ int alert_mgr_reconfigure(struct alert_mgr *m, const struct conf *c, uint64_t no
         a->taken = NULL;
         a->n_taken = 0;
         a->routed = false;
-        if (a->open && a->v.state != ALERT_STATE_SILENCED)
-            route_alert(m, a, a->heard, (const char *const *)notified, n_notified, now_ms, out);
-        strv_free_n(notified, n_notified);
+        strv_free_n(a->notified, a->n_notified);
+        a->notified = notified;
+        a->n_notified = n_notified;
+        reevaluate(m, a, now_ms, out);
     }
     m->gc_due = true;
     gc(m);

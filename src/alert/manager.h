@@ -143,6 +143,27 @@ struct alert_restore {
 int alert_mgr_restore(struct alert_mgr *m, const struct alert_restore *r, uint64_t now_ms,
                       struct alert_mgr_out *out, struct opsd_error *err);
 
+/* A silence: alerts whose labels match all matchers are muted from starts
+ * to ends (recorded as silenced, not sent). One that fired and was heard
+ * before the silence began is muted too (no repeats, no escalation) and its
+ * resolve still reaches whoever heard it; when the silence ends and it
+ * still fires, it goes out unless its receivers heard it already. */
+struct alert_silence_matcher {
+    const char *name;
+    enum alert_match_op op;
+    const char *value;
+};
+struct alert_silence_spec {
+    int64_t id;
+    const struct alert_silence_matcher *matchers;
+    size_t n_matchers;
+    uint64_t starts_ms, ends_ms;
+};
+/* Replaces the silences (copied) and re-checks every open alert at now.
+ * -EINVAL with err for a bad matcher; nothing changes then. */
+int alert_mgr_set_silences(struct alert_mgr *m, const struct alert_silence_spec *v, size_t n,
+                           uint64_t now_ms, struct alert_mgr_out *out, struct opsd_error *err);
+
 /* Lookups; NULL when not in memory (resolved alerts leave it once every
  * group has announced them). */
 const struct alert_view *alert_mgr_find_id(const struct alert_mgr *m, int64_t id);

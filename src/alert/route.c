@@ -2,7 +2,9 @@
  * see route.h for the contract. */
 #include "alert/route.h"
 
+#include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -398,6 +400,11 @@ static bool route_matches(const struct alert_route *r, const struct alert_labels
     return true;
 }
 
+bool alert_route_matchers_hold(const struct alert_route *r, const struct alert_labels *ls)
+{
+    return route_matches(r, ls);
+}
+
 /* Alertmanager's Route.Match: returns how many routes under r took the
  * alert (0 when r itself does not match), writing those that fit. */
 static size_t walk(const struct alert_route *r, const struct alert_labels *ls,
@@ -617,6 +624,15 @@ void alert_group_restore(struct alert_group *g, uint64_t fingerprint, uint64_t s
     g->sent = true;
 }
 
+void alert_group_remove(struct alert_group *g, uint64_t fingerprint)
+{
+    bool found;
+    size_t i = entry_find(g, fingerprint, &found);
+
+    if (found)
+        entry_remove(g, i);
+}
+
 bool alert_group_holds(const struct alert_group *g, uint64_t fingerprint)
 {
     bool found;
@@ -685,4 +701,86 @@ int alert_group_tick(struct alert_group *g, uint64_t now_ms, struct alert_batch 
     g->last_sent_ms = now_ms;
     *ret = b;
     return 1;
+}
+
+const char *alert_match_op_to_string(enum alert_match_op op)
+{
+    switch (op) {
+    case ALERT_MATCH_NE:
+        return "!=";
+    case ALERT_MATCH_RE:
+        return "=~";
+    case ALERT_MATCH_NRE:
+        return "!~";
+    case ALERT_MATCH_EQ:
+        break;
+    }
+    return "=";
+}
+
+int alert_matcher_parse(const char *s, char **ret_name, enum alert_match_op *ret_op,
+                        char **ret_value, struct opsd_error *err)
+{
+    const char *p = s, *name_end;
+    enum alert_match_op op;
+    _cleanup_free_ char *name = NULL;
+    char *value;
+    size_t n = 0;
+
+    while (*p == ' ')
+        p++;
+    name_end = p;
+    while ((*name_end >= 'a' && *name_end <= 'z') || (*name_end >= 'A' && *name_end <= 'Z') ||
+           (*name_end >= '0' && *name_end <= '9') || *name_end == '_')
+        name_end++;
+    name = xstrndup(p, (size_t)(name_end - p));
+    if (!label_name_valid(name))
+        return opsd_errorf(err, -EINVAL,
+                           "matcher '%s' must start with a label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+                           s);
+    p = name_end;
+    while (*p == ' ')
+        p++;
+    if (strncmp(p, "=~", 2) == 0)
+        op = ALERT_MATCH_RE, p += 2;
+    else if (strncmp(p, "!~", 2) == 0)
+        op = ALERT_MATCH_NRE, p += 2;
+    else if (strncmp(p, "!=", 2) == 0)
+        op = ALERT_MATCH_NE, p += 2;
+    else if (*p == '=')
+        op = ALERT_MATCH_EQ, p += 1;
+    else
+        return opsd_errorf(err, -EINVAL,
+                           "matcher '%s' needs an operator after the name: =, !=, =~ or !~", s);
+    while (*p == ' ')
+        p++;
+    value = xcalloc(strlen(p) + 1, 1);
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++) {
+            if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                p++;
+            value[n++] = *p;
+        }
+        if (*p != '"') {
+            free(value);
+            return opsd_errorf(err, -EINVAL, "matcher '%s' has an unterminated quote", s);
+        }
+        for (p++; *p == ' '; p++)
+            ;
+        if (*p) {
+            free(value);
+            return opsd_errorf(err, -EINVAL, "matcher '%s' has text after the quoted value", s);
+        }
+    } else {
+        size_t len = strlen(p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        memcpy(value, p, len);
+        n = len;
+    }
+    value[n] = '\0';
+    *ret_name = steal_ptr(name);
+    *ret_op = op;
+    *ret_value = value;
+    return 0;
 }

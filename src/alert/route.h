@@ -95,6 +95,16 @@ int alert_route_set_group_by(struct alert_route *r, const char *const *names, si
 int alert_route_add_matcher(struct alert_route *r, const char *name, enum alert_match_op op,
                             const char *value, struct opsd_error *err);
 
+/* Parses one matcher as Alertmanager writes it: name=value, name!=value,
+ * name=~regex, name!~regex; the value may be in double quotes (with \" and
+ * \\ escapes). On success *ret_name and *ret_value are new strings the
+ * caller frees; on failure -EINVAL with err saying what is wrong, and the
+ * outputs are untouched. The regex is not compiled here. */
+int alert_matcher_parse(const char *s, char **ret_name, enum alert_match_op *ret_op,
+                        char **ret_value, struct opsd_error *err);
+/* "=", "!=", "=~" or "!~". */
+const char *alert_match_op_to_string(enum alert_match_op op);
+
 /* Effective settings after inheritance (own value, else the nearest
  * ancestor's, else the default). Receiver: borrowed, NULL when no route up
  * to the root names one. */
@@ -111,6 +121,10 @@ bool alert_route_continue(const struct alert_route *r);
  * has no matchers, and no effective group_interval or repeat_interval is 0.
  * -EINVAL with err filled on the first problem. */
 int alert_route_validate(const struct alert_route *root, struct opsd_error *err);
+
+/* Whether all of r's own matchers hold for ls (true with none), ignoring
+ * its place in a tree: silences use a route as a matcher set. */
+bool alert_route_matchers_hold(const struct alert_route *r, const struct alert_labels *ls);
 
 /* Walks the tree depth-first for an alert with labels ls: a route is entered
  * only if its matchers hold (the root always is); its children are tried in
@@ -163,6 +177,9 @@ bool alert_group_put(struct alert_group *g, uint64_t fingerprint, bool resolved,
  * or a reload), as if a notification holding it went out at sent_ms: no
  * new message for it until something changes or repeat_interval passes. */
 void alert_group_restore(struct alert_group *g, uint64_t fingerprint, uint64_t sent_ms);
+/* Takes the alert out of the group without a word to the receiver (it was
+ * silenced after it fired: it is muted, not over). */
+void alert_group_remove(struct alert_group *g, uint64_t fingerprint);
 /* Whether the group still holds the alert (firing, or resolved and not yet
  * announced). */
 bool alert_group_holds(const struct alert_group *g, uint64_t fingerprint);

@@ -423,6 +423,83 @@ static void test_reconfigure_keeps_what_was_heard(void **state)
     fixture_free(f);
 }
 
+static void set_silence(struct fixture *f, int64_t id, const char *monitor_re, uint64_t start,
+                        uint64_t end, uint64_t now)
+{
+    struct alert_silence_matcher mt = { "monitor", ALERT_MATCH_RE, monitor_re };
+    struct alert_silence_spec sp = { .id = id, .matchers = &mt, .n_matchers = 1,
+                                     .starts_ms = start, .ends_ms = end };
+
+    assert_int_equal(alert_mgr_set_silences(f->m, &sp, 1, now, &f->out, NULL), 0);
+}
+
+static void test_silence_mutes_then_releases(void **state)
+{
+    struct fixture *f = fixture_new(0);
+    int64_t id;
+
+    (void)state;
+    set_silence(f, 7, "web|db-.*", T0, T0 + 10 * MIN, T0);
+    id = fire(f, "web", "core", "high", NULL, T0 + MIN);
+    assert_int_equal(alert_mgr_find_id(f->m, id)->state, ALERT_STATE_SILENCED);
+    assert_string_equal(alert_mgr_find_id(f->m, id)->suppressed, "silence 7");
+    alert_mgr_tick(f->m, T0 + MIN, &f->out);
+    assert_int_equal(f->out.n_notes, 0);
+    /* the regex is anchored: "web2" is not silenced by "web|db-.*" */
+    fire(f, "web2", "edge", "high", NULL, T0 + MIN);
+    alert_mgr_tick(f->m, T0 + MIN, &f->out);
+    assert_int_equal(f->out.n_notes, 1);
+    assert_int_equal(alert_mgr_next_wake(f->m), T0 + 10 * MIN);
+    /* the silence ends while it still fires: now it goes out */
+    alert_mgr_tick(f->m, T0 + 10 * MIN, &f->out);
+    assert_int_equal(alert_mgr_find_id(f->m, id)->state, ALERT_STATE_FIRING);
+    assert_null(alert_mgr_find_id(f->m, id)->suppressed);
+    assert_int_equal(f->out.n_notes, 2);
+    assert_int_equal(f->out.notes[1].alert_ids[0], id);
+    fixture_free(f);
+}
+
+static void test_silence_after_heard_mutes_repeats_not_resolve(void **state)
+{
+    struct fixture *f = fixture_new(0);
+    int64_t id = fire(f, "db-1", "core", "high", NULL, T0);
+
+    (void)state;
+    alert_mgr_tick(f->m, T0, &f->out);
+    assert_int_equal(f->out.n_notes, 1);
+    set_silence(f, 3, "db-.*", T0 + MIN, T0 + 24 * 60 * MIN, T0 + MIN);
+    assert_int_equal(alert_mgr_find_id(f->m, id)->state, ALERT_STATE_SILENCED);
+    /* no repeat at repeat_interval (4h) while muted */
+    alert_mgr_tick(f->m, T0 + 5 * 60 * MIN, &f->out);
+    assert_int_equal(f->out.n_notes, 1);
+    /* but the resolve reaches whoever heard it fire */
+    resolve(f, id, T0 + 6 * 60 * MIN);
+    alert_mgr_tick(f->m, T0 + 6 * 60 * MIN + 5 * MIN, &f->out);
+    assert_int_equal(f->out.n_notes, 2);
+    assert_string_equal(f->out.notes[1].reason, "resolved");
+    assert_true(f->out.notes[1].resolved[0]);
+    fixture_free(f);
+}
+
+static void test_silence_bad_regex_changes_nothing(void **state)
+{
+    struct fixture *f = fixture_new(0);
+    struct alert_silence_matcher mt = { "monitor", ALERT_MATCH_RE, "(" };
+    struct alert_silence_spec sp = { .id = 1, .matchers = &mt, .n_matchers = 1,
+                                     .starts_ms = T0, .ends_ms = T0 + MIN };
+    struct opsd_error err = { 0 };
+    int64_t id;
+
+    (void)state;
+    set_silence(f, 9, "web", T0, T0 + 60 * MIN, T0);
+    assert_int_equal(alert_mgr_set_silences(f->m, &sp, 1, T0, &f->out, &err), -EINVAL);
+    assert_true(err.msg[0] != '\0');
+    /* the earlier silence still holds */
+    id = fire(f, "web", "core", "high", NULL, T0 + MIN);
+    assert_int_equal(alert_mgr_find_id(f->m, id)->state, ALERT_STATE_SILENCED);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +513,9 @@ int main(void)
         cmocka_unit_test(test_restore),
         cmocka_unit_test(test_continue_and_no_route),
         cmocka_unit_test(test_reconfigure_keeps_what_was_heard),
+        cmocka_unit_test(test_silence_mutes_then_releases),
+        cmocka_unit_test(test_silence_after_heard_mutes_repeats_not_resolve),
+        cmocka_unit_test(test_silence_bad_regex_changes_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

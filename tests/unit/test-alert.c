@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -597,6 +598,47 @@ static void test_group_timers_taken_at_creation(void **state)
     alert_route_free(root);
 }
 
+static void test_matcher_parse(void **state)
+{
+    static const struct {
+        const char *in, *name;
+        enum alert_match_op op;
+        const char *value;
+    } good[] = {
+        { "monitor=db", "monitor", ALERT_MATCH_EQ, "db" },
+        { " team != core ", "team", ALERT_MATCH_NE, "core" },
+        { "env=~prod|staging", "env", ALERT_MATCH_RE, "prod|staging" },
+        { "severity!~\"low|medium\"", "severity", ALERT_MATCH_NRE, "low|medium" },
+        { "msg=\"a \\\"quoted\\\" word\"", "msg", ALERT_MATCH_EQ, "a \"quoted\" word" },
+        { "empty=", "empty", ALERT_MATCH_EQ, "" },
+    };
+    static const char *const bad[] = { "", "=x", "9x=y", "name", "name~x", "a=\"open",
+                                       "a=\"x\" y" };
+    char *name = (char *)"untouched", *value = (char *)"untouched";
+    enum alert_match_op op = ALERT_MATCH_EQ;
+    struct opsd_error err = { 0 };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *n = NULL, *v = NULL;
+        assert_int_equal(alert_matcher_parse(good[i].in, &n, &op, &v, NULL), 0);
+        assert_string_equal(n, good[i].name);
+        assert_int_equal(op, good[i].op);
+        assert_string_equal(v, good[i].value);
+        free(n);
+        free(v);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        op = ALERT_MATCH_NRE;
+        assert_int_equal(alert_matcher_parse(bad[i], &name, &op, &value, &err), -EINVAL);
+        assert_string_equal(name, "untouched");
+        assert_string_equal(value, "untouched");
+        assert_int_equal(op, ALERT_MATCH_NRE);
+        assert_non_null(strstr(err.msg, "matcher"));
+    }
+    assert_string_equal(alert_match_op_to_string(ALERT_MATCH_NRE), "!~");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_group_resolved_sent_once),
         cmocka_unit_test(test_group_flaps),
         cmocka_unit_test(test_group_timers_taken_at_creation),
+        cmocka_unit_test(test_matcher_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
