@@ -132,6 +132,7 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         add_event(m, from, m->view.sm.state, r->started_ms, r->message);
         if (m->view.sm.state == PROBE_STATE_DOWN)
             sched_action_on_down(m, now_ms(s));
+        sched_alerting_on_state(m, from, m->view.sm.state, r->message, r->started_ms);
     }
     if (s->pending.n_results >= FLUSH_EAGER_RESULTS)
         flush(s);
@@ -380,6 +381,7 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         m->view.checks_failed = prev->view.checks_failed;
         m->view.last_ping_ms = prev->view.last_ping_ms;
         m->last_success_ms = prev->last_success_ms;
+        m->alert_id = prev->alert_id;
         sched_action_inherit(m, prev);
         if (prev->type == cf->type && driver(prev)->inherit) {
             driver(prev)->inherit(m, prev);
@@ -462,6 +464,38 @@ static void write_work(uv_work_t *w)
     s->write_rc = store_write(s->store, &s->writing, &s->write_err);
 }
 
+static void waiters_fire(struct sched_waiter **list, int rc)
+{
+    struct sched_waiter *w = *list;
+
+    *list = NULL;
+    while (w) {
+        struct sched_waiter *next = w->next;
+        w->cb(w->userdata, rc);
+        free(w);
+        w = next;
+    }
+}
+
+void sched_when_durable(struct sched *s, void (*cb)(void *userdata, int rc), void *userdata)
+{
+    struct sched_waiter *w, **pp;
+
+    if (store_batch_empty(&s->pending) && store_batch_empty(&s->writing) &&
+        !s->write_in_flight) {
+        cb(userdata, 0);
+        return;
+    }
+    w = xcalloc(1, sizeof(*w));
+    w->cb = cb;
+    w->userdata = userdata;
+    /* in arrival order: answers go out in the order the changes were made */
+    for (pp = &s->waiters_pending; *pp; pp = &(*pp)->next)
+        ;
+    *pp = w;
+    flush(s);
+}
+
 static void write_done(uv_work_t *w, int status)
 {
     struct sched *s = w->data;
@@ -485,10 +519,17 @@ static void write_done(uv_work_t *w, int status)
              * keeps refusing, so memory stays bounded. */
             if (s->write_failures < 5 && !s->stopping)
                 return;
+            if (s->writing.n_notifications)
+                log_error("event=notifications_lost count=%zu err=%s",
+                          s->writing.n_notifications, log_q(s->write_err.msg));
             store_batch_clear(&s->writing);
+            waiters_fire(&s->waiters_writing, s->write_rc);
         } else {
             s->stats.results_written += s->writing.n_results;
+            /* only now are its notifications durable, and may be sent */
+            sched_alerting_committed(s, &s->writing);
             store_batch_clear(&s->writing);
+            waiters_fire(&s->waiters_writing, 0);
         }
         s->write_failures = 0;
     }
@@ -502,11 +543,15 @@ static void flush(struct sched *s)
     if (s->write_in_flight || s->prune_in_flight)
         return;
     if (store_batch_empty(&s->writing)) {
-        if (store_batch_empty(&s->pending))
+        if (store_batch_empty(&s->pending)) {
+            waiters_fire(&s->waiters_pending, 0);
             return;
+        }
         tmp = s->writing;
         s->writing = s->pending;
         s->pending = tmp;
+        s->waiters_writing = s->waiters_pending;
+        s->waiters_pending = NULL;
     }
     s->write_in_flight = true;
     s->work.data = s;
@@ -566,6 +611,8 @@ int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
         s->n_mons++;
     }
     s->conf = conf;
+    if (r >= 0)
+        r = sched_alerting_init(s, err);
     if (r < 0) {
         /* Nothing started: close the handles; the last close frees s. The
          * caller runs the loop once more before closing it. */
@@ -588,6 +635,7 @@ int sched_start(struct sched *s, struct opsd_error *err)
         mon_start(s->mons[i]);
     uv_timer_start(&s->flush_timer, on_flush_tick, FLUSH_INTERVAL_MS, FLUSH_INTERVAL_MS);
     uv_timer_start(&s->prune_timer, on_prune_tick, PRUNE_FIRST_MS, PRUNE_INTERVAL_MS);
+    sched_alerting_start(s);
     s->started = true;
     log_info("event=engine_started monitors=%zu max_concurrency=%u", s->n_mons,
              s->conf->server.max_concurrency);
@@ -653,10 +701,12 @@ int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
             kept = mons[i] == old;
         if (kept)
             continue;
-        if (conf_find_monitor(conf, old->conf->name))
+        if (conf_find_monitor(conf, old->conf->name)) {
             changed++;
-        else
+        } else {
             removed++;
+            sched_alerting_forget(old);
+        }
         mon_remove(old);
     }
     for (size_t i = 0; i < conf->n_monitors; i++) {
@@ -675,6 +725,7 @@ int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
     conf_free(s->conf);
     s->conf = conf;
     free(fresh);
+    sched_alerting_reload(s);
     log_info("event=reloaded monitors=%zu added=%zu changed=%zu removed=%zu", s->n_mons, added,
              changed, removed);
     return 0;
@@ -703,6 +754,7 @@ static void close_handles(struct sched *s)
     sched_http_close(s, sched_handle_closed);
     /* Counted after the calls: close callbacks only run on a later turn. */
     s->closing += sched_dns_close(s, sched_handle_closed);
+    s->closing += sched_alerting_close(s, sched_handle_closed);
 }
 
 /* Moves the stop along: drain in-flight checks, write everything, close
@@ -738,6 +790,8 @@ static void maybe_finish_stop(struct sched *s)
         }
         log_info("event=engine_stopped checks_done=%" PRIu64 " results_written=%" PRIu64,
                  s->stats.checks_done, s->stats.results_written);
+        waiters_fire(&s->waiters_writing, -ESHUTDOWN);
+        waiters_fire(&s->waiters_pending, -ESHUTDOWN);
         done = s->stop_done;
         s->stop_done = NULL;
         if (done)
@@ -792,12 +846,19 @@ struct sched *sched_free(struct sched *s)
         return NULL;
     sched_http_cleanup(s);
     sched_dns_cleanup(s);
+    sched_alerting_cleanup(s);
+    for (struct sched_waiter *w = s->waiters_pending, *n; w; w = n) {
+        n = w->next;
+        free(w);
+    }
+    for (struct sched_waiter *w = s->waiters_writing, *n; w; w = n) {
+        n = w->next;
+        free(w);
+    }
     store_batch_clear(&s->pending);
     store_batch_clear(&s->writing);
-    free(s->pending.results);
-    free(s->pending.events);
-    free(s->writing.results);
-    free(s->writing.events);
+    store_batch_clear(&s->pending);
+    store_batch_clear(&s->writing);
     free(s->mons);
     conf_free(s->conf);
     free(s);

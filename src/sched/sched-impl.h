@@ -29,9 +29,16 @@ struct mon {
     size_t memory_size;
     void *action; /* action.c's state: on_failure run history; NULL until needed */
     bool close_counted; /* closed by the stop, which counts its close callback */
+    int64_t alert_id;   /* the open alert raised by this monitor, 0 if none */
 };
 
 struct action_run;
+
+struct sched_waiter {
+    void (*cb)(void *userdata, int rc);
+    void *userdata;
+    struct sched_waiter *next;
+};
 
 /* How a monitor type runs a check. start() ends, now or later, with
  * sched_record() (unless nothing could be judged) and then exactly one
@@ -89,6 +96,10 @@ struct sched {
     CURL **easy_pool;
     size_t n_pool, cap_pool;
 
+    /* callers waiting until what they changed is committed: those of the
+     * pending batch, and those of the batch being written */
+    struct sched_waiter *waiters_pending, *waiters_writing;
+
     /* results go to the store in batches, off the loop */
     struct store_batch pending;
     struct store_batch writing;
@@ -104,6 +115,8 @@ struct sched {
     int prune_rc;
 
     void *dns; /* dns.c's resolver state, NULL until the first dns check */
+    struct alerting *alerting; /* alerting.c's state */
+    void *alerting_close_cb;   /* the uv_close_cb the stop counts closes with */
     struct action_run *actions; /* on_failure commands running */
 
     /* shutdown */
@@ -120,6 +133,20 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced);
 void sched_check_finished(struct mon *m);
 /* Arms m's timer for wall-clock time at_ms. */
 void sched_arm_at(struct mon *m, uint64_t at_ms, uv_timer_cb cb);
+
+/* alerting.c: alerts from state changes, the outbox and its sender */
+struct alerting;
+int sched_alerting_init(struct sched *s, struct opsd_error *err);
+void sched_alerting_start(struct sched *s);
+void sched_alerting_on_state(struct mon *m, enum probe_state from, enum probe_state to,
+                             const char *cause, uint64_t ts);
+/* b was just committed: its notifications may be sent now. */
+void sched_alerting_committed(struct sched *s, const struct store_batch *b);
+void sched_alerting_reload(struct sched *s);
+void sched_alerting_forget(struct mon *m);
+/* Starts closing; returns how many times cb will be called. */
+unsigned sched_alerting_close(struct sched *s, uv_close_cb cb);
+void sched_alerting_cleanup(struct sched *s);
 
 /* heartbeat.c */
 void sched_heartbeat_arm(struct mon *m, uint64_t now_ms);

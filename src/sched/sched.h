@@ -82,5 +82,26 @@ int sched_heartbeat_ping(struct sched *s, const char *token, const char *rid,
 /* A run id (?rid=) pairs a /start with its end when runs overlap: 1 to
  * SCHED_MAX_RID characters of [A-Za-z0-9._-] (a UUID fits). */
 #define SCHED_MAX_RID 64
+/* Calls cb(userdata, rc) on the loop once everything changed so far is
+ * committed to the store (rc 0), or could not be (rc < 0: the store kept
+ * refusing, or the engine stopped first). For API writes that must be
+ * durable before they are answered. cb may run before this returns when
+ * nothing is pending. */
+void sched_when_durable(struct sched *s, void (*cb)(void *userdata, int rc), void *userdata);
+
+/* Acknowledges or resolves an alert by id as `by` (a token's name). 0, or
+ * -ENOENT (no such open alert), -EALREADY (resolved), -EINVAL (silenced:
+ * nothing to acknowledge), -ESHUTDOWN (stopping). The change is pending:
+ * wait for it with sched_when_durable(). */
+int sched_alert_ack(struct sched *s, int64_t id, const char *by);
+int sched_alert_resolve(struct sched *s, int64_t id, const char *by);
+
+/* Reads the silences from the store again (after one was added or
+ * expired) and re-checks every open alert against them. */
+int sched_silences_reload(struct sched *s, struct opsd_error *err);
+
+/* Notifications delivered and failed since start, and pending now. */
+void sched_alerting_stats(const struct sched *s, uint64_t *delivered, uint64_t *failed,
+                          uint64_t *pending);
 /* Flushes pending results now (tests, shutdown); done called on the loop. */
 void sched_flush(struct sched *s);

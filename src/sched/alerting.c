@@ -1,0 +1,1062 @@
+/* Alerting on the loop: monitor state changes become alerts (alert/manager),
+ * their notifications go into the store's outbox in the same transaction as
+ * the state change, and only once that commit is done does the sender
+ * (notify/send.c) deliver them, retrying with backoff until they are
+ * delivered or alerting.give_up_after passes. After a crash the pending
+ * rows are loaded again and sent with the same idempotency keys. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "alert/alert.h"
+#include "notify/notify.h"
+#include "sched/sched-impl.h"
+#include "util/log.h"
+#include "util/opsd_limits.h"
+#include "util/sbuf.h"
+#include "util/xalloc.h"
+
+/* At most this many deliveries to one receiver at once, so a receiver that
+ * hangs until every attempt times out holds only its own slots. */
+#define PER_RECEIVER_INFLIGHT 4
+/* Requests one notification may need (PagerDuty: one per alert; SMS: one
+ * per number); a done-mask bit each, so a retry skips what went through. */
+#define MAX_REQUESTS 64
+
+struct obx {
+    int64_t id;
+    char *receiver;
+    char *key;
+    char *payload;
+    char *reason;
+    uint64_t created_ms, next_ms;
+    unsigned attempts;
+    bool inflight;
+    unsigned reqs_left, reqs_failed;
+    uint64_t done_mask;
+    bool permanent; /* a request failed in a way a retry won't fix */
+    uint64_t retry_after_ms;
+    int http_status;
+    int32_t took_us;
+    uint64_t started_ms;
+    char error[256];
+};
+
+struct req_ctx {
+    struct alerting *a;
+    int64_t id;
+    unsigned bit;
+};
+
+struct alerting {
+    struct sched *s;
+    struct alert_mgr *mgr;
+    struct notify_sender *sender;
+    uv_timer_t timer;
+    bool timer_closed;
+    struct obx **items;
+    size_t n_items, cap_items;
+    uint64_t delivered, failed, attempts;
+    bool closing;
+};
+
+static uint64_t now_ms(const struct sched *s)
+{
+    return clock_now_ms(s->clock);
+}
+
+/* ---- alert rows and outbox rows ------------------------------------------ */
+
+static char *labels_json(const struct alert_labels *ls)
+{
+    json_t *o = json_object();
+    char *s;
+
+    for (size_t i = 0; i < ls->n; i++)
+        json_object_set_new(o, ls->v[i].name, json_string(ls->v[i].value));
+    s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s ? s : xstrdup("{}");
+}
+
+static void put_alert_row(struct sched *s, const struct alert_view *v)
+{
+    char *lj = labels_json(v->labels);
+    struct store_alert row = {
+        .id = v->id,
+        .fingerprint = v->fingerprint,
+        .monitor = v->monitor,
+        .source = v->source,
+        .severity = (int)v->severity,
+        .state = (int)v->state,
+        .labels_json = lj,
+        .summary = v->summary,
+        .message = v->message,
+        .suppressed = v->suppressed,
+        .starts_ms = v->starts_ms,
+        .updated_ms = v->updated_ms,
+        .acked_ms = v->acked_ms,
+        .acked_by = v->acked_by,
+        .resolved_ms = v->resolved_ms,
+        .review = v->review,
+        .review_by = v->review_by,
+        .reviewed_ms = v->reviewed_ms,
+    };
+
+    store_batch_put_alert(&s->pending, &row);
+    free(lj);
+}
+
+/* The alert as a notifier sees it; labels points into lbuf. */
+static void to_notify_alert(const struct alert_view *v, bool resolved, struct notify_label *lbuf,
+                            char fp[17], struct notify_alert *ret)
+{
+    for (size_t i = 0; i < v->labels->n; i++)
+        lbuf[i] = (struct notify_label){ v->labels->v[i].name, v->labels->v[i].value };
+    snprintf(fp, 17, "%016" PRIx64, v->fingerprint);
+    *ret = (struct notify_alert){
+        .fingerprint = fp,
+        .status = resolved ? NOTIFY_RESOLVED : NOTIFY_FIRING,
+        .acknowledged = v->state == ALERT_STATE_ACKED,
+        .severity = (enum notify_severity)v->severity,
+        .monitor = v->monitor,
+        .labels = lbuf,
+        .n_labels = v->labels->n,
+        .summary = v->summary,
+        .message = v->message,
+        .starts_at_ms = v->starts_ms,
+        .ends_at_ms = resolved ? (v->resolved_ms ? v->resolved_ms : v->updated_ms) : 0,
+    };
+}
+
+static void add_note_row(struct alerting *a, const struct alert_note *n, uint64_t now)
+{
+    struct sched *s = a->s;
+    struct notify_alert *al = xcalloc(n->n_alerts, sizeof(*al));
+    struct notify_label *lb = xcalloc(n->n_alerts * ALERT_MAX_LABELS + 1, sizeof(*lb));
+    char (*fps)[17] = xcalloc(n->n_alerts, 17);
+    int64_t *ids = xcalloc(n->n_alerts, sizeof(*ids));
+    struct notify_label *gl = xcalloc(n->group_labels.n + 1, sizeof(*gl));
+    size_t k = 0;
+    char *payload = NULL;
+    struct sbuf idlist = SBUF_INIT;
+
+    for (size_t i = 0; i < n->n_alerts; i++) {
+        const struct alert_view *v = alert_mgr_find_id(a->mgr, n->alert_ids[i]);
+        if (!v)
+            continue;
+        to_notify_alert(v, n->resolved[i], &lb[k * ALERT_MAX_LABELS], fps[k], &al[k]);
+        ids[k] = v->id;
+        sbuf_addf(&idlist, "%s%" PRId64, k ? "," : "", v->id);
+        k++;
+    }
+    for (size_t i = 0; i < n->group_labels.n; i++)
+        gl[i] = (struct notify_label){ n->group_labels.v[i].name, n->group_labels.v[i].value };
+    if (k > 0) {
+        struct notify_group g = {
+            .group_key = n->group_key,
+            .idempotency_key = n->idempotency_key,
+            .group_labels = gl,
+            .n_group_labels = n->group_labels.n,
+            .alerts = al,
+            .n_alerts = k,
+            .now_ms = now,
+        };
+        int kept = notify_payload_encode(&g, n->reason, ids, &payload);
+        if (kept > 0)
+            log_warn("event=notification_truncated id=%" PRId64 " alerts=%zu kept=%d", n->id, k,
+                     kept);
+    }
+    if (payload) {
+        struct store_notification row = {
+            .id = n->id,
+            .idempotency_key = n->idempotency_key,
+            .receiver = n->receiver,
+            .reason = n->reason,
+            .group_key = n->group_key,
+            .alert_ids = idlist.buf,
+            .payload_json = payload,
+            .state = STORE_NOTIF_PENDING,
+            .created_ms = now,
+            .next_attempt_ms = now,
+        };
+        store_batch_add_notification(&s->pending, &row);
+        log_info("event=notification_queued id=%" PRId64 " receiver=%s reason=%s alerts=%s",
+                 n->id, log_q(n->receiver), n->reason, log_q(idlist.buf));
+    }
+    free(payload);
+    sbuf_release(&idlist);
+    free(al);
+    free(lb);
+    free(fps);
+    free(ids);
+    free(gl);
+}
+
+static void arm(struct alerting *a);
+
+/* Writes what the manager produced into the pending batch and starts the
+ * write now: a page waits for one commit, not for the next flush tick. */
+static void apply_out(struct alerting *a, struct alert_mgr_out *o)
+{
+    struct sched *s = a->s;
+    uint64_t now = now_ms(s);
+
+    for (size_t i = 0; i < o->n_changed; i++) {
+        const struct alert_view *v = alert_mgr_find_id(a->mgr, o->changed[i]);
+        if (v)
+            put_alert_row(s, v);
+    }
+    for (size_t i = 0; i < o->n_notes; i++)
+        add_note_row(a, &o->notes[i], now);
+    if (o->n_changed || o->n_notes)
+        sched_flush(s);
+    alert_mgr_out_clear(o);
+    arm(a);
+}
+
+/* ---- the outbox: sending what is committed ----------------------------------- */
+
+static const struct conf_receiver *receiver_conf(const struct sched *s, const char *name)
+{
+    return conf_find_receiver(s->conf, name);
+}
+
+static unsigned receiver_inflight(const struct alerting *a, const char *name)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < a->n_items; i++)
+        if (a->items[i]->inflight && strcmp(a->items[i]->receiver, name) == 0)
+            n++;
+    return n;
+}
+
+static struct obx *item_find(const struct alerting *a, int64_t id)
+{
+    for (size_t i = 0; i < a->n_items; i++)
+        if (a->items[i]->id == id)
+            return a->items[i];
+    return NULL;
+}
+
+static void item_free(struct obx *it)
+{
+    if (!it)
+        return;
+    free(it->receiver);
+    free(it->key);
+    free(it->payload);
+    free(it->reason);
+    free(it);
+}
+
+static void item_remove(struct alerting *a, struct obx *it)
+{
+    for (size_t i = 0; i < a->n_items; i++)
+        if (a->items[i] == it) {
+            memmove(&a->items[i], &a->items[i + 1], (a->n_items - i - 1) * sizeof(a->items[0]));
+            a->n_items--;
+            break;
+        }
+    item_free(it);
+}
+
+static void item_add(struct alerting *a, const struct store_notification *n)
+{
+    struct obx *it;
+
+    if (item_find(a, n->id))
+        return;
+    it = xcalloc(1, sizeof(*it));
+    it->id = n->id;
+    it->receiver = xstrdup(n->receiver);
+    it->key = xstrdup(n->idempotency_key);
+    it->payload = xstrdup(n->payload_json);
+    it->reason = xstrdup(n->reason);
+    it->created_ms = n->created_ms;
+    it->next_ms = n->next_attempt_ms;
+    it->attempts = n->attempts;
+    xgrow((void **)&a->items, &a->cap_items, a->n_items + 1, sizeof(a->items[0]));
+    a->items[a->n_items++] = it;
+}
+
+static void record_attempt(struct alerting *a, struct obx *it)
+{
+    struct sched *s = a->s;
+    const struct conf_alerting *ca = &s->conf->alerting;
+    uint64_t now = now_ms(s);
+    bool ok = it->reqs_failed == 0;
+    struct store_notif_attempt at = {
+        .notification_id = it->id,
+        .ts_ms = it->started_ms,
+        .ok = ok,
+        .http_status = it->http_status,
+        .took_us = it->took_us,
+        .error = ok ? NULL : it->error,
+    };
+    struct store_notif_update up = {
+        .id = it->id,
+        .attempts = ++it->attempts,
+        .last_attempt_ms = it->started_ms,
+        .last_error = ok ? NULL : it->error,
+    };
+
+    a->attempts++;
+    if (ok) {
+        up.state = STORE_NOTIF_DELIVERED;
+        up.done_ms = now;
+        a->delivered++;
+        log_info("event=notification_delivered id=%" PRId64 " receiver=%s attempts=%u "
+                 "latency_ms=%" PRIu64,
+                 it->id, log_q(it->receiver), it->attempts, now - it->created_ms);
+    } else {
+        uint32_t rnd = 0;
+        uint64_t wait;
+        (void)getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK);
+        wait = notify_backoff_ms(it->attempts, ca->retry_min_ms, ca->retry_max_ms, rnd);
+        if (it->retry_after_ms > wait)
+            wait = it->retry_after_ms;
+        if (it->permanent || now + wait > it->created_ms + ca->give_up_after_ms) {
+            up.state = STORE_NOTIF_FAILED;
+            up.done_ms = now;
+            a->failed++;
+            log_error("event=notification_failed id=%" PRId64 " receiver=%s attempts=%u "
+                      "permanent=%s err=%s",
+                      it->id, log_q(it->receiver), it->attempts, it->permanent ? "yes" : "no",
+                      log_q(it->error));
+        } else {
+            up.state = STORE_NOTIF_PENDING;
+            up.next_attempt_ms = now + wait;
+            it->next_ms = now + wait;
+            log_warn("event=notification_retry id=%" PRId64 " receiver=%s attempt=%u "
+                     "retry_in_ms=%" PRIu64 " err=%s",
+                     it->id, log_q(it->receiver), it->attempts, wait, log_q(it->error));
+        }
+    }
+    store_batch_update_notification(&s->pending, &up);
+    store_batch_add_notif_attempt(&s->pending, &at);
+    sched_flush(s);
+    if (up.state != STORE_NOTIF_PENDING)
+        item_remove(a, it);
+}
+
+static void on_sent(const struct notify_send_result *r, void *userdata)
+{
+    struct req_ctx *c = userdata;
+    struct alerting *a = c->a;
+    struct obx *it = item_find(a, c->id);
+
+    if (!it || a->closing) {
+        free(c);
+        return;
+    }
+    if (r->ok) {
+        it->done_mask |= 1ULL << c->bit;
+    } else {
+        it->reqs_failed++;
+        if (!r->retryable)
+            it->permanent = true;
+        if (r->retry_after_ms > it->retry_after_ms)
+            it->retry_after_ms = r->retry_after_ms;
+        snprintf(it->error, sizeof(it->error), "%s", r->error);
+    }
+    if (r->http_status)
+        it->http_status = r->http_status;
+    if (r->took_us > it->took_us)
+        it->took_us = r->took_us;
+    free(c);
+    if (--it->reqs_left > 0)
+        return;
+    it->inflight = false;
+    record_attempt(a, it);
+    arm(a);
+}
+
+static void fail_now(struct alerting *a, struct obx *it, const char *why)
+{
+    snprintf(it->error, sizeof(it->error), "%s", why);
+    it->permanent = true;
+    it->reqs_failed = 1;
+    it->started_ms = now_ms(a->s);
+    record_attempt(a, it);
+}
+
+/* Builds and submits every request of it that has not gone through yet.
+ * Returns false when it could not start (and was settled or rescheduled). */
+static bool start_item(struct alerting *a, struct obx *it)
+{
+    struct sched *s = a->s;
+    const struct conf_receiver *rc = receiver_conf(s, it->receiver);
+    struct notify_payload p = { 0 };
+    struct opsd_error err = { 0 };
+    struct notify_request_list reqs = { 0 };
+    char ext[512];
+    int r;
+
+    if (!rc) {
+        fail_now(a, it, "receiver is no longer in the config");
+        return false;
+    }
+    if (notify_payload_decode(it->payload, &p, &err) < 0) {
+        fail_now(a, it, err.msg);
+        return false;
+    }
+    snprintf(ext, sizeof(ext), "%s", s->conf->alerting.external_url ? s->conf->alerting.external_url : "");
+    {
+        struct notify_group g = {
+            .group_key = p.group_key,
+            .idempotency_key = it->key,
+            .external_url = ext[0] ? ext : NULL,
+            .group_labels = p.group_labels,
+            .n_group_labels = p.n_group_labels,
+            .alerts = p.alerts,
+            .n_alerts = p.n_alerts,
+            .now_ms = now_ms(s),
+            .reason = p.reason,
+        };
+        struct notify_receiver nr = {
+            .kind = (enum notify_kind)rc->kind,
+            .name = rc->name,
+            .url = rc->url,
+            .secret = rc->secret,
+            .account = rc->account,
+            .target = rc->target,
+            .from = rc->from,
+            .to = (const char *const *)rc->to,
+            .n_to = rc->n_to,
+            .format = rc->alertmanager_format ? NOTIFY_FORMAT_ALERTMANAGER : NOTIFY_FORMAT_OPSD,
+            .whatsapp = rc->whatsapp,
+            .subject_template = rc->subject_template,
+            .alert_template = rc->alert_template,
+        };
+        r = notify_build(&nr, &g, &reqs, &err);
+    }
+    notify_payload_free(&p);
+    if (r < 0) {
+        fail_now(a, it, err.msg);
+        return false;
+    }
+    it->inflight = true;
+    it->reqs_left = 0;
+    it->reqs_failed = 0;
+    it->permanent = false;
+    it->retry_after_ms = 0;
+    it->http_status = 0;
+    it->took_us = 0;
+    it->error[0] = '\0';
+    it->started_ms = now_ms(s);
+    for (size_t i = 0; i < reqs.n && i < MAX_REQUESTS; i++) {
+        struct notify_send_opts o = {
+            .timeout_ms = rc->timeout_ms,
+            .tls_verify = rc->tls_verify,
+            .smtp_starttls = rc->smtp_starttls,
+            .smtp_username = rc->smtp_username,
+            .smtp_password = rc->smtp_password,
+        };
+        struct req_ctx *c;
+        if (it->done_mask & (1ULL << i))
+            continue;
+        c = xcalloc(1, sizeof(*c));
+        *c = (struct req_ctx){ .a = a, .id = it->id, .bit = (unsigned)i };
+        /* counted first: a submit can finish synchronously on cancel */
+        it->reqs_left++;
+        if (notify_sender_submit(a->sender, &reqs.v[i], &o, on_sent, c) < 0) {
+            it->reqs_left--;
+            it->reqs_failed++;
+            it->permanent = true;
+            snprintf(it->error, sizeof(it->error), "request %zu could not be made", i);
+            free(c);
+        }
+    }
+    notify_request_list_free(&reqs);
+    if (it->reqs_left == 0) {
+        it->inflight = false;
+        record_attempt(a, it);
+        return false;
+    }
+    return true;
+}
+
+static void pump(struct alerting *a)
+{
+    uint64_t now = now_ms(a->s);
+
+    if (a->closing || a->s->stopping)
+        return;
+    /* items may be removed while we walk: restart after each start */
+    for (size_t i = 0; i < a->n_items; i++) {
+        struct obx *it = a->items[i];
+        if (it->inflight || it->next_ms > now)
+            continue;
+        if (receiver_inflight(a, it->receiver) >= PER_RECEIVER_INFLIGHT)
+            continue;
+        if (!start_item(a, it))
+            i = (size_t)-1; /* the array may have shifted */
+    }
+}
+
+/* ---- the timer ---------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct alerting *a = t->data;
+    struct alert_mgr_out o = { 0 };
+
+    alert_mgr_tick(a->mgr, now_ms(a->s), &o);
+    apply_out(a, &o); /* re-arms */
+    pump(a);
+    arm(a);
+}
+
+static void arm(struct alerting *a)
+{
+    uint64_t now = now_ms(a->s), due = alert_mgr_next_wake(a->mgr);
+
+    if (a->closing)
+        return;
+    for (size_t i = 0; i < a->n_items; i++)
+        if (!a->items[i]->inflight && a->items[i]->next_ms < due)
+            due = a->items[i]->next_ms;
+    if (due == ALERT_NEVER) {
+        uv_timer_stop(&a->timer);
+        return;
+    }
+    uv_timer_start(&a->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+/* ---- monitors ---------------------------------------------------------------- */
+
+static const char *severity_name(enum conf_severity sev)
+{
+    return conf_severity_to_string(sev);
+}
+
+/* Why m's alert must not be sent, or NULL: a parent it depends on is down.
+ * Written into buf. */
+static const char *suppression(struct sched *s, const struct conf_monitor *cf, char *buf,
+                               size_t len)
+{
+    for (size_t i = 0; i < cf->n_depends_on; i++) {
+        const struct sched_monitor_view *pv = sched_monitor_find(s, cf->depends_on[i]);
+        if (pv && pv->sm.state == PROBE_STATE_DOWN) {
+            snprintf(buf, len, "depends on %s, which is down", cf->depends_on[i]);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* How many monitors depend on name, directly or through others. */
+static size_t dependents(const struct conf *c, const char *name, unsigned depth)
+{
+    size_t n = 0;
+
+    if (depth > 16)
+        return 0;
+    for (size_t i = 0; i < c->n_monitors; i++)
+        for (size_t j = 0; j < c->monitors[i].n_depends_on; j++)
+            if (strcmp(c->monitors[i].depends_on[j], name) == 0) {
+                n += 1 + dependents(c, c->monitors[i].name, depth + 1);
+                break;
+            }
+    return n;
+}
+
+static void fire_for(struct mon *m, const char *cause, uint64_t ts)
+{
+    struct sched *s = m->s;
+    struct alerting *a = s->alerting;
+    const struct conf_monitor *cf = m->conf;
+    struct alert_labels ls = { 0 };
+    struct alert_mgr_out o = { 0 };
+    char sup[256], summary[512], dflt[OPSD_MAX_NAME + 16];
+    const char *base = cf->summary;
+    size_t deps = dependents(s->conf, cf->name, 0);
+    struct alert_input in = {
+        .source = "monitor",
+        .monitor = cf->name,
+        .labels = &ls,
+        .severity = (enum alert_severity)cf->severity,
+        .summary = summary,
+        .message = cause,
+        .suppressed = suppression(s, cf, sup, sizeof(sup)),
+        .starts_ms = ts,
+    };
+    int64_t id = 0;
+
+    for (size_t i = 0; i < cf->n_labels; i++)
+        (void)alert_labels_set(&ls, cf->labels[i].key, cf->labels[i].value);
+    (void)alert_labels_set(&ls, "alertname", "MonitorDown");
+    (void)alert_labels_set(&ls, "monitor", cf->name);
+    (void)alert_labels_set(&ls, "severity", severity_name(cf->severity));
+    if (!base) {
+        snprintf(dflt, sizeof(dflt), "%s is down", cf->name);
+        base = dflt;
+    }
+    /* the one alert of an outage says how far it reaches */
+    if (deps)
+        snprintf(summary, sizeof(summary), "%s (%zu dependent monitor%s affected)", base, deps,
+                 deps == 1 ? "" : "s");
+    else
+        snprintf(summary, sizeof(summary), "%s", base);
+    if (alert_mgr_fire(a->mgr, &in, now_ms(s), &id, &o) == 0)
+        m->alert_id = id;
+    alert_labels_clear(&ls);
+    alert_mgr_tick(a->mgr, now_ms(s), &o); /* group_wait 0 goes out now */
+    apply_out(a, &o);
+}
+
+static void resolve_for(struct mon *m, uint64_t ts)
+{
+    struct alerting *a = m->s->alerting;
+    struct alert_mgr_out o = { 0 };
+
+    (void)ts;
+    if (!m->alert_id)
+        return;
+    (void)alert_mgr_resolve_id(a->mgr, m->alert_id, NULL, now_ms(m->s), &o);
+    m->alert_id = 0;
+    alert_mgr_tick(a->mgr, now_ms(m->s), &o);
+    apply_out(a, &o);
+}
+
+/* Children held back by this monitor being down may go out now. */
+static void release_dependents(struct sched *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_mons; i++) {
+        struct mon *c = s->mons[i];
+        const struct alert_view *v;
+        if (!c->alert_id || c->view.sm.state != PROBE_STATE_DOWN)
+            continue;
+        v = alert_mgr_find_id(s->alerting->mgr, c->alert_id);
+        if (!v || !v->suppressed)
+            continue;
+        for (size_t j = 0; j < c->conf->n_depends_on; j++)
+            if (strcmp(c->conf->depends_on[j], name) == 0) {
+                fire_for(c, v->message, v->starts_ms);
+                break;
+            }
+    }
+}
+
+void sched_alerting_on_state(struct mon *m, enum probe_state from, enum probe_state to,
+                             const char *cause, uint64_t ts)
+{
+    if (!m->s->alerting)
+        return;
+    if (to == PROBE_STATE_DOWN) {
+        fire_for(m, cause, ts);
+        return;
+    }
+    if (from == PROBE_STATE_DOWN) {
+        resolve_for(m, ts);
+        release_dependents(m->s, m->conf->name);
+    }
+}
+
+static struct mon *mon_of_alert(struct sched *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n_mons; i++)
+        if (s->mons[i]->alert_id == id)
+            return s->mons[i];
+    return NULL;
+}
+
+int sched_alert_ack(struct sched *s, int64_t id, const char *by)
+{
+    struct alerting *a = s->alerting;
+    struct alert_mgr_out o = { 0 };
+    int r;
+
+    if (!a || s->stopping)
+        return -ESHUTDOWN;
+    r = alert_mgr_ack(a->mgr, id, by, now_ms(s), &o);
+    if (r == 0)
+        log_info("event=alert_acknowledged id=%" PRId64 " by=%s", id, log_q(by));
+    apply_out(a, &o);
+    return r;
+}
+
+int sched_alert_resolve(struct sched *s, int64_t id, const char *by)
+{
+    struct alerting *a = s->alerting;
+    struct alert_mgr_out o = { 0 };
+    struct mon *m;
+    int r;
+
+    if (!a || s->stopping)
+        return -ESHUTDOWN;
+    r = alert_mgr_resolve_id(a->mgr, id, by, now_ms(s), &o);
+    if (r == 0) {
+        log_info("event=alert_resolved id=%" PRId64 " by=%s", id, log_q(by));
+        /* a monitor still down raises a new alert on its next change only */
+        m = mon_of_alert(s, id);
+        if (m)
+            m->alert_id = 0;
+        alert_mgr_tick(a->mgr, now_ms(s), &o);
+    }
+    apply_out(a, &o);
+    return r;
+}
+
+/* ---- silences ---------------------------------------------------------------- */
+
+struct sil_ctx {
+    struct alert_silence_spec *v;
+    size_t n;
+    struct alert_silence_matcher *m;
+    size_t nm;
+    json_t **docs;
+};
+
+static int collect_silence(const struct store_silence *si, void *ud)
+{
+    struct sil_ctx *c = ud;
+    json_t *doc = json_loads(si->matchers_json ? si->matchers_json : "[]", 0, NULL);
+    size_t i;
+    json_t *m;
+
+    if (!json_is_array(doc)) {
+        json_decref(doc);
+        return 0;
+    }
+    c->v = xrealloc(c->v, (c->n + 1) * sizeof(c->v[0]));
+    c->docs = xrealloc(c->docs, (c->n + 1) * sizeof(c->docs[0]));
+    c->docs[c->n] = doc;
+    c->v[c->n] = (struct alert_silence_spec){
+        .id = si->id,
+        .starts_ms = si->starts_ms,
+        .ends_ms = si->ends_ms,
+        .n_matchers = json_array_size(doc),
+    };
+    /* matchers point into doc, which lives until the specs are applied */
+    c->v[c->n].matchers = (void *)xcalloc(json_array_size(doc) + 1, sizeof(struct alert_silence_matcher));
+    json_array_foreach(doc, i, m)
+    {
+        struct alert_silence_matcher *x = (struct alert_silence_matcher *)&c->v[c->n].matchers[i];
+        const char *op = json_string_value(json_object_get(m, "op"));
+        x->name = json_string_value(json_object_get(m, "name"));
+        x->value = json_string_value(json_object_get(m, "value"));
+        x->op = !op || !strcmp(op, "=") ? ALERT_MATCH_EQ
+                : !strcmp(op, "!=")     ? ALERT_MATCH_NE
+                : !strcmp(op, "=~")     ? ALERT_MATCH_RE
+                                        : ALERT_MATCH_NRE;
+        if (!x->name)
+            x->name = "";
+        if (!x->value)
+            x->value = "";
+    }
+    c->n++;
+    return 0;
+}
+
+int sched_silences_reload(struct sched *s, struct opsd_error *err)
+{
+    struct alerting *a = s->alerting;
+    struct sil_ctx c = { 0 };
+    struct alert_mgr_out o = { 0 };
+    int r;
+
+    if (!a)
+        return 0;
+    r = store_silences(s->store, now_ms(s), collect_silence, &c, err);
+    if (r >= 0)
+        r = alert_mgr_set_silences(a->mgr, c.v, c.n, now_ms(s), &o, err);
+    for (size_t i = 0; i < c.n; i++) {
+        free((void *)c.v[i].matchers);
+        json_decref(c.docs[i]);
+    }
+    free(c.v);
+    free(c.docs);
+    if (r >= 0)
+        log_info("event=silences_loaded active_or_pending=%zu", c.n);
+    apply_out(a, &o);
+    return r < 0 ? r : 0;
+}
+
+/* ---- after a commit ----------------------------------------------------------- */
+
+void sched_alerting_committed(struct sched *s, const struct store_batch *b)
+{
+    struct alerting *a = s->alerting;
+
+    if (!a || !b->n_notifications)
+        return;
+    for (size_t i = 0; i < b->n_notifications; i++)
+        item_add(a, &b->notifications[i]);
+    pump(a);
+    arm(a);
+}
+
+/* ---- start, reload, stop --------------------------------------------------------- */
+
+struct restore_ctx {
+    struct alerting *a;
+    struct store_alert *rows;
+    size_t n;
+};
+
+static int collect_alert(const struct store_alert *r, void *ud)
+{
+    struct restore_ctx *c = ud;
+
+    c->rows = xrealloc(c->rows, (c->n + 1) * sizeof(c->rows[0]));
+    c->rows[c->n] = *r;
+    c->rows[c->n].monitor = xstrdup(r->monitor);
+    c->rows[c->n].source = xstrdup(r->source);
+    c->rows[c->n].labels_json = xstrdup(r->labels_json);
+    c->rows[c->n].summary = xstrdup(r->summary);
+    c->rows[c->n].message = xstrdup(r->message);
+    c->rows[c->n].suppressed = xstrdup(r->suppressed);
+    c->rows[c->n].acked_by = xstrdup(r->acked_by);
+    c->rows[c->n].review_by = xstrdup(r->review_by);
+    c->n++;
+    return 0;
+}
+
+struct notified_ctx {
+    char **names;
+    size_t n;
+};
+
+static int collect_receiver(const struct store_notification *n, void *ud)
+{
+    struct notified_ctx *c = ud;
+
+    if (n->reason && strcmp(n->reason, "resolved") == 0)
+        return 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->names[i], n->receiver) == 0)
+            return 0;
+    c->names = xrealloc(c->names, (c->n + 1) * sizeof(c->names[0]));
+    c->names[c->n++] = xstrdup(n->receiver);
+    return 0;
+}
+
+static int collect_pending(const struct store_notification *n, void *ud)
+{
+    item_add(ud, n);
+    return 0;
+}
+
+static struct mon *mon_by_name(struct sched *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->n_mons; i++)
+        if (strcmp(s->mons[i]->conf->name, name) == 0)
+            return s->mons[i];
+    return NULL;
+}
+
+static void restore_one(struct alerting *a, const struct store_alert *r, struct alert_mgr_out *o)
+{
+    struct sched *s = a->s;
+    struct alert_labels ls = { 0 };
+    struct notified_ctx nc = { 0 };
+    struct store_notification_filter nf = { .alert_id = r->id };
+    struct opsd_error err = { 0 };
+    json_t *lj = json_loads(r->labels_json ? r->labels_json : "{}", 0, NULL);
+    const char *k;
+    json_t *v;
+    struct mon *m = mon_by_name(s, r->monitor);
+    struct alert_view view = {
+        .id = r->id,
+        .fingerprint = r->fingerprint,
+        .monitor = r->monitor,
+        .source = r->source,
+        .severity = (enum alert_severity)r->severity,
+        .state = (enum alert_state)r->state,
+        .labels = &ls,
+        .summary = r->summary,
+        .message = r->message,
+        .suppressed = r->suppressed,
+        .starts_ms = r->starts_ms,
+        .updated_ms = r->updated_ms,
+        .acked_ms = r->acked_ms,
+        .acked_by = r->acked_by,
+        .review = r->review,
+        .review_by = r->review_by,
+        .reviewed_ms = r->reviewed_ms,
+    };
+    struct alert_restore ar = { .alert = &view };
+
+    json_object_foreach(lj, k, v)
+    {
+        if (json_is_string(v))
+            (void)alert_labels_set(&ls, k, json_string_value(v));
+    }
+    json_decref(lj);
+    (void)store_notifications(s->store, &nf, collect_receiver, &nc, NULL);
+    ar.notified = (const char *const *)nc.names;
+    ar.n_notified = nc.n;
+    if (alert_mgr_restore(a->mgr, &ar, now_ms(s), o, &err) < 0) {
+        log_warn("event=alert_restore_failed id=%" PRId64 " err=%s", r->id, log_q(err.msg));
+    } else if (r->monitor && !strcmp(r->source ? r->source : "monitor", "monitor")) {
+        /* A monitor alert lives as long as its monitor is down. */
+        if (m && m->view.sm.state == PROBE_STATE_DOWN) {
+            m->alert_id = r->id;
+        } else {
+            (void)alert_mgr_resolve_id(a->mgr, r->id, NULL, now_ms(s), o);
+            log_info("event=alert_resolved_on_start id=%" PRId64 " monitor=%s why=%s", r->id,
+                     log_q(r->monitor), m ? "not down" : "monitor removed");
+        }
+    }
+    for (size_t i = 0; i < nc.n; i++)
+        free(nc.names[i]);
+    free(nc.names);
+    alert_labels_clear(&ls);
+}
+
+int sched_alerting_init(struct sched *s, struct opsd_error *err)
+{
+    struct alerting *a = xcalloc(1, sizeof(*a));
+    struct restore_ctx rc = { .a = a };
+    struct store_alert_filter af = { .open_only = true };
+    struct store_notification_filter nf = { .state = STORE_NOTIF_PENDING, .oldest_first = true };
+    struct alert_mgr_out o = { 0 };
+    int64_t max_alert = 0, max_note = 0;
+    int r;
+
+    a->s = s;
+    r = store_alert_max_id(s->store, &max_alert, err);
+    if (r >= 0)
+        r = store_notification_max_id(s->store, &max_note, err);
+    if (r >= 0)
+        r = alert_mgr_new(s->conf, max_alert + 1, max_note + 1, &a->mgr, err);
+    if (r >= 0)
+        r = notify_sender_new(s->loop, s->conf->alerting.max_inflight ? s->conf->alerting.max_inflight : 64,
+                              &a->sender, err);
+    if (r < 0) {
+        alert_mgr_free(a->mgr);
+        free(a);
+        return r;
+    }
+    uv_timer_init(s->loop, &a->timer);
+    a->timer.data = a;
+    s->alerting = a;
+    /* Silences before alerts, so a restored alert is muted from the start. */
+    {
+        struct opsd_error serr = { 0 };
+        if (sched_silences_reload(s, &serr) < 0)
+            log_error("event=silences_load_failed err=%s", log_q(serr.msg));
+    }
+    /* Open alerts first, so what monitors are still down keeps its alert. */
+    (void)store_alerts(s->store, &af, collect_alert, &rc, NULL);
+    for (size_t i = rc.n; i-- > 0;) /* newest first from the store: restore oldest first */
+        restore_one(a, &rc.rows[i], &o);
+    for (size_t i = 0; i < rc.n; i++) {
+        free((char *)rc.rows[i].monitor);
+        free((char *)rc.rows[i].source);
+        free((char *)rc.rows[i].labels_json);
+        free((char *)rc.rows[i].summary);
+        free((char *)rc.rows[i].message);
+        free((char *)rc.rows[i].suppressed);
+        free((char *)rc.rows[i].acked_by);
+        free((char *)rc.rows[i].review_by);
+    }
+    free(rc.rows);
+    /* A monitor down without an alert (alerting newly configured): raise it. */
+    for (size_t i = 0; i < s->n_mons; i++)
+        if (s->mons[i]->view.sm.state == PROBE_STATE_DOWN && !s->mons[i]->alert_id)
+            fire_for(s->mons[i], "down when opsd started", s->mons[i]->view.sm.since_ms);
+    (void)store_notifications(s->store, &nf, collect_pending, a, NULL);
+    if (a->n_items)
+        log_info("event=outbox_resumed pending=%zu", a->n_items);
+    apply_out(a, &o);
+    return 0;
+}
+
+void sched_alerting_start(struct sched *s)
+{
+    if (!s->alerting)
+        return;
+    pump(s->alerting);
+    arm(s->alerting);
+}
+
+void sched_alerting_reload(struct sched *s)
+{
+    struct alerting *a = s->alerting;
+    struct alert_mgr_out o = { 0 };
+    struct opsd_error err = { 0 };
+
+    if (!a)
+        return;
+    if (alert_mgr_reconfigure(a->mgr, s->conf, now_ms(s), &o, &err) < 0)
+        log_error("event=alerting_reload_failed err=%s", log_q(err.msg));
+    apply_out(a, &o);
+    pump(a);
+}
+
+/* Called for a monitor that a reload removes: its alert ends with it. */
+void sched_alerting_forget(struct mon *m)
+{
+    if (m->s->alerting && m->alert_id)
+        resolve_for(m, now_ms(m->s));
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    struct alerting *a = h->data;
+    uv_close_cb cb = (uv_close_cb)a->s->alerting_close_cb;
+
+    a->timer_closed = true;
+    h->data = a->s;
+    cb(h);
+}
+
+/* The sender is no loop handle of ours, but the engine counts it like one:
+ * its close callback reads only h->data. */
+static void sender_closed(void *ud)
+{
+    struct alerting *a = ud;
+    uv_close_cb cb = (uv_close_cb)a->s->alerting_close_cb;
+    uv_handle_t stand_in = { .data = a->s };
+
+    cb(&stand_in);
+}
+
+unsigned sched_alerting_close(struct sched *s, uv_close_cb cb)
+{
+    struct alerting *a = s->alerting;
+
+    if (!a)
+        return 0;
+    a->closing = true;
+    s->alerting_close_cb = (void *)cb;
+    uv_timer_stop(&a->timer);
+    uv_close((uv_handle_t *)&a->timer, timer_closed);
+    /* In-flight deliveries are abandoned unrecorded: their rows stay pending
+     * and go out again, with the same idempotency key, after the restart. */
+    notify_sender_close(a->sender, sender_closed, a);
+    a->sender = NULL;
+    return 2;
+}
+
+void sched_alerting_cleanup(struct sched *s)
+{
+    struct alerting *a = s->alerting;
+
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n_items; i++)
+        item_free(a->items[i]);
+    free(a->items);
+    alert_mgr_free(a->mgr);
+    free(a);
+    s->alerting = NULL;
+}
+
+void sched_alerting_stats(const struct sched *s, uint64_t *delivered, uint64_t *failed,
+                          uint64_t *pending)
+{
+    const struct alerting *a = s->alerting;
+
+    *delivered = a ? a->delivered : 0;
+    *failed = a ? a->failed : 0;
+    *pending = a ? a->n_items : 0;
+}
