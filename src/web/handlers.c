@@ -417,10 +417,12 @@ static void ping(const struct web_ctx *ctx, const char *path, const struct web_q
     respond_text(ret, 200, CT_TEXT, "OK\n");
 }
 
-void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
-                const struct web_query_arg *args, size_t nargs, const char *body, size_t body_len,
+void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
                 struct web_response *ret)
 {
+    const char *method = rq->method, *path = rq->path, *body = rq->body;
+    const struct web_query_arg *args = rq->args;
+    size_t nargs = rq->nargs, body_len = rq->body_len;
     struct web_match m;
     char shown[256];
 
@@ -462,6 +464,16 @@ void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
         break;
     case WEB_ROUTE_PING:
         ping(ctx, path, args, nargs, body, body_len, ret);
+        break;
+    case WEB_ROUTE_ALERTS:
+    case WEB_ROUTE_ALERT:
+    case WEB_ROUTE_ALERT_ACK:
+    case WEB_ROUTE_ALERT_RESOLVE:
+    case WEB_ROUTE_NOTIFICATIONS:
+    case WEB_ROUTE_NOTIFICATION:
+    case WEB_ROUTE_SILENCES:
+    case WEB_ROUTE_SILENCE:
+        web_alerts_handle(ctx, &m, rq, ret);
         break;
     }
 }

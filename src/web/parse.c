@@ -142,6 +142,66 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         *ret = m;
         return 0;
     }
+    if (strcmp(path, "/api/v1/silences") == 0) {
+        m.route = WEB_ROUTE_SILENCES;
+        m.allow = "GET, HEAD, POST";
+        m.method_ok = is_get(method) || strcmp(method, "POST") == 0;
+        *ret = m;
+        return 0;
+    }
+    if (strncmp(path, "/api/v1/silences/", 17) == 0) {
+        const char *p = path + 17;
+        char *end;
+        long long id;
+
+        if (*p < '1' || *p > '9')
+            return -ENOENT;
+        errno = 0;
+        id = strtoll(p, &end, 10);
+        if (errno || id <= 0 || *end)
+            return -ENOENT;
+        m.id = id;
+        m.route = WEB_ROUTE_SILENCE;
+        m.allow = "GET, HEAD, DELETE";
+        m.method_ok = is_get(method) || strcmp(method, "DELETE") == 0;
+        *ret = m;
+        return 0;
+    }
+    if (strcmp(path, "/api/v1/alerts") == 0 || strcmp(path, "/api/v1/notifications") == 0) {
+        m.route = path[8] == 'a' ? WEB_ROUTE_ALERTS : WEB_ROUTE_NOTIFICATIONS;
+        m.allow = ALLOW_GET;
+        m.method_ok = is_get(method);
+        *ret = m;
+        return 0;
+    }
+    if (strncmp(path, "/api/v1/alerts/", 15) == 0 ||
+        strncmp(path, "/api/v1/notifications/", 22) == 0) {
+        bool alerts = path[8] == 'a';
+        const char *p = path + (alerts ? 15 : 22);
+        char *end;
+        long long id;
+
+        if (*p < '1' || *p > '9')
+            return -ENOENT;
+        errno = 0;
+        id = strtoll(p, &end, 10);
+        if (errno || id <= 0)
+            return -ENOENT;
+        m.id = id;
+        if (*end == '\0') {
+            m.route = alerts ? WEB_ROUTE_ALERT : WEB_ROUTE_NOTIFICATION;
+            m.allow = ALLOW_GET;
+            m.method_ok = is_get(method);
+        } else if (alerts && (strcmp(end, "/ack") == 0 || strcmp(end, "/resolve") == 0)) {
+            m.route = end[1] == 'a' ? WEB_ROUTE_ALERT_ACK : WEB_ROUTE_ALERT_RESOLVE;
+            m.allow = "POST";
+            m.method_ok = strcmp(method, "POST") == 0;
+        } else {
+            return -ENOENT;
+        }
+        *ret = m;
+        return 0;
+    }
     if (strncmp(path, monitors, sizeof(monitors) - 1) == 0) {
         const char *name = path + sizeof(monitors) - 1;
         const char *slash = strchr(name, '/');

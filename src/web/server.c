@@ -34,17 +34,25 @@ struct web {
     bool starting; /* MHD log lines go to start_error, not the log */
     char start_error[512];
     unsigned open_handles; /* closing: handles whose close callback is pending */
+    struct request *suspended; /* waiting for a commit before they are answered */
+    bool closing;
     void (*done)(void *userdata);
     void *done_userdata;
 };
 
 /* Per request, from the first call of the access handler to completion. */
 struct request {
-    struct sbuf body; /* pings only: at most WEB_PING_BODY_MAX bytes */
+    struct sbuf body; /* pings: at most WEB_PING_BODY_MAX bytes; other POSTs: OPSD_MAX_API_BODY */
     size_t received;  /* body bytes seen, kept or not */
     bool is_ping;
     bool too_large;
     bool responded;
+    /* waiting for sched_when_durable(): the prepared answer, sent on resume */
+    struct web *w;
+    struct MHD_Connection *conn;
+    bool waiting, resumed;
+    struct web_response deferred;
+    struct request *next_suspended;
 };
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -73,6 +81,8 @@ static void add_headers(struct MHD_Response *r, const struct web_response *res)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (res->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
+    if (res->www_authenticate)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, res->www_authenticate);
     if (strncmp(res->content_type, "text/html", 9) == 0) {
         /* The page has no scripts and loads nothing: say so. */
         MHD_add_response_header(r, "Content-Security-Policy",
@@ -101,6 +111,36 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct request *req,
     log_debug("event=http_request method=%s path=%s status=%u bytes=%zu", log_q(method),
               log_q(web_path_redact(url, shown, sizeof(shown))), res->status, res->len);
     return ok;
+}
+
+static void run(struct web *w);
+
+static void unlink_suspended(struct web *w, struct request *req)
+{
+    for (struct request **pp = &w->suspended; *pp; pp = &(*pp)->next_suspended)
+        if (*pp == req) {
+            *pp = req->next_suspended;
+            return;
+        }
+}
+
+/* The engine committed (rc 0) or gave up (rc < 0): answer now. */
+static void on_durable(void *userdata, int rc)
+{
+    struct request *req = userdata;
+    struct web *w = req->w;
+
+    if (rc < 0) {
+        free(req->deferred.body);
+        web_response_error(&req->deferred, 503, "not_stored",
+                           "the change could not be stored (%s); try again", strerror(-rc));
+    }
+    unlink_suspended(w, req);
+    req->waiting = false;
+    req->resumed = true;
+    MHD_resume_connection(req->conn);
+    if (!w->closing)
+        run(w);
 }
 
 struct args {
@@ -173,9 +213,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             req->too_large = true;
         else if (req->is_ping && req->body.len < WEB_PING_BODY_MAX)
             sbuf_add(&req->body, upload_data, MIN(n, WEB_PING_BODY_MAX - req->body.len));
+        else if (!req->is_ping)
+            sbuf_add(&req->body, upload_data, n);
         return MHD_YES;
     }
     if (req->responded)
+        return MHD_YES;
+    if (req->resumed) {
+        res = req->deferred;
+        req->deferred.body = NULL;
+        return respond(conn, req, method, url, &res);
+    }
+    if (req->waiting)
         return MHD_YES;
     if (req->too_large) {
         web_response_error(&res, 413, "payload_too_large", "request bodies are limited to %d bytes",
@@ -189,8 +238,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                            WEB_MAX_QUERY_ARGS);
         return respond(conn, req, method, url, &res);
     }
-    web_handle(&w->ctx, method, url, args.v, args.n, req->body.len ? req->body.buf : NULL,
-               req->body.len, &res);
+    {
+        struct web_request rq = {
+            .method = method,
+            .path = url,
+            .args = args.v,
+            .nargs = args.n,
+            .body = req->body.len ? req->body.buf : NULL,
+            .body_len = req->body.len,
+            .authorization =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        };
+        memset(&res, 0, sizeof(res));
+        web_handle(&w->ctx, &rq, &res);
+    }
+    if (res.when_durable) {
+        /* Answer once the change is committed: an acknowledged write must
+         * survive a crash. */
+        req->deferred = res;
+        req->waiting = true;
+        req->w = w;
+        req->conn = conn;
+        req->next_suspended = w->suspended;
+        w->suspended = req;
+        MHD_suspend_connection(conn);
+        sched_when_durable(w->ctx.sched, on_durable, req);
+        return MHD_YES;
+    }
     return respond(conn, req, method, url, &res);
 }
 
@@ -205,6 +279,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     sbuf_release(&req->body);
+    free(req->deferred.body);
     free(req);
     *con_cls = NULL;
 }
@@ -289,6 +364,15 @@ void web_close(struct web *w, void (*done)(void *userdata), void *userdata)
         return;
     w->done = done;
     w->done_userdata = userdata;
+    w->closing = true;
+    /* The engine stops first and answers every waiter, so none is left
+     * here; should one be, it is resumed so MHD can close it. */
+    while (w->suspended) {
+        struct request *req = w->suspended;
+        w->suspended = req->next_suspended;
+        req->waiting = false;
+        MHD_resume_connection(req->conn);
+    }
     uv_poll_stop(&w->poll);
     uv_timer_stop(&w->timer);
     w->open_handles = 2;
@@ -302,7 +386,7 @@ int web_start(uv_loop_t *loop, const char *listen, struct sched *sched, struct s
     struct sockaddr_storage ss;
     socklen_t sslen;
     const union MHD_DaemonInfo *info;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     uint16_t port;
     struct web *w;
     int r;

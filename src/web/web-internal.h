@@ -48,6 +48,14 @@ enum web_route {
     WEB_ROUTE_EVENTS,   /* GET /api/v1/monitors/{name}/events */
     WEB_ROUTE_SERIES,   /* GET /api/v1/monitors/{name}/metrics */
     WEB_ROUTE_PING,     /* GET|POST|HEAD /ping/... */
+    WEB_ROUTE_ALERTS,        /* GET /api/v1/alerts */
+    WEB_ROUTE_ALERT,         /* GET /api/v1/alerts/{id} */
+    WEB_ROUTE_ALERT_ACK,     /* POST /api/v1/alerts/{id}/ack */
+    WEB_ROUTE_ALERT_RESOLVE, /* POST /api/v1/alerts/{id}/resolve */
+    WEB_ROUTE_NOTIFICATIONS, /* GET /api/v1/notifications */
+    WEB_ROUTE_NOTIFICATION,  /* GET /api/v1/notifications/{id} (with its attempts) */
+    WEB_ROUTE_SILENCES,      /* GET|POST /api/v1/silences */
+    WEB_ROUTE_SILENCE,       /* GET|DELETE /api/v1/silences/{id} */
 };
 
 struct web_match {
@@ -55,6 +63,7 @@ struct web_match {
     bool method_ok;               /* false: answer 405 with allow */
     const char *allow;            /* the methods the route takes, for the Allow header */
     char name[OPSD_MAX_NAME + 1]; /* {name} of the monitor routes */
+    int64_t id;                   /* {id} of the alert and notification routes, > 0 */
 };
 
 /* Matches an (unescaped, query-less) path. Returns 0 and fills *ret, or
@@ -227,12 +236,52 @@ struct web_response {
     const char *content_type;
     const char *allow; /* for 405; NULL otherwise */
     bool no_store;     /* Cache-Control: no-store */
+    /* Send only once the change the handler made is committed (the server
+     * waits with sched_when_durable() and answers 503 if it never is). */
+    bool when_durable;
+    const char *www_authenticate; /* for 401 */
 };
 
-/* Answers one request. body is a POST's (capped) body or NULL. */
-void web_handle(const struct web_ctx *ctx, const char *method, const char *path,
-                const struct web_query_arg *args, size_t nargs, const char *body, size_t body_len,
+/* One request as the handlers see it; everything borrowed. */
+struct web_request {
+    const char *method;
+    const char *path;
+    const struct web_query_arg *args;
+    size_t nargs;
+    const char *body; /* a POST's (capped) body, or NULL */
+    size_t body_len;
+    const char *authorization; /* the Authorization header, or NULL */
+};
+
+/* Answers one request. */
+void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
                 struct web_response *ret);
+/* ---- alerts.c: the alerting API (glue) ---- */
+
+/* Checks rq's bearer token for scope need (enum apitoken_scope). Returns 0
+ * and the token's name in name (len bytes), or fills ret with the 401/403
+ * and returns < 0. */
+int web_authorize(const struct web_ctx *ctx, const struct web_request *rq, int need, char *name,
+                  size_t len, struct web_response *ret);
+void web_alerts_handle(const struct web_ctx *ctx, const struct web_match *m,
+                       const struct web_request *rq, struct web_response *ret);
+/* The JSON shapes (pure). */
+json_t *web_alert_json(const struct store_alert *a);
+json_t *web_notification_json(const struct store_notification *n, bool with_payload);
+json_t *web_notif_attempt_json(const struct store_notif_attempt *a);
+json_t *web_silence_json(const struct store_silence *si, uint64_t now_ms);
+
+/* A silence as POSTed: {"matchers": ["name=value", ...] or Alertmanager's
+ * [{"name","value","isRegex","isEqual"}], "starts_at"/"ends_at" (RFC 3339
+ * or epoch ms; starts default now) or "duration" ("2h"), "comment"
+ * (required), "created_by" (default: the token's name)}. Fills ret (its
+ * strings point into *ret_matchers_json and the JSON, which the caller
+ * frees with json_decref(*ret_doc) and free()) or returns -EINVAL with a
+ * message. Regexes are compiled to check them. */
+int web_silence_parse(const char *body, size_t len, uint64_t now_ms, const char *author,
+                      struct store_silence *ret, char **ret_matchers_json, json_t **ret_doc,
+                      struct opsd_error *err);
+
 /* Fills ret with a JSON error {"error":{"code":..,"message":..}}. */
 void web_response_error(struct web_response *ret, unsigned status, const char *code,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
