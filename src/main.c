@@ -17,6 +17,12 @@ static const struct command commands[] = {
     { "serve", cmd_serve, "run the monitors, the API and the status page" },
     { "check", cmd_check, "validate a config file and report every problem" },
     { "status", cmd_status, "show every monitor's state from the running server" },
+    { "alerts", cmd_alerts, "list alerts (open ones by default)" },
+    { "ack", cmd_ack, "acknowledge an alert: its escalation stops" },
+    { "resolve", cmd_resolve, "resolve an alert by hand" },
+    { "notifications", cmd_notifications, "show the outbox: delivered, pending and failed" },
+    { "silence", cmd_silence, "mute alerts by label for a while" },
+    { "token", cmd_token, "create, list and revoke API tokens" },
     { "version", cmd_version, "print the version" },
 };
 
@@ -26,7 +32,7 @@ static void usage(FILE *f)
                "opsd watches services and hosts, keeps their history, and publishes a status page.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun 'opsd <command> --help' for a command's options. Docs: docs/opsd.md\n");
 }
 

@@ -74,6 +74,63 @@ int cmd_server_url(const char *server_opt, const char *config_opt, char **ret_ur
     return 0;
 }
 
+int cmd_option_value(int argc, char **argv, int *i, const char *shopt, const char *lopt,
+                     const char **ret)
+{
+    const char *a = argv[*i];
+    size_t l = strlen(lopt);
+
+    if (strncmp(a, lopt, l) == 0 && a[l] == '=') {
+        *ret = a + l + 1;
+        return 1;
+    }
+    if (shopt && strncmp(a, shopt, 2) == 0 && a[2]) {
+        *ret = a + 2;
+        return 1;
+    }
+    if (strcmp(a, lopt) != 0 && !(shopt && strcmp(a, shopt) == 0))
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *ret = argv[++*i];
+    return 1;
+}
+
+const char *cmd_api_error_message(const json_t *j)
+{
+    return json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+}
+
+int cmd_client_option(struct cmd_client *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    int r;
+
+    if (strcmp(a, "--json") == 0) {
+        c->json = true;
+        return 1;
+    }
+    r = cmd_option_value(argc, argv, i, "-c", "--config", &c->config);
+    if (r == 0)
+        r = cmd_option_value(argc, argv, i, NULL, "--server", &c->server);
+    if (r == 0)
+        r = cmd_option_value(argc, argv, i, NULL, "--token", &c->token);
+    if (r < 0)
+        fprintf(stderr, "%s: error: option '%s' needs a value\n", c->name, a);
+    return r;
+}
+
+int cmd_bad_argument(const struct cmd_client *c, const char *arg)
+{
+    if (arg[0] == '-')
+        fprintf(stderr, "%s: error: unknown option '%s' (see '%s --help')\n", c->name, arg,
+                c->name);
+    else
+        fprintf(stderr, "%s: error: unexpected argument '%s' (see '%s --help')\n", c->name, arg,
+                c->name);
+    return CMD_EXIT_USAGE;
+}
+
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct sbuf *sb = userdata;
@@ -85,7 +142,50 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+static int http(const char *method, const char *base, const char *path, const char *token,
+                const char *body, char **ret_body, long *ret_status);
+
 int cmd_http_get(const char *base, const char *path, char **ret_body, long *ret_status)
+{
+    return http("GET", base, path, NULL, NULL, ret_body, ret_status);
+}
+
+int cmd_api(const struct cmd_client *c, const char *method, const char *path, const char *body,
+            json_t **ret)
+{
+    _cleanup_free_ char *url = NULL, *reply = NULL;
+    const char *token = c->token ? c->token : getenv("OPSD_TOKEN");
+    long status = 0;
+    json_t *j;
+    int r;
+
+    r = cmd_server_url(c->server, c->config, &url);
+    if (r != 0)
+        return r;
+    if (http(method, url, path, token && *token ? token : NULL, body, &reply, &status) < 0)
+        return CMD_EXIT_FAILURE;
+    j = json_loads(reply, 0, NULL);
+    if (status < 200 || status > 299) {
+        const char *msg = j ? cmd_api_error_message(j) : NULL;
+        fprintf(stderr, "%s: error: %s (HTTP %ld)\n", c->name, msg ? msg : "the server refused",
+                status);
+        if (status == 401 && !token)
+            fprintf(stderr, "%s: hint: pass --token or set OPSD_TOKEN (opsd token create)\n",
+                    c->name);
+        json_decref(j);
+        return CMD_EXIT_FAILURE;
+    }
+    if (!j) {
+        fprintf(stderr, "%s: error: the server at '%s' did not answer JSON (is it opsd?)\n",
+                c->name, url);
+        return CMD_EXIT_FAILURE;
+    }
+    *ret = j;
+    return 0;
+}
+
+static int http(const char *method, const char *base, const char *path, const char *token,
+                const char *body, char **ret_body, long *ret_status)
 {
     struct sbuf sb = SBUF_INIT;
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -93,6 +193,8 @@ int cmd_http_get(const char *base, const char *path, char **ret_body, long *ret_
     CURL *h = curl_easy_init();
     CURLcode rc;
     long status = 0;
+    struct curl_slist *hdrs = NULL;
+    _cleanup_free_ char *auth = NULL;
 
     if (!h) {
         fprintf(stderr, "opsd: error: cannot create an HTTP client\n");
@@ -105,7 +207,19 @@ int cmd_http_get(const char *base, const char *path, char **ret_body, long *ret_
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "opsd/" OPSD_VERSION);
+    if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+    if (token) {
+        auth = xasprintf("Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (body)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     rc = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
         fprintf(stderr, "opsd: error: cannot reach the server at '%s': %s\n", base,
                 errbuf[0] ? errbuf : curl_easy_strerror(rc));

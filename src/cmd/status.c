@@ -154,36 +154,6 @@ static int print_table(const json_t *monitors)
 }
 
 /* The message of an API error body, or NULL. */
-static const char *api_error_message(const json_t *j)
-{
-    return json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-}
-
-/* "--opt VALUE" or "--opt=VALUE" (and "-c VALUE", "-cVALUE"). Returns 1 when
- * argv[*i] is that option (value in *ret, *i advanced), 0 when it is not,
- * -1 when its value is missing. */
-static int option_value(int argc, char **argv, int *i, const char *shopt, const char *lopt,
-                        const char **ret)
-{
-    const char *a = argv[*i];
-    size_t l = strlen(lopt);
-
-    if (strncmp(a, lopt, l) == 0 && a[l] == '=') {
-        *ret = a + l + 1;
-        return 1;
-    }
-    if (shopt && strncmp(a, shopt, 2) == 0 && a[2]) {
-        *ret = a + 2;
-        return 1;
-    }
-    if (strcmp(a, lopt) != 0 && !(shopt && strcmp(a, shopt) == 0))
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *ret = argv[++*i];
-    return 1;
-}
-
 int cmd_status(int argc, char **argv)
 {
     const char *config = NULL, *server = NULL;
@@ -205,9 +175,9 @@ int cmd_status(int argc, char **argv)
             json = true;
             continue;
         }
-        r = option_value(argc, argv, &i, "-c", "--config", &config);
+        r = cmd_option_value(argc, argv, &i, "-c", "--config", &config);
         if (r == 0)
-            r = option_value(argc, argv, &i, NULL, "--server", &server);
+            r = cmd_option_value(argc, argv, &i, NULL, "--server", &server);
         if (r < 0) {
             fprintf(stderr, "opsd status: error: option '%s' needs a value\n", a);
             return CMD_EXIT_USAGE;
@@ -235,7 +205,7 @@ int cmd_status(int argc, char **argv)
 
     j = json_loads(body, 0, &jerr);
     if (status != 200) {
-        const char *msg = j ? api_error_message(j) : NULL;
+        const char *msg = j ? cmd_api_error_message(j) : NULL;
         fprintf(stderr, "opsd status: error: the server at '%s' answered HTTP %ld: %s\n", url,
                 status, msg ? msg : "(no error message)");
         json_decref(j);
