@@ -446,9 +446,17 @@ static void post_alert(const struct web_ctx *ctx, const struct web_match *m,
                                ack ? "acknowledged" : "resolved", "by", who));
         ret->when_durable = true;
         return;
-    case -ENOENT:
-        web_response_error(ret, 404, "not_found", "no open alert %" PRId64, m->id);
+    case -ENOENT: {
+        /* The manager forgets resolved alerts; the store still knows them,
+         * and "already resolved" tells the operator more than "not found". */
+        struct store_alert a;
+        if (store_alert_get(ctx->store, m->id, &a, NULL) == 0 && a.state == STORE_ALERT_RESOLVED)
+            web_response_error(ret, 409, "conflict", "alert %" PRId64 " is already resolved",
+                               m->id);
+        else
+            web_response_error(ret, 404, "not_found", "no open alert %" PRId64, m->id);
         return;
+    }
     case -EALREADY:
         web_response_error(ret, 409, "conflict", "alert %" PRId64 " is already resolved", m->id);
         return;

@@ -128,3 +128,32 @@ msg_like() {
     [[ $m == $2 ]] || { echo "message of $1: $m" >&2; return 1; }
 }
 status_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+# start_receiver [receiver.py args]: the recording HTTP receiver
+# (receiver.py); sets RPORT and RLOG (one JSON line per request).
+start_receiver() {
+    RLOG=$T/receiver.log
+    rm -f "$T/receiver.port"
+    $PY "$HERE/receiver.py" --port-file "$T/receiver.port" --log "$RLOG" "$@" &
+    PIDS+=($!)
+    wait_for 10 test -s "$T/receiver.port" || { echo "receiver did not start"; exit 1; }
+    RPORT=$(cat "$T/receiver.port")
+}
+receiver_mode() { curl -sf -X POST --data "$1" "http://127.0.0.1:$RPORT/_mode" >/dev/null; }
+# received PATH_PREFIX: the recorded requests to paths starting so, as a
+# JSON array (oldest first).
+received() {
+    if [ -f "$RLOG" ]; then
+        jq -s --arg p "$1" '[.[] | select(.path | startswith($p))]' "$RLOG"
+    else
+        echo '[]'
+    fi
+}
+received_n() { received "$1" | jq length; }
+# received_at_least PATH_PREFIX N
+received_at_least() { [ "$(received_n "$1")" -ge "$2" ]; }
+# fails COMMAND...: true when the command fails (for check, which runs a
+# command rather than a shell expression).
+fails() { ! "$@"; }
+# jqe ARGS...: jq -e without the output (an assertion on JSON).
+jqe() { jq -e "$@" >/dev/null; }
