@@ -164,7 +164,8 @@ eventually 10 "the webhook receives the resolve" received_at_least /hook 2
 check "status resolved with an end time" jqe '.[1].body | fromjson | .status == "resolved" and .alerts[0].ends_at != null' <<<"$(received /hook)"
 eventually 10 "PagerDuty gets a resolve for the same dedup_key" received_at_least /pd/ 2
 check "event_action resolve" jqe --arg d "$pd_dedup" '.[1].body | fromjson | .event_action == "resolve" and .dedup_key == $d' <<<"$(received /pd/)"
-eventually 15 "the resolve mail arrives" test "$(wc -l <"$T/smtp.log")" -ge 2
+mails() { wc -l <"$T/smtp.log"; }
+eventually 15 "the resolve mail arrives" value_is -ge 2 mails
 check "its subject says resolved" jqe '.data | test("Subject: [^\r\n]*RESOLVED")' <<<"$(sed -n 2p "$T/smtp.log")"
 
 # --- grouping: two alerts within group_wait go out as one message ---
@@ -177,16 +178,19 @@ check "holding both alerts" jqe '.[0].body | fromjson | [.alerts[].monitor] | so
 
 # --- dependencies: a child of a down parent is recorded, not sent ---
 ping_ router /fail
-eventually 10 "the parent's alert goes out" test "$(received /hook | jq '[.[] | .body | fromjson | select(.alerts[0].monitor == "router")] | length')" -ge 1
+# hook_for MONITOR: how many webhook messages were about MONITOR's alert.
+hook_for() { received /hook | jq --arg m "$1" '[.[] | .body | fromjson | select(.alerts[0].monitor == $m)] | length'; }
+eventually 10 "the parent's alert goes out" value_is -ge 1 hook_for router
 check "it says how many dependents are affected" jqe '[.[] | .body | fromjson | select(.alerts[0].monitor == "router")][0].alerts[0].summary | contains("1 dependent monitor affected")' <<<"$(received /hook)"
 ping_ app /fail
-eventually 10 "the child's alert is recorded" test "$(api '/api/v1/alerts?state=silenced' | jq '[.alerts[] | select(.monitor == "app")] | length')" = 1
+# alert_state MONITOR: the state of MONITOR's newest alert.
+alert_state() { api /api/v1/alerts | jq -r --arg m "$1" '[.alerts[] | select(.monitor == $m)][0].state'; }
+eventually 10 "the child's alert is recorded, as silenced" value_is = silenced alert_state app
 check "as suppressed by its parent" jqe '[.alerts[] | select(.monitor == "app")][0].suppressed | contains("router")' <<<"$(api /api/v1/alerts)"
 sleep 1.5
-check "and nothing is sent for it" test "$(received /hook | jq '[.[] | .body | fromjson | select(.alerts[0].monitor == "app")] | length')" = 0
+check "and nothing is sent for it" value_is = 0 hook_for app
 ping_ router ""
-eventually 10 "once the parent is up, the child that is still down is sent" \
-    test "$(received /hook | jq '[.[] | .body | fromjson | select(.alerts[0].monitor == "app")] | length')" = 1
+eventually 10 "once the parent is up, the child that is still down is sent" value_is = 1 hook_for app
 
 # --- the API and the CLI: tokens, ack, resolve ---
 id=$(api /api/v1/alerts | jq '[.alerts[] | select(.monitor == "m-am")][0].id')
@@ -215,14 +219,13 @@ sil=$(api /api/v1/silences | jq '.silences[0]')
 check "GET /api/v1/silences lists it with author and comment" jqe '.created_by == "e2e-writer" and .comment == "e2e window" and .state == "active"' <<<"$sil"
 n_hook=$(received_n /hook)
 ping_ quiet /fail
-eventually 10 "the silenced alert is recorded as silenced" test "$(api /api/v1/alerts | jq -r '[.alerts[] | select(.monitor == "quiet")][0].state')" = silenced
+eventually 10 "the silenced alert is recorded as silenced" value_is = silenced alert_state quiet
 sleep 1.5
-check "and not sent" test "$(received /hook | jq '[.[] | .body | fromjson | select(.alerts[0].monitor == "quiet")] | length')" = 0
+check "and not sent" value_is = 0 hook_for quiet
 check "a silence without a token: 401" test "$(status_code -X POST -d '{"matchers":[{"name":"monitor","op":"=","value":"x"}],"ends_at":"2030-01-01T00:00:00Z"}' "$URL/api/v1/silences")" = 401
 check "a malformed silence: 400" test "$(status_code -X POST -H "Authorization: Bearer $W" -d '{"matchers":"nope"}' "$URL/api/v1/silences")" = 400
 check "opsd silence expire" env OPSD_TOKEN="$W" "$OPSD" silence expire -c "$T/opsd.yaml" "$(jq .id <<<"$sil")"
-eventually 10 "once expired, the alert that still fires is sent" \
-    test "$(received /hook | jq '[.[] | .body | fromjson | select(.alerts[0].monitor == "quiet")] | length')" = 1
+eventually 10 "once expired, the alert that still fires is sent" value_is = 1 hook_for quiet
 check "n_hook grew by that one" test "$(received_n /hook)" -gt "$n_hook"
 
 # --- the outbox as the API and the CLI show it ---

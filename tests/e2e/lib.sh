@@ -131,13 +131,16 @@ status_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 # start_receiver [receiver.py args]: the recording HTTP receiver
 # (receiver.py); sets RPORT and RLOG (one JSON line per request).
+# With RECV_NAME=x set, its files are $T/x.port and $T/x.log (for a second
+# receiver; save RPORT/RLOG of the first before).
 start_receiver() {
-    RLOG=$T/receiver.log
-    rm -f "$T/receiver.port"
-    $PY "$HERE/receiver.py" --port-file "$T/receiver.port" --log "$RLOG" "$@" &
+    local n=${RECV_NAME:-receiver}
+    RLOG=$T/$n.log
+    rm -f "$T/$n.port"
+    $PY "$HERE/receiver.py" --port-file "$T/$n.port" --log "$RLOG" "$@" &
     PIDS+=($!)
-    wait_for 10 test -s "$T/receiver.port" || { echo "receiver did not start"; exit 1; }
-    RPORT=$(cat "$T/receiver.port")
+    wait_for 10 test -s "$T/$n.port" || { echo "receiver did not start"; exit 1; }
+    RPORT=$(cat "$T/$n.port")
 }
 receiver_mode() { curl -sf -X POST --data "$1" "http://127.0.0.1:$RPORT/_mode" >/dev/null; }
 # received PATH_PREFIX: the recorded requests to paths starting so, as a
@@ -157,3 +160,12 @@ received_at_least() { [ "$(received_n "$1")" -ge "$2" ]; }
 fails() { ! "$@"; }
 # jqe ARGS...: jq -e without the output (an assertion on JSON).
 jqe() { jq -e "$@" >/dev/null; }
+# value_is OP VALUE COMMAND...: [ "$(COMMAND...)" OP VALUE ], the command run
+# on each call (so eventually polls it; a "$(...)" argument would be
+# expanded once, before the first poll).
+value_is() {
+    local op=$1 want=$2 v
+    shift 2
+    v=$("$@")
+    [ "$v" "$op" "$want" ]
+}
