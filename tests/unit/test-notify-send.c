@@ -317,7 +317,7 @@ static void *smtp_conn(void *arg)
             say(l.fd, "221 bye\r\n");
             break;
         } else {
-            say(l.fd, "502 not implemented\r\n");
+            say(l.fd, "500 5.5.2 command unrecognised\r\n");
         }
     }
     close(l.fd);
