@@ -5,5 +5,6 @@
 #include "alert/escalation.h"
 #include "alert/flap.h"
 #include "alert/link.h"
+#include "alert/maint.h"
 #include "alert/manager.h"
 #include "alert/route.h"

@@ -129,3 +129,10 @@ bool alert_xofy_push(struct alert_xofy *x, bool ok)
     x->seen = 0;
     return true;
 }
+
+void alert_xofy_reset(struct alert_xofy *x, bool down)
+{
+    x->down = down;
+    x->bits = 0;
+    x->seen = 0;
+}

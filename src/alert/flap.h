@@ -69,3 +69,6 @@ int alert_xofy_init(struct alert_xofy *x, unsigned fail_x, unsigned fail_y, unsi
                     unsigned up_y, struct opsd_error *err);
 /* Records one check; returns true when the verdict flipped. */
 bool alert_xofy_push(struct alert_xofy *x, bool ok);
+/* Sets the verdict from outside (an explicit signal, a restored state)
+ * and starts gathering evidence afresh. */
+void alert_xofy_reset(struct alert_xofy *x, bool down);

@@ -536,11 +536,17 @@ static const char *severity_name(enum conf_severity sev)
     return conf_severity_to_string(sev);
 }
 
-/* Why m's alert must not be sent, or NULL: a parent it depends on is down.
- * Written into buf. */
+/* Why m's alert must not be sent, or NULL: a maintenance window is open
+ * for it, or a parent it depends on is down. Written into buf. */
 static const char *suppression(struct sched *s, const struct conf_monitor *cf, char *buf,
                                size_t len)
 {
+    const struct conf_maintenance *w = sched_monitor_maintenance(s, cf, now_ms(s), NULL);
+
+    if (w) {
+        snprintf(buf, len, "maintenance %s", w->name);
+        return buf;
+    }
     for (size_t i = 0; i < cf->n_depends_on; i++) {
         const struct sched_monitor_view *pv = sched_monitor_find(s, cf->depends_on[i]);
         if (pv && pv->sm.state == PROBE_STATE_DOWN) {
@@ -567,15 +573,17 @@ static size_t dependents(const struct conf *c, const char *name, unsigned depth)
     return n;
 }
 
-static void fire_for(struct mon *m, const char *cause, uint64_t ts)
+/* Raises (or refreshes) one of m's alerts: alertname tells them apart
+ * ("MonitorDown", "MonitorFlapping"), *slot keeps its id. */
+static void fire_named(struct mon *m, const char *alertname, const char *base, const char *cause,
+                       uint64_t ts, int64_t *slot)
 {
     struct sched *s = m->s;
     struct alerting *a = s->alerting;
     const struct conf_monitor *cf = m->conf;
     struct alert_labels ls = { 0 };
     struct alert_mgr_out o = { 0 };
-    char sup[256], summary[512], dflt[OPSD_MAX_NAME + 16];
-    const char *base = cf->summary;
+    char sup[256], summary[512];
     size_t deps = dependents(s->conf, cf->name, 0);
     struct alert_input in = {
         .source = "monitor",
@@ -591,13 +599,9 @@ static void fire_for(struct mon *m, const char *cause, uint64_t ts)
 
     for (size_t i = 0; i < cf->n_labels; i++)
         (void)alert_labels_set(&ls, cf->labels[i].key, cf->labels[i].value);
-    (void)alert_labels_set(&ls, "alertname", "MonitorDown");
+    (void)alert_labels_set(&ls, "alertname", alertname);
     (void)alert_labels_set(&ls, "monitor", cf->name);
     (void)alert_labels_set(&ls, "severity", severity_name(cf->severity));
-    if (!base) {
-        snprintf(dflt, sizeof(dflt), "%s is down", cf->name);
-        base = dflt;
-    }
     /* the one alert of an outage says how far it reaches */
     if (deps)
         snprintf(summary, sizeof(summary), "%s (%zu dependent monitor%s affected)", base, deps,
@@ -605,24 +609,42 @@ static void fire_for(struct mon *m, const char *cause, uint64_t ts)
     else
         snprintf(summary, sizeof(summary), "%s", base);
     if (alert_mgr_fire(a->mgr, &in, now_ms(s), &id, &o) == 0)
-        m->alert_id = id;
+        *slot = id;
+    if (slot == &m->alert_id)
+        m->alert_in_maint = sched_monitor_maintenance(s, cf, now_ms(s), NULL) != NULL;
     alert_labels_clear(&ls);
     alert_mgr_tick(a->mgr, now_ms(s), &o); /* group_wait 0 goes out now */
     apply_out(a, &o);
 }
 
-static void resolve_for(struct mon *m, uint64_t ts)
+static void fire_for(struct mon *m, const char *cause, uint64_t ts)
+{
+    char dflt[OPSD_MAX_NAME + 16];
+    const char *base = m->conf->summary;
+
+    if (!base) {
+        snprintf(dflt, sizeof(dflt), "%s is down", m->conf->name);
+        base = dflt;
+    }
+    fire_named(m, "MonitorDown", base, cause, ts, &m->alert_id);
+}
+
+static void resolve_slot(struct mon *m, int64_t *slot)
 {
     struct alerting *a = m->s->alerting;
     struct alert_mgr_out o = { 0 };
 
-    (void)ts;
-    if (!m->alert_id)
+    if (!*slot)
         return;
-    (void)alert_mgr_resolve_id(a->mgr, m->alert_id, NULL, now_ms(m->s), &o);
-    m->alert_id = 0;
+    (void)alert_mgr_resolve_id(a->mgr, *slot, NULL, now_ms(m->s), &o);
+    *slot = 0;
     alert_mgr_tick(a->mgr, now_ms(m->s), &o);
     apply_out(a, &o);
+}
+
+static void resolve_for(struct mon *m)
+{
+    resolve_slot(m, &m->alert_id);
 }
 
 /* Children held back by this monitor being down may go out now. */
@@ -644,25 +666,117 @@ static void release_dependents(struct sched *s, const char *name)
     }
 }
 
+/* Brings m's alert in line with whether it is down now. */
+static void settle(struct mon *m, bool down, const char *cause, uint64_t ts)
+{
+    if (down) {
+        if (!m->alert_id)
+            fire_for(m, cause, ts);
+        return;
+    }
+    if (m->alert_id) {
+        resolve_for(m);
+        release_dependents(m->s, m->conf->name);
+    }
+}
+
+/* ---- flapping ---------------------------------------------------------------- */
+
+static struct alert_flap *flap_of(struct mon *m, bool was_down)
+{
+    const struct conf_alerting *ca = &m->s->conf->alerting;
+    struct opsd_error err = { 0 };
+
+    if (m->flap)
+        return m->flap;
+    m->flap = xmalloc(sizeof(*m->flap));
+    if (alert_flap_init(m->flap, ca->flap_changes, ca->flap_window_ms, was_down, &err) < 0) {
+        /* validated by conf_load; without a detector every change goes out */
+        log_warn("event=flap_init_failed monitor=%s err=%s", m->conf->name, log_q(err.msg));
+        free(m->flap);
+        m->flap = NULL;
+    }
+    return m->flap;
+}
+
+/* While a monitor flaps its changes are held: one "is flapping" alert goes
+ * out instead of an alert and a resolve for every flip, and the alert the
+ * monitor had stays as it was. When it has kept still for the window the
+ * flapping alert resolves and the monitor's alert follows its settled
+ * state. */
+static void flap_verdict(struct mon *m, const struct alert_flap_verdict *v, const char *cause,
+                         uint64_t ts)
+{
+    char base[OPSD_MAX_NAME + 32], msg[256];
+
+    if (v->event == ALERT_FLAP_STARTED) {
+        snprintf(base, sizeof(base), "%s is flapping", m->conf->name);
+        snprintf(msg, sizeof(msg),
+                 "more than %u changes between up and down within %" PRIu64
+                 " s; further changes are held until it is stable for %" PRIu64 " s (last: %s)",
+                 m->flap->max_changes, m->flap->window_ms / 1000, m->flap->window_ms / 1000,
+                 cause ? cause : "");
+        log_info("event=flapping_started monitor=%s", m->conf->name);
+        fire_named(m, "MonitorFlapping", base, msg, ts, &m->flap_alert_id);
+        return;
+    }
+    if (v->event == ALERT_FLAP_ENDED) {
+        log_info("event=flapping_ended monitor=%s down=%d", m->conf->name, v->firing);
+        resolve_slot(m, &m->flap_alert_id);
+    }
+    if (v->event == ALERT_FLAP_ENDED || v->deliver)
+        settle(m, v->firing, cause, ts);
+}
+
+void sched_alerting_on_result(struct mon *m, uint64_t ts)
+{
+    struct alert_flap_verdict v;
+    uint64_t now = now_ms(m->s);
+    const struct alert_view *av;
+
+    (void)ts;
+    if (!m->s->alerting)
+        return;
+    /* A window opened or closed over an open alert: held from now, or sent
+     * now if it still fires (results keep coming during maintenance). */
+    if (m->alert_id &&
+        m->alert_in_maint != (sched_monitor_maintenance(m->s, m->conf, now, NULL) != NULL) &&
+        (av = alert_mgr_find_id(m->s->alerting->mgr, m->alert_id)) != NULL) {
+        char msg[OPSD_MAX_MESSAGE];
+        uint64_t starts = av->starts_ms;
+
+        snprintf(msg, sizeof(msg), "%s", av->message ? av->message : "");
+        fire_for(m, msg, starts);
+    }
+    if (!m->flap || !m->flap->flapping)
+        return;
+    v = alert_flap_tick(m->flap, now);
+    if (v.event == ALERT_FLAP_ENDED)
+        flap_verdict(m, &v, m->view.last.message, now);
+}
+
 void sched_alerting_on_state(struct mon *m, enum probe_state from, enum probe_state to,
                              const char *cause, uint64_t ts)
 {
-    if (!m->s->alerting)
+    struct alert_flap *f;
+    struct alert_flap_verdict v;
+
+    if (!m->s->alerting || (to != PROBE_STATE_DOWN && from != PROBE_STATE_DOWN))
         return;
-    if (to == PROBE_STATE_DOWN) {
-        fire_for(m, cause, ts);
+    f = flap_of(m, from == PROBE_STATE_DOWN);
+    if (!f) {
+        settle(m, to == PROBE_STATE_DOWN, cause, ts);
         return;
     }
-    if (from == PROBE_STATE_DOWN) {
-        resolve_for(m, ts);
-        release_dependents(m->s, m->conf->name);
-    }
+    /* the detector runs on the wall clock, which never goes back for it */
+    v = alert_flap_observe(f, to == PROBE_STATE_DOWN, MAX(now_ms(m->s), f->last_change_ms));
+    flap_verdict(m, &v, cause, ts);
 }
 
 static struct mon *mon_of_alert(struct sched *s, int64_t id)
 {
     for (size_t i = 0; i < s->n_mons; i++)
-        if (s->mons[i]->alert_id == id)
+        if (s->mons[i]->alert_id == id || s->mons[i]->flap_alert_id == id)
             return s->mons[i];
     return NULL;
 }
@@ -696,8 +810,10 @@ int sched_alert_resolve(struct sched *s, int64_t id, const char *by)
         log_info("event=alert_resolved id=%" PRId64 " by=%s", id, log_q(by));
         /* a monitor still down raises a new alert on its next change only */
         m = mon_of_alert(s, id);
-        if (m)
+        if (m && m->alert_id == id)
             m->alert_id = 0;
+        else if (m)
+            m->flap_alert_id = 0;
         alert_mgr_tick(a->mgr, now_ms(s), &o);
     }
     apply_out(a, &o);
@@ -896,13 +1012,18 @@ static void restore_one(struct alerting *a, const struct store_alert *r, struct 
     if (alert_mgr_restore(a->mgr, &ar, now_ms(s), o, &err) < 0) {
         log_warn("event=alert_restore_failed id=%" PRId64 " err=%s", r->id, log_q(err.msg));
     } else if (r->monitor && !strcmp(r->source ? r->source : "monitor", "monitor")) {
-        /* A monitor alert lives as long as its monitor is down. */
-        if (m && m->view.sm.state == PROBE_STATE_DOWN) {
+        const char *an = alert_labels_get(&ls, "alertname");
+        /* A monitor alert lives as long as its monitor is down. A flapping
+         * alert ends here: the changes that made it are not kept. */
+        if (m && m->view.sm.state == PROBE_STATE_DOWN && !(an && !strcmp(an, "MonitorFlapping"))) {
             m->alert_id = r->id;
         } else {
             (void)alert_mgr_resolve_id(a->mgr, r->id, NULL, now_ms(s), o);
             log_info("event=alert_resolved_on_start id=%" PRId64 " monitor=%s why=%s", r->id,
-                     log_q(r->monitor), m ? "not down" : "monitor removed");
+                     log_q(r->monitor),
+                     !m                                      ? "monitor removed"
+                     : an && !strcmp(an, "MonitorFlapping") ? "flap history not kept"
+                                                             : "not down");
         }
     }
     for (size_t i = 0; i < nc.n; i++)
@@ -995,8 +1116,10 @@ void sched_alerting_reload(struct sched *s)
 /* Called for a monitor that a reload removes: its alert ends with it. */
 void sched_alerting_forget(struct mon *m)
 {
-    if (m->s->alerting && m->alert_id)
-        resolve_for(m, now_ms(m->s));
+    if (!m->s->alerting)
+        return;
+    resolve_for(m);
+    resolve_slot(m, &m->flap_alert_id);
 }
 
 static void timer_closed(uv_handle_t *h)

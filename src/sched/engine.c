@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/flap.h"
+#include "alert/maint.h"
 #include "sched/sched-impl.h"
 #include "util/cleanup.h"
 #include "util/duration.h"
@@ -84,6 +86,46 @@ static void add_event(struct mon *m, enum probe_state from, enum probe_state to,
              probe_state_to_string(from), probe_state_to_string(to), log_q(cause));
 }
 
+/* Feeds one verdict to the state machine: confirm's consecutive count, or
+ * the X-of-Y window when the monitor has a tolerance. An explicit signal and
+ * the first success of a pending monitor decide at once either way; the
+ * window then restarts from the new state. */
+static bool judge(struct mon *m, bool ok, bool forced, uint64_t ts, enum probe_state *from)
+{
+    struct alert_xofy *x = m->xofy;
+    bool changed;
+
+    if (!x)
+        return probe_sm_feed(&m->view.sm, ok, forced, m->conf->confirm, ts, from);
+    if (forced || (ok && m->view.sm.state == PROBE_STATE_PENDING)) {
+        changed = probe_sm_feed(&m->view.sm, ok, true, 1, ts, from);
+        if (changed)
+            alert_xofy_reset(x, !ok);
+        return changed;
+    }
+    if (!alert_xofy_push(x, ok))
+        return false;
+    return probe_sm_feed(&m->view.sm, !x->down, true, 1, ts, from);
+}
+
+static void tolerance_setup(struct mon *m, const struct mon *prev)
+{
+    const struct conf_monitor *cf = m->conf;
+
+    if (!cf->fail_x)
+        return;
+    m->xofy = xcalloc(1, sizeof(*m->xofy));
+    if (prev && prev->xofy && prev->conf && prev->conf->fail_x == cf->fail_x &&
+        prev->conf->fail_y == cf->fail_y && prev->conf->recover_x == cf->recover_x &&
+        prev->conf->recover_y == cf->recover_y) {
+        *m->xofy = *prev->xofy;
+        return;
+    }
+    /* validated by conf_load, so init cannot fail */
+    (void)alert_xofy_init(m->xofy, cf->fail_x, cf->fail_y, cf->recover_x, cf->recover_y, NULL);
+    alert_xofy_reset(m->xofy, m->view.sm.state == PROBE_STATE_DOWN);
+}
+
 void sched_record(struct mon *m, const struct probe_result *r, bool forced)
 {
     struct sched *s = m->s;
@@ -105,6 +147,8 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         .cert_days = r->cert_days,
         .message = r->message,
         .body = r->body,
+        /* left out of uptime and SLOs by the rollups */
+        .maintenance = alert_maint_active(s->maint, m->conf, r->started_ms, NULL) != NULL,
         .metrics = metrics,
         .n_metrics = MIN(r->n_metrics, (size_t)STORE_MAX_METRICS),
     };
@@ -128,12 +172,13 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
     log_debug("event=result monitor=%s status=%s latency_ms=%.1f msg=%s", m->conf->name,
               probe_status_to_string(r->status), (double)r->total_us / 1000.0, log_q(r->message));
     store_batch_add_result(&s->pending, &sr);
-    if (probe_sm_feed(&m->view.sm, ok, forced, m->conf->confirm, r->started_ms, &from)) {
+    if (judge(m, ok, forced, r->started_ms, &from)) {
         add_event(m, from, m->view.sm.state, r->started_ms, r->message);
         if (m->view.sm.state == PROBE_STATE_DOWN)
             sched_action_on_down(m, now_ms(s));
         sched_alerting_on_state(m, from, m->view.sm.state, r->message, r->started_ms);
     }
+    sched_alerting_on_result(m, r->started_ms);
     if (s->pending.n_results >= FLUSH_EAGER_RESULTS)
         flush(s);
 }
@@ -335,6 +380,8 @@ static void mon_closed(uv_handle_t *h)
         free(m->memory);
     sched_action_forget(m);
     probe_last_clear(&m->view.last);
+    free(m->xofy);
+    free(m->flap);
     free(m);
     if (counted && --s->closing == 0)
         maybe_finish_stop(s);
@@ -382,6 +429,12 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
         m->view.last_ping_ms = prev->view.last_ping_ms;
         m->last_success_ms = prev->last_success_ms;
         m->alert_id = prev->alert_id;
+        m->flap_alert_id = prev->flap_alert_id;
+        m->alert_in_maint = prev->alert_in_maint;
+        if (prev->flap) {
+            m->flap = xmalloc(sizeof(*m->flap));
+            memcpy(m->flap, prev->flap, sizeof(*m->flap));
+        }
         sched_action_inherit(m, prev);
         if (prev->type == cf->type && driver(prev)->inherit) {
             driver(prev)->inherit(m, prev);
@@ -416,6 +469,7 @@ static int mon_new(struct sched *s, const struct conf_monitor *cf, const struct 
                 m->last_success_ms = last.ts_ms;
         }
     }
+    tolerance_setup(m, prev);
     *ret = m;
     return 0;
 }
@@ -612,6 +666,8 @@ int sched_new(uv_loop_t *loop, struct conf *conf, struct store *store,
     }
     s->conf = conf;
     if (r >= 0)
+        r = alert_maint_new(conf, NULL, &s->maint, err);
+    if (r >= 0)
         r = sched_alerting_init(s, err);
     if (r < 0) {
         /* Nothing started: close the handles; the last close frees s. The
@@ -656,12 +712,18 @@ int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
     struct mon **mons;
     bool *fresh;
     size_t added = 0, removed = 0, changed = 0;
+    struct alert_maint *maint = NULL;
     int r = 0;
 
     /* Once stopping, new timers would keep the loop alive forever. */
     if (s->stopping) {
         conf_free(conf);
         return opsd_errorf(err, -ESHUTDOWN, "the engine is stopping");
+    }
+    r = alert_maint_new(conf, NULL, &maint, err);
+    if (r < 0) {
+        conf_free(conf);
+        return r;
     }
     mons = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(struct mon *));
     fresh = xcalloc(conf->n_monitors ? conf->n_monitors : 1, sizeof(*fresh));
@@ -689,6 +751,7 @@ int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
             }
         free(mons);
         free(fresh);
+        alert_maint_free(maint);
         conf_free(conf);
         return r;
     }
@@ -724,6 +787,8 @@ int sched_reload(struct sched *s, struct conf *conf, struct opsd_error *err)
     s->n_mons = conf->n_monitors;
     conf_free(s->conf);
     s->conf = conf;
+    alert_maint_free(s->maint);
+    s->maint = maint;
     free(fresh);
     sched_alerting_reload(s);
     log_info("event=reloaded monitors=%zu added=%zu changed=%zu removed=%zu", s->n_mons, added,
@@ -857,12 +922,40 @@ struct sched *sched_free(struct sched *s)
     }
     store_batch_clear(&s->pending);
     store_batch_clear(&s->writing);
-    store_batch_clear(&s->pending);
-    store_batch_clear(&s->writing);
     free(s->mons);
+    alert_maint_free(s->maint);
     conf_free(s->conf);
     free(s);
     return NULL;
+}
+
+const struct conf_maintenance *sched_monitor_maintenance(const struct sched *s,
+                                                         const struct conf_monitor *m,
+                                                         uint64_t now_ms, uint64_t *ret_end_ms)
+{
+    return alert_maint_active(s->maint, m, now_ms, ret_end_ms);
+}
+
+size_t sched_maintenance_count(const struct sched *s)
+{
+    return alert_maint_count(s->maint);
+}
+
+int sched_maintenance_at(const struct sched *s, size_t i, uint64_t now_ms,
+                         struct sched_maintenance *ret)
+{
+    int r;
+
+    if (i >= alert_maint_count(s->maint))
+        return -ENOENT;
+    *ret = (struct sched_maintenance){ .conf = alert_maint_conf(s->maint, i) };
+    r = alert_maint_occurrence(s->maint, i, now_ms, &ret->start_ms, &ret->end_ms);
+    ret->scheduled = r == 0;
+    ret->active = r == 0 && ret->start_ms <= now_ms;
+    for (size_t j = 0; j < s->n_mons; j++)
+        if (alert_maint_covers(s->maint, i, s->mons[j]->conf))
+            ret->n_monitors++;
+    return 0;
 }
 
 const struct conf *sched_conf(const struct sched *s)

@@ -5,6 +5,10 @@
 #include "sched/sched.h"
 #include "store/store.h"
 
+struct alert_xofy;
+struct alert_flap;
+struct alert_maint;
+
 struct mon {
     struct sched *s;
     const struct conf_monitor *conf; /* points into s->conf */
@@ -30,6 +34,13 @@ struct mon {
     void *action; /* action.c's state: on_failure run history; NULL until needed */
     bool close_counted; /* closed by the stop, which counts its close callback */
     int64_t alert_id;   /* the open alert raised by this monitor, 0 if none */
+    /* tolerance: {fail, of}: X-of-Y verdicts instead of confirm; NULL when
+     * the monitor has no tolerance (most don't, so it is not inline) */
+    struct alert_xofy *xofy;
+    /* flapping: the monitor's down/up changes; NULL until its first */
+    struct alert_flap *flap;
+    int64_t flap_alert_id; /* the open "is flapping" alert, 0 if none */
+    bool alert_in_maint;   /* its alert was raised inside a maintenance window */
 };
 
 struct action_run;
@@ -116,6 +127,7 @@ struct sched {
 
     void *dns; /* dns.c's resolver state, NULL until the first dns check */
     struct alerting *alerting; /* alerting.c's state */
+    struct alert_maint *maint; /* the config's maintenance windows, compiled */
     void *alerting_close_cb;   /* the uv_close_cb the stop counts closes with */
     struct action_run *actions; /* on_failure commands running */
 
@@ -144,6 +156,8 @@ void sched_alerting_on_state(struct mon *m, enum probe_state from, enum probe_st
 void sched_alerting_committed(struct sched *s, const struct store_batch *b);
 void sched_alerting_reload(struct sched *s);
 void sched_alerting_forget(struct mon *m);
+/* Every result: ends flapping once the monitor kept still for the window. */
+void sched_alerting_on_result(struct mon *m, uint64_t ts);
 /* Starts closing; returns how many times cb will be called. */
 unsigned sched_alerting_close(struct sched *s, uv_close_cb cb);
 void sched_alerting_cleanup(struct sched *s);

@@ -73,6 +73,23 @@ const struct sched_monitor_view *sched_monitor_at(const struct sched *s, size_t 
 const struct sched_monitor_view *sched_monitor_find(const struct sched *s, const char *name);
 void sched_get_stats(const struct sched *s, struct sched_stats *ret);
 
+/* The maintenance window covering m open at now (the one closing last), or
+ * NULL; *ret_end_ms (may be NULL) gets when it closes. */
+const struct conf_maintenance *sched_monitor_maintenance(const struct sched *s,
+                                                         const struct conf_monitor *m,
+                                                         uint64_t now_ms, uint64_t *ret_end_ms);
+/* Window i in config order, with its open or next occurrence. */
+struct sched_maintenance {
+    const struct conf_maintenance *conf;
+    bool scheduled;           /* an occurrence is open or to come (false: a one-off in the past) */
+    bool active;              /* open now */
+    uint64_t start_ms, end_ms; /* that occurrence, when scheduled */
+    size_t n_monitors;        /* monitors it covers */
+};
+size_t sched_maintenance_count(const struct sched *s);
+int sched_maintenance_at(const struct sched *s, size_t i, uint64_t now_ms,
+                         struct sched_maintenance *ret);
+
 /* A heartbeat ping. Returns 0, or -ENOENT for an unknown token (nothing
  * changes). exit_code is used for PROBE_PING_EXIT; body (may be NULL) is
  * kept as the result message, capped. */

@@ -80,6 +80,10 @@ static void fill_monitor(const struct web_ctx *ctx, const struct sched_monitor_v
         .last_ping_ms = v->last_ping_ms,
     };
 
+    const struct conf_maintenance *w =
+        sched_monitor_maintenance(ctx->sched, v->conf, now, &m.maintenance_end_ms);
+
+    m.maintenance = w ? w->name : NULL;
     if (v->has_result)
         web_result_from_probe(&m.last, &v->last); /* borrows v->last.message */
     for (size_t i = 0; i < WEB_UPTIME_N; i++)
@@ -305,7 +309,53 @@ static void get_metrics(const struct web_ctx *ctx, struct web_response *ret)
     respond_sbuf(ret, 200, CT_PROM, &sb);
 }
 
+/* ---- maintenance windows ---- */
+
+static void get_maintenance(const struct web_ctx *ctx, struct web_response *ret)
+{
+    uint64_t now = clock_now_ms(ctx->clock);
+    size_t n = sched_maintenance_count(ctx->sched);
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < n; i++) {
+        struct sched_maintenance w;
+        json_t *mons = json_array(), *labels = json_object(), *o;
+
+        if (sched_maintenance_at(ctx->sched, i, now, &w) < 0)
+            continue;
+        for (size_t j = 0; j < w.conf->n_monitors; j++)
+            json_array_append_new(mons, json_string(w.conf->monitors[j]));
+        for (size_t j = 0; j < w.conf->n_labels; j++)
+            json_object_set_new(labels, w.conf->labels[j].key,
+                                json_string(w.conf->labels[j].value));
+        o = json_pack("{s:s s:o s:o s:o s:o s:o s:I s:b s:o s:o s:I}", "name", w.conf->name,
+                      "description",
+                      w.conf->description ? json_string(w.conf->description) : json_null(),
+                      "monitors", mons, "labels", labels, "schedule",
+                      w.conf->schedule ? json_string(w.conf->schedule) : json_null(), "tz",
+                      w.conf->schedule ? json_string(w.conf->tz) : json_null(), "duration_s",
+                      (json_int_t)(w.conf->duration_ms / 1000), "active", w.active, "start",
+                      w.scheduled ? json_integer((json_int_t)w.start_ms) : json_null(), "end",
+                      w.scheduled ? json_integer((json_int_t)w.end_ms) : json_null(),
+                      "covers", (json_int_t)w.n_monitors);
+        json_array_append_new(arr, o);
+    }
+    respond_json(ret, 200, json_pack("{s:o}", "maintenance", arr));
+}
+
 /* ---- the status page ---- */
+
+/* How far ahead the page announces scheduled maintenance. */
+#define PAGE_MAINT_AHEAD_MS (7ull * 24 * 3600 * 1000)
+
+static int maint_cmp(const void *a, const void *b)
+{
+    const struct web_page_maint *x = a, *y = b;
+
+    if (x->active != y->active)
+        return x->active ? -1 : 1;
+    return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
 
 static void get_page(const struct web_ctx *ctx, struct web_response *ret)
 {
@@ -314,6 +364,8 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
     size_t n = sched_monitor_count(ctx->sched), k = 0;
     _cleanup_free_ struct web_page_monitor *mons = xcalloc(n ? n : 1, sizeof(*mons));
     _cleanup_free_ struct store_uptime *days = NULL;
+    _cleanup_free_ struct web_page_maint *maint = NULL;
+    size_t nm, n_maint = 0;
     struct sbuf sb = SBUF_INIT;
     struct web_page page;
 
@@ -336,6 +388,7 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
             .heartbeat = v->conf->type == CONF_MON_HEARTBEAT,
             .has_result = v->has_result,
             .last_ping_ms = v->last_ping_ms,
+            .maintenance = sched_monitor_maintenance(ctx->sched, v->conf, now, NULL) != NULL,
         };
         if (!v->conf->public_)
             continue;
@@ -348,12 +401,31 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
             memset(d, 0, WEB_STATUS_DAYS * sizeof(*d)); /* shown as "no data" */
         }
     }
+    nm = sched_maintenance_count(ctx->sched);
+    maint = xcalloc(nm ? nm : 1, sizeof(*maint));
+    for (size_t i = 0, j = 0; i < nm; i++) {
+        struct sched_maintenance w;
+        if (sched_maintenance_at(ctx->sched, i, now, &w) < 0 || !w.scheduled ||
+            w.start_ms > now + PAGE_MAINT_AHEAD_MS)
+            continue;
+        maint[j++] = (struct web_page_maint){
+            .name = w.conf->name,
+            .description = w.conf->description,
+            .active = w.active,
+            .start_ms = w.start_ms,
+            .end_ms = w.end_ms,
+        };
+        n_maint = j;
+    }
+    qsort(maint, n_maint, sizeof(*maint), maint_cmp);
     page = (struct web_page){
         .title = conf && conf->server.title ? conf->server.title : "Status",
         .now_ms = now,
         .ndays = WEB_STATUS_DAYS,
         .monitors = mons,
         .n_monitors = n,
+        .maint = maint,
+        .n_maint = n_maint,
     };
     web_page_render(&sb, &page);
     respond_sbuf(ret, 200, CT_HTML, &sb);
@@ -474,6 +546,9 @@ void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
     case WEB_ROUTE_SILENCES:
     case WEB_ROUTE_SILENCE:
         web_alerts_handle(ctx, &m, rq, ret);
+        break;
+    case WEB_ROUTE_MAINTENANCE:
+        get_maintenance(ctx, ret);
         break;
     }
 }

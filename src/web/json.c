@@ -129,6 +129,8 @@ json_t *web_result_json(const struct web_result *r)
     json_object_set_new(j, "http_status", int_or_null(r->http_status));
     json_object_set_new(j, "cert_days", int_or_null(r->cert_days));
     json_object_set_new(j, "timings_ms", t); /* steals t */
+    if (r->stored)
+        json_object_set_new(j, "maintenance", json_boolean(r->maintenance));
     if (r->body)
         json_object_set_new(j, "body", text(r->body));
     return j;
@@ -185,6 +187,10 @@ json_t *web_monitor_json(const struct web_monitor *m)
     json_object_set_new(j, "uptime", up); /* steals up */
     json_object_set_new(j, "checks_total", json_integer((json_int_t)m->checks_total));
     json_object_set_new(j, "checks_failed", json_integer((json_int_t)m->checks_failed));
+    json_object_set_new(j, "maintenance",
+                        m->maintenance ? json_pack("{s:s s:I}", "window", m->maintenance,
+                                                   "until", (json_int_t)m->maintenance_end_ms)
+                                       : json_null());
     if (c->type == CONF_MON_HEARTBEAT) {
         /* Never the token: it is a secret that lets anyone ping. */
         json_object_set_new(j, "period_s", seconds(c->period_ms));

@@ -105,7 +105,8 @@ static const char *state_class(enum probe_state s)
  *          muted  #9aa5b1 on card 6.56, on page 7.40
  *          badges up #3fb950 6.46, down #f85149 4.89, degraded #d29922 6.49 (on card)
  *   both   banner text #fff on up #1a7f37 5.08, on down #cf222e 5.36,
- *          on grey #52606d 6.46
+ *          on grey #52606d 6.46, on maintenance blue #0969da 5.13
+ *   maintenance badge #0969da on light card 5.13, #58a6ff on dark card 6.62
  * Day cells are graphics and never the only carrier: each has a title, the
  * bar an aria-label and the card its uptime in words. Against the light
  * card: full 5.08, low 5.36, high #7cb518 2.48, mid #e8890c 2.62; against
@@ -115,10 +116,11 @@ static const char *state_class(enum probe_state s)
 static const char css[] =
     ":root{--bg:#f6f7f9;--card:#fff;--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;"
     "--up:#1a7f37;--high:#7cb518;--mid:#e8890c;--low:#cf222e;--none:#e4e7eb;--wait:#52606d;"
-    "--up-text:#1a7f37;--down-text:#cf222e;--degraded-text:#9a6700}"
+    "--up-text:#1a7f37;--down-text:#cf222e;--degraded-text:#9a6700;--maint:#0969da;"
+    "--maint-text:#0969da}"
     "@media (prefers-color-scheme:dark){:root{--bg:#0f1419;--card:#1a2027;--fg:#e4e7eb;"
     "--muted:#9aa5b1;--line:#2d3640;--none:#2d3640;--up-text:#3fb950;--down-text:#f85149;"
-    "--degraded-text:#d29922}}"
+    "--degraded-text:#d29922;--maint-text:#58a6ff}}"
     "*{box-sizing:border-box}"
     "body{margin:0;background:var(--bg);color:var(--fg);"
     "font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,Helvetica,Arial,sans-serif}"
@@ -127,7 +129,12 @@ static const char css[] =
     ".banner{border-radius:.5rem;padding:1rem 1.25rem;color:#fff;margin-bottom:1.5rem}"
     ".banner p{margin:0}.verdict{font-weight:600}.updated{font-size:.85rem}"
     ".banner.up{background:var(--up)}.banner.down{background:var(--low)}"
-    ".banner.pending,.banner.paused{background:var(--wait)}"
+    ".banner.pending,.banner.paused{background:var(--wait)}.banner.maint{background:var(--maint)}"
+    ".maint-list{list-style:none;margin:0 0 1.5rem;padding:0;background:var(--card);"
+    "border:1px solid var(--line);border-left:4px solid var(--maint);border-radius:.5rem}"
+    ".maint-list li{padding:.75rem 1.25rem;border-top:1px solid var(--line)}"
+    ".maint-list li:first-child{border-top:0}"
+    ".maint-list .when{color:var(--muted);font-size:.85rem}"
     ".list{list-style:none;margin:0;padding:0;background:var(--card);"
     "border:1px solid var(--line);border-radius:.5rem}"
     ".mon{padding:1rem 1.25rem;border-top:1px solid var(--line)}"
@@ -141,7 +148,7 @@ static const char css[] =
     ".badge{font-weight:600;white-space:nowrap}"
     ".badge.up{color:var(--up-text)}.badge.down{color:var(--down-text)}"
     ".badge.degraded{color:var(--degraded-text)}"
-    ".badge.pending,.badge.paused{color:var(--muted)}"
+    ".badge.pending,.badge.paused{color:var(--muted)}.badge.maint{color:var(--maint-text)}"
     ".bar{display:flex;gap:2px;height:2.1rem;margin:.6rem 0 .3rem}"
     ".day{flex:1 1 0;min-width:0;border-radius:2px}"
     ".day,.swatch{background:var(--none)}"
@@ -163,7 +170,8 @@ static bool shown(const struct web_page_monitor *m)
 
 static void banner(struct sbuf *sb, const struct web_page *p)
 {
-    size_t n_down = 0, n_checking = 0, n_up = 0, n_waiting = 0, n_paused = 0, listed = 0;
+    size_t n_down = 0, n_checking = 0, n_up = 0, n_waiting = 0, n_paused = 0, n_maint = 0,
+           listed = 0;
     char hhmm[16], iso[32];
     time_t t = (time_t)(p->now_ms / 1000);
     struct tm tm;
@@ -174,6 +182,8 @@ static void banner(struct sbuf *sb, const struct web_page *p)
             continue;
         if (m->state == PROBE_STATE_PAUSED)
             n_paused++; /* listed, but never down nor checking */
+        else if (m->maintenance)
+            n_maint++; /* announced: neither an outage nor all clear */
         else if (m->state == PROBE_STATE_DOWN)
             n_down++;
         else if (m->state == PROBE_STATE_UP)
@@ -191,7 +201,7 @@ static void banner(struct sbuf *sb, const struct web_page *p)
                   n_down, n_down == 1 ? "" : "s");
         for (size_t i = 0; i < p->n_monitors && listed < BANNER_MAX_NAMES; i++) {
             const struct web_page_monitor *m = &p->monitors[i];
-            if (!shown(m) || m->state != PROBE_STATE_DOWN)
+            if (!shown(m) || m->state != PROBE_STATE_DOWN || m->maintenance)
                 continue;
             if (listed++)
                 sbuf_puts(sb, ", ");
@@ -200,6 +210,11 @@ static void banner(struct sbuf *sb, const struct web_page *p)
         if (n_down > listed)
             sbuf_addf(sb, " and %zu more", n_down - listed);
         sbuf_puts(sb, "</p>");
+    } else if (n_maint > 0) {
+        sbuf_addf(sb,
+                  "<section class=\"banner maint\" role=\"status\"><p class=\"verdict\">"
+                  "Maintenance in progress (%zu monitor%s)</p>",
+                  n_maint, n_maint == 1 ? "" : "s");
     } else if (n_checking > 0) {
         sbuf_puts(sb, "<section class=\"banner pending\" role=\"status\"><p class=\"verdict\">"
                       "Checking...</p>");
@@ -286,8 +301,10 @@ static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_
         uptime_words(sb, p, m, p->ndays);
     }
     sbuf_addf(sb, "</span><span class=\"badge %s\">%s</span></div></div>\n",
-              m->state == PROBE_STATE_UP && m->degraded ? "degraded" : state_class(m->state),
-              state_label(m));
+              m->maintenance                             ? "maint"
+              : m->state == PROBE_STATE_UP && m->degraded ? "degraded"
+                                                          : state_class(m->state),
+              m->maintenance ? "Under maintenance" : state_label(m));
 
     sbuf_puts(sb, "<div class=\"bar\" role=\"img\" aria-label=\"");
     sbuf_add_html(sb, m->name);
@@ -318,6 +335,39 @@ static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_
     else
         sbuf_addf(sb, "%u days ago", p->ndays);
     sbuf_puts(sb, "</span><span>Today</span></div>\n</li>\n");
+}
+
+static void format_utc(uint64_t ms, char *buf, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%a %d %b %H:%M UTC", &tm);
+}
+
+/* Open and coming maintenance, Statuspage-style: what, when, what for. */
+static void maintenance(struct sbuf *sb, const struct web_page *p)
+{
+    char from[40], to[40];
+
+    if (!p->n_maint)
+        return;
+    sbuf_puts(sb, "<ul class=\"maint-list\" aria-label=\"Maintenance\">\n");
+    for (size_t i = 0; i < p->n_maint; i++) {
+        const struct web_page_maint *w = &p->maint[i];
+
+        format_utc(w->start_ms, from, sizeof(from));
+        format_utc(w->end_ms, to, sizeof(to));
+        sbuf_addf(sb, "<li><strong>%s:</strong> ",
+                  w->active ? "Maintenance in progress" : "Scheduled maintenance");
+        sbuf_add_html(sb, w->description && *w->description ? w->description : w->name);
+        if (w->active)
+            sbuf_addf(sb, "<br><span class=\"when\">until %s</span></li>\n", to);
+        else
+            sbuf_addf(sb, "<br><span class=\"when\">%s &ndash; %s</span></li>\n", from, to);
+    }
+    sbuf_puts(sb, "</ul>\n");
 }
 
 /* The colour key of the day cells; the words carry it, not the colours. */
@@ -357,6 +407,7 @@ void web_page_render(struct sbuf *sb, const struct web_page *p)
     sbuf_add_html(sb, title);
     sbuf_puts(sb, "</h1>\n");
     banner(sb, p);
+    maintenance(sb, p);
 
     for (size_t i = 0; i < p->n_monitors; i++)
         n_shown += shown(&p->monitors[i]);

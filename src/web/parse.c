@@ -122,6 +122,7 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         { "/metrics", WEB_ROUTE_METRICS },
         { "/api/v1/monitors", WEB_ROUTE_MONITORS },
         { "/api/v1/monitors/", WEB_ROUTE_MONITORS },
+        { "/api/v1/maintenance", WEB_ROUTE_MAINTENANCE },
     };
     static const char monitors[] = "/api/v1/monitors/";
     struct web_match m = { 0 };

@@ -56,6 +56,7 @@ enum web_route {
     WEB_ROUTE_NOTIFICATION,  /* GET /api/v1/notifications/{id} (with its attempts) */
     WEB_ROUTE_SILENCES,      /* GET|POST /api/v1/silences */
     WEB_ROUTE_SILENCE,       /* GET|DELETE /api/v1/silences/{id} */
+    WEB_ROUTE_MAINTENANCE,   /* GET /api/v1/maintenance */
 };
 
 struct web_match {
@@ -119,6 +120,8 @@ struct web_result {
     int32_t http_status;                                   /* PROBE_NO_VALUE if none */
     int32_t cert_days;                                     /* PROBE_NO_VALUE if none */
     int32_t dns_us, connect_us, tls_us, ttfb_us, total_us; /* PROBE_NO_VALUE if n/a */
+    bool stored;      /* read from the store: maintenance below is known */
+    bool maintenance; /* taken inside a maintenance window (left out of uptime) */
 };
 
 void web_result_from_probe(struct web_result *ret, const struct probe_last *r);
@@ -146,6 +149,8 @@ struct web_monitor {
     uint64_t checks_total, checks_failed;
     uint64_t last_ping_ms;       /* heartbeats: 0 if none */
     double uptime[WEB_UPTIME_N]; /* ratios in [0,1]; < 0 when no data */
+    const char *maintenance;     /* the open window covering it (borrowed), or NULL */
+    uint64_t maintenance_end_ms;
 };
 
 /* New references; the caller owns them. */
@@ -200,6 +205,15 @@ struct web_page_monitor {
     bool heartbeat;                  /* a heartbeat monitor: fed by pings, not checks */
     bool has_result;                 /* it has a result (from this run or the store) */
     uint64_t last_ping_ms;           /* heartbeats: last ping of any kind, 0 if none */
+    bool maintenance;                /* a maintenance window covering it is open */
+};
+
+/* A maintenance window as the page shows it: open now, or coming. */
+struct web_page_maint {
+    const char *name;        /* borrowed */
+    const char *description; /* borrowed; may be NULL */
+    bool active;
+    uint64_t start_ms, end_ms;
 };
 
 struct web_page {
@@ -208,6 +222,8 @@ struct web_page {
     unsigned ndays;
     const struct web_page_monitor *monitors;
     size_t n_monitors;
+    const struct web_page_maint *maint; /* active first, then by start */
+    size_t n_maint;
 };
 
 /* The CSS class of a day cell: "none" (no data), "full" (100%), "high"

@@ -407,7 +407,7 @@ static void test_monitor_json_http(void **state)
            "\"ok\":true,\"message\":\"HTTP 200\",\"http_status\":200,\"cert_days\":42,"
            "\"timings_ms\":{\"dns\":1.001,\"connect\":null,\"tls\":2.5,\"first_byte\":11.0,"
            "\"total\":12.345}},\"uptime\":{\"24h\":0.999306,\"7d\":null,\"30d\":1.0},"
-           "\"checks_total\":10,\"checks_failed\":1}\n");
+           "\"checks_total\":10,\"checks_failed\":1,\"maintenance\":null}\n");
 }
 
 static void test_monitor_json_heartbeat(void **state)
@@ -745,6 +745,50 @@ static void test_page_banner_down(void **state)
     assert_null(strstr(html, "secret"));
     assert_non_null(strstr(html, "<span class=\"badge down\">Down</span>"));
     assert_non_null(strstr(one, "1 monitor down: api</p>"));
+}
+
+static void test_page_maintenance(void **state)
+{
+    struct web_page_monitor mons[] = {
+        { .name = "db", .public_ = true, .state = PROBE_STATE_DOWN, .maintenance = true },
+        { .name = "api", .public_ = true, .state = PROBE_STATE_UP },
+    };
+    struct web_page_maint maint[] = {
+        { .name = "upgrade", .description = "Database <upgrade>", .active = true,
+          .start_ms = T0 - 600000, .end_ms = T0 + 1800000 },
+        { .name = "nightly", .start_ms = T0 + 86400000, .end_ms = T0 + 86400000 + 1800000 },
+    };
+    struct web_page p = {
+        .title = "Acme Status",
+        .now_ms = T0,
+        .ndays = 90,
+        .monitors = mons,
+        .n_monitors = 2,
+        .maint = maint,
+        .n_maint = 2,
+    };
+    struct sbuf sb = SBUF_INIT;
+    _cleanup_free_ char *html = NULL;
+    _cleanup_free_ char *outage = NULL;
+
+    (void)state;
+    web_page_render(&sb, &p);
+    html = sbuf_detach(&sb, NULL);
+    /* down under maintenance is announced, not an outage */
+    assert_non_null(strstr(html, "<section class=\"banner maint\" role=\"status\"><p "
+                                 "class=\"verdict\">Maintenance in progress (1 monitor)</p>"));
+    assert_null(strstr(html, "monitor down"));
+    assert_non_null(strstr(html, "<span class=\"badge maint\">Under maintenance</span>"));
+    assert_non_null(strstr(html, "<strong>Maintenance in progress:</strong> Database "
+                                 "&lt;upgrade&gt;<br><span class=\"when\">until "));
+    assert_non_null(strstr(html, "<strong>Scheduled maintenance:</strong> nightly<br>"));
+    /* a real outage elsewhere still wins the banner */
+    mons[1].state = PROBE_STATE_DOWN;
+    p.n_maint = 0;
+    web_page_render(&sb, &p);
+    outage = sbuf_detach(&sb, NULL);
+    assert_non_null(strstr(outage, "1 monitor down: api</p>"));
+    assert_null(strstr(outage, "<ul class=\"maint-list\""));
 }
 
 static void test_page_banner_many_down(void **state)
@@ -1172,6 +1216,7 @@ int main(void)
         cmocka_unit_test(test_proc_parse_stat),
         cmocka_unit_test(test_page_banner_all_up),
         cmocka_unit_test(test_page_banner_down),
+        cmocka_unit_test(test_page_maintenance),
         cmocka_unit_test(test_page_banner_many_down),
         cmocka_unit_test(test_page_banner_pending),
         cmocka_unit_test(test_page_days),
