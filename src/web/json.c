@@ -41,6 +41,8 @@ void web_result_from_store(struct web_result *ret, const struct store_result *r)
         .tls_us = r->tls_us,
         .ttfb_us = r->ttfb_us,
         .total_us = r->total_us,
+        .stored = true,
+        .maintenance = r->maintenance,
     };
 }
 

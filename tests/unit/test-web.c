@@ -467,6 +467,7 @@ static void test_result_json_from_store(void **state)
         .http_status = STORE_NO_VALUE,
         .cert_days = STORE_NO_VALUE,
         .message = "bad \xff byte", /* not UTF-8: must still give valid JSON */
+        .maintenance = true,
     };
     struct web_result r;
     _cleanup_free_ char *s = NULL;
@@ -477,7 +478,8 @@ static void test_result_json_from_store(void **state)
     assert_string_equal(s, "{\"time\":\"2026-11-20T12:00:00.000Z\",\"status\":\"critical\","
                            "\"ok\":false,\"message\":\"bad ? byte\",\"http_status\":null,"
                            "\"cert_days\":null,\"timings_ms\":{\"dns\":null,\"connect\":0.5,"
-                           "\"tls\":null,\"first_byte\":null,\"total\":5000.123}}\n");
+                           "\"tls\":null,\"first_byte\":null,\"total\":5000.123},"
+                           "\"maintenance\":true}\n");
 }
 
 static void test_event_json(void **state)
