@@ -7,3 +7,4 @@
 #include "alert/link.h"
 #include "alert/manager.h"
 #include "alert/route.h"
+#include "alert/stats.h"
