@@ -312,7 +312,12 @@ static int stats_time(const char *key, const char *v, uint64_t now_ms, uint64_t 
 {
     uint64_t x;
 
-    if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) <= 15) {
+    /* Digits alone are ms, as in ?since= of the alert list, never the
+     * Unix seconds clock_parse_time() would also take. 15 digits reach
+     * the year 33658. */
+    if (v && *v && strspn(v, "0123456789") == strlen(v)) {
+        if (strlen(v) > 15)
+            goto bad;
         *ret = strtoull(v, NULL, 10);
         return 0;
     }
@@ -324,6 +329,7 @@ static int stats_time(const char *key, const char *v, uint64_t now_ms, uint64_t 
         *ret = x;
         return 0;
     }
+bad:
     return opsd_errorf(err, -EINVAL,
                        "'%s' must be a duration before now (7d, 12h), an RFC 3339 time "
                        "(2026-11-30T00:00:00Z) or epoch ms, not '%.64s'",

@@ -449,6 +449,7 @@ static void test_stats_query(void **state)
         { { "since", "1h" }, { "until", "2h" } }, /* since after until */
         { { "since", "1h" }, { "since", "2h" } },
         { { "severity", "high" }, { "until", "1d" } },
+        { { "since", "1234567890123456" }, { "until", "1d" } }, /* ms past year 33658 */
     };
 
     (void)state;
