@@ -294,17 +294,6 @@ enum stmt_id {
     " suppressed, starts_ms, updated_ms, acked_ms, acked_by, resolved_ms, review, review_by,"      \
     " reviewed_ms, review_comment"
 
-/* A review in an upserted row replaces the stored one only when it is
- * newer: the engine upserts from its own copy of the alert, which does not
- * see a review written since (store_alert_set_review()). */
-#define NEWER_REVIEW(col)                                                                          \
-    " " col " = CASE WHEN excluded.reviewed_ms > alerts.reviewed_ms THEN excluded." col            \
-    " ELSE alerts." col " END"
-#define REVIEW_IF_NEWER                                                                            \
-    NEWER_REVIEW("review")                                                                         \
-    "," NEWER_REVIEW("review_by") "," NEWER_REVIEW("review_comment") "," NEWER_REVIEW(             \
-        "reviewed_ms")
-
 /* ?1 state (0 any), ?2 since, ?3 until, ?4 limit, ?5 monitor. */
 #define SELECT_ALERTS(where)                                                                       \
     "SELECT " ALERT_COLS " FROM alerts WHERE (?1 = 0 OR state = ?1) AND starts_ms >= ?2"           \
@@ -382,9 +371,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " ON CONFLICT (monitor_id, key) DO UPDATE SET value = excluded.value",
     [ST_MEMO_GET] = "SELECT value FROM memos WHERE monitor_id = ?1 AND key = ?2",
     /* The whole row replaced, in place: nothing else refers to an alert's
-     * row, and DO UPDATE keeps it one write where REPLACE is two. The
-     * review's columns read the old row's reviewed_ms: SET expressions all
-     * see the row as it was, so the order of the assignments does not matter. */
+     * row, and DO UPDATE keeps it one write where REPLACE is two. Except
+     * the review, which the row replaces only when its own is newer: the
+     * engine upserts from its copy of the alert, which does not see a
+     * review written since (store_alert_set_review()). SET expressions all
+     * read the row as it was, so reviewed_ms is compared before it changes. */
     [ST_UPSERT_ALERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
                         " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
                         " ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint,"
@@ -394,7 +385,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " message = excluded.message, suppressed = excluded.suppressed,"
                         " starts_ms = excluded.starts_ms, updated_ms = excluded.updated_ms,"
                         " acked_ms = excluded.acked_ms, acked_by = excluded.acked_by,"
-                        " resolved_ms = excluded.resolved_ms," REVIEW_IF_NEWER,
+                        " resolved_ms = excluded.resolved_ms,"
+                        " review = CASE WHEN excluded.reviewed_ms > reviewed_ms"
+                        "  THEN excluded.review ELSE review END,"
+                        " review_by = CASE WHEN excluded.reviewed_ms > reviewed_ms"
+                        "  THEN excluded.review_by ELSE review_by END,"
+                        " review_comment = CASE WHEN excluded.reviewed_ms > reviewed_ms"
+                        "  THEN excluded.review_comment ELSE review_comment END,"
+                        " reviewed_ms = max(reviewed_ms, excluded.reviewed_ms)",
     [ST_INSERT_NOTIF] = "INSERT INTO notifications (id, idempotency_key, receiver, reason,"
                         " group_key, alert_ids, payload_json, state, attempts, created_ms,"
                         " next_attempt_ms, last_attempt_ms, done_ms, last_error)"
