@@ -8,3 +8,4 @@
 #include "alert/maint.h"
 #include "alert/manager.h"
 #include "alert/route.h"
+#include "alert/stats.h"

@@ -72,6 +72,7 @@ struct ralert {
     bool open;
     bool routed; /* put into its routes (false while suppressed) */
     bool heard;  /* some notification announced it firing */
+    bool gc_keep; /* gc()'s verdict, between its two passes */
     struct taken *taken;
     size_t n_taken;
     char **notified; /* receivers told about it through groups (for restore/reload) */
@@ -819,6 +820,8 @@ static void gc(struct alert_mgr *m)
     if (!m->gc_due)
         return;
     m->gc_due = false;
+    /* Two passes: find_open_fp() walks the whole list, so nothing may be
+     * freed (or moved) until every alert has its verdict. */
     for (size_t i = 0; i < m->n_all; i++) {
         struct ralert *a = m->all[i];
         bool held = a->open;
@@ -831,7 +834,11 @@ static void gc(struct alert_mgr *m)
             held = g && alert_group_holds(g, a->v.fingerprint) &&
                    !find_open_fp(m, a->v.fingerprint);
         }
-        if (held)
+        a->gc_keep = held;
+    }
+    for (size_t i = 0; i < m->n_all; i++) {
+        struct ralert *a = m->all[i];
+        if (a->gc_keep)
             m->all[keep++] = a;
         else
             ralert_free(a);

@@ -1,6 +1,7 @@
-/* opsd alerts, opsd ack, opsd resolve, opsd notifications: the alerting API
- * from the command line. Reads need nothing; ack and resolve send a token
- * with the write scope (--token or $OPSD_TOKEN). */
+/* opsd alerts (with its review and stats subcommands), opsd ack, opsd
+ * resolve, opsd notifications: the alerting API from the command line.
+ * Reads need nothing; ack, resolve and review send a token with the write
+ * scope (--token or $OPSD_TOKEN). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,9 +86,12 @@ static void alerts_usage(FILE *f)
     fprintf(f,
             "usage: opsd alerts [--state STATE] [--monitor NAME] [--since DURATION] [--limit N]\n"
             "                   [-c FILE] [--server URL] [--json]\n"
+            "       opsd alerts review ALERT_ID actionable|false_positive [--comment TEXT]\n"
+            "       opsd alerts stats [--since WHEN] [--until WHEN]\n"
             "\n"
             "Lists alerts, newest first (GET /api/v1/alerts). By default the open ones: firing,\n"
-            "acknowledged and silenced.\n"
+            "acknowledged and silenced. 'review' records whether an alert needed a person;\n"
+            "'stats' sums a window up for the weekly review (see their --help).\n"
             "\n"
             "options:\n"
             "  --state STATE      open (default), firing, acknowledged, silenced, resolved, all\n"
@@ -97,6 +101,9 @@ static void alerts_usage(FILE *f)
             "%s%s",
             client_opts, exit_text);
 }
+
+static int alerts_review(int argc, char **argv);
+static int alerts_stats(int argc, char **argv);
 
 int cmd_alerts(int argc, char **argv)
 {
@@ -108,6 +115,10 @@ int cmd_alerts(int argc, char **argv)
     json_t *a;
     int r;
 
+    if (argc > 1 && strcmp(argv[1], "review") == 0)
+        return alerts_review(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "stats") == 0)
+        return alerts_stats(argc - 1, argv + 1);
     for (int k = 1; k < argc; k++) {
         const char *arg = argv[k];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -168,6 +179,229 @@ int cmd_alerts(int argc, char **argv)
                    s_or(json_object_get(a, "summary"), ""));
         }
     }
+    json_decref(j);
+    return CMD_EXIT_OK;
+}
+
+/* ---- opsd alerts review ---- */
+
+static void review_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: opsd alerts review ALERT_ID actionable|false_positive [--comment TEXT]\n"
+            "                          [--token TOKEN] [-c FILE] [--server URL] [--json]\n"
+            "\n"
+            "Records whether an alert needed a person (POST /api/v1/alerts/ID/review), for the\n"
+            "weekly review that 'opsd alerts stats' feeds. Any alert can be reviewed, open or\n"
+            "resolved; a second review replaces the first. The reviewer is the token's name.\n"
+            "\n"
+            "  actionable         someone had to act on it\n"
+            "  false_positive     nothing was wrong, or nothing could be done: tune or remove it\n"
+            "\n"
+            "options:\n"
+            "  --comment TEXT     why (at most 1024 bytes)\n"
+            "  --token TOKEN      an API token with the write scope (default: $OPSD_TOKEN)\n"
+            "%s%s",
+            client_opts, exit_text);
+}
+
+static int alerts_review(int argc, char **argv)
+{
+    struct cmd_client c = { .name = "opsd alerts review" };
+    const char *id = NULL, *verdict = NULL, *comment = NULL;
+    _cleanup_free_ char *path = NULL, *body = NULL;
+    json_t *j = NULL, *req;
+    char *end;
+    int r;
+
+    for (int k = 1; k < argc; k++) {
+        const char *arg = argv[k];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            review_usage(stdout);
+            return CMD_EXIT_OK;
+        }
+        r = cmd_client_option(&c, argc, argv, &k);
+        if (r == 0)
+            r = cmd_option_value(argc, argv, &k, NULL, "--comment", &comment);
+        if (r < 0) {
+            if (strncmp(arg, "--comment", 9) == 0)
+                fprintf(stderr, "%s: error: option '%s' needs a value\n", c.name, arg);
+            return CMD_EXIT_USAGE;
+        }
+        if (r > 0)
+            continue;
+        if (arg[0] == '-' || (id && verdict))
+            return cmd_bad_argument(&c, arg);
+        *(id ? &verdict : &id) = arg;
+    }
+    if (!id || strtoll(id, &end, 10) <= 0 || *end) {
+        fprintf(stderr, "%s: error: %s (see '%s --help')\n", c.name,
+                id ? "the alert id must be a positive number" : "which alert? pass its id", c.name);
+        return CMD_EXIT_USAGE;
+    }
+    if (!verdict || (strcmp(verdict, "actionable") && strcmp(verdict, "false_positive"))) {
+        fprintf(stderr, "%s: error: the review must be 'actionable' or 'false_positive'%s%s%s\n",
+                c.name, verdict ? ", not '" : "", verdict ? verdict : "", verdict ? "'" : "");
+        return CMD_EXIT_USAGE;
+    }
+    req = json_pack("{s:s}", "review", verdict);
+    if (comment)
+        json_object_set_new(req, "comment", json_string(comment));
+    body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!body) {
+        fprintf(stderr, "%s: error: the comment is not valid UTF-8\n", c.name);
+        return CMD_EXIT_USAGE;
+    }
+    path = xasprintf("/api/v1/alerts/%s/review", id);
+    r = cmd_api(&c, "POST", path, body, &j);
+    if (r != 0)
+        return r;
+    if (c.json)
+        print_json(j);
+    else
+        printf("alert %s reviewed as %s by %s\n", id, s_or(json_object_get(j, "review"), "?"),
+               s_or(json_object_get(j, "by"), "?"));
+    json_decref(j);
+    return CMD_EXIT_OK;
+}
+
+/* ---- opsd alerts stats ---- */
+
+static void stats_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: opsd alerts stats [--since WHEN] [--until WHEN] [-c FILE] [--server URL]\n"
+            "                         [--json]\n"
+            "\n"
+            "Sums up the alerts that started in a window, for the weekly review\n"
+            "(GET /api/v1/alerts/stats): per severity, how many there were, how many were\n"
+            "reviewed actionable or false positive and how many are not reviewed yet, the time\n"
+            "to acknowledge (MTTA, over the acknowledged alerts) and to resolve (TTR, over the\n"
+            "resolved ones) as median and 90th percentile (nearest rank); then the alerts per\n"
+            "ISO week (weeks start on Monday, UTC).\n"
+            "\n"
+            "options:\n"
+            "  --since WHEN       start of the window (default 7d): a duration before now (7d,\n"
+            "                     12h), an RFC 3339 time (2026-11-30T00:00:00Z) or epoch ms\n"
+            "  --until WHEN       end of the window, the same forms (default: now)\n"
+            "%s%s",
+            client_opts, exit_text);
+}
+
+static bool when_valid(const char *v)
+{
+    uint64_t ms;
+
+    return duration_parse_ms(v, &ms) == 0 || clock_parse_time(v, &ms) == 0;
+}
+
+/* A duration from the API (ms, or null) as "4m12s": whole seconds from a
+ * second up, "-" when there is none. */
+static const char *dur(const json_t *v, char *buf, size_t n)
+{
+    uint64_t ms;
+
+    if (!json_is_integer(v))
+        return "-";
+    ms = (uint64_t)json_integer_value(v);
+    if (ms >= 1000)
+        ms = (ms + 500) / 1000 * 1000;
+    return duration_format(ms, buf, n);
+}
+
+static uint64_t num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+
+    return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void stats_row(const char *name, const json_t *r)
+{
+    const json_t *mtta = json_object_get(r, "mtta_ms"), *ttr = json_object_get(r, "ttr_ms");
+    char a[32], b[32], c[32], d[32];
+
+    printf("%-9s %6" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %6" PRIu64 " %5" PRIu64
+           " %9s %9s %9s %9s\n",
+           name, num(r, "count"), num(r, "actionable"), num(r, "false_positive"),
+           num(r, "unreviewed"), num(r, "acknowledged"), num(r, "open"),
+           dur(json_object_get(mtta, "p50"), a, sizeof(a)),
+           dur(json_object_get(mtta, "p90"), b, sizeof(b)),
+           dur(json_object_get(ttr, "p50"), c, sizeof(c)),
+           dur(json_object_get(ttr, "p90"), d, sizeof(d)));
+}
+
+static const char *const severities[] = { "critical", "high", "medium", "low" };
+
+static int alerts_stats(int argc, char **argv)
+{
+    struct cmd_client c = { .name = "opsd alerts stats" };
+    const char *since = "7d", *until = NULL;
+    struct sbuf q = SBUF_INIT;
+    json_t *j = NULL, *w;
+    size_t i;
+    int r;
+
+    for (int k = 1; k < argc; k++) {
+        const char *arg = argv[k];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            stats_usage(stdout);
+            return CMD_EXIT_OK;
+        }
+        r = cmd_client_option(&c, argc, argv, &k);
+        if (r == 0)
+            r = cmd_option_value(argc, argv, &k, NULL, "--since", &since);
+        if (r == 0)
+            r = cmd_option_value(argc, argv, &k, NULL, "--until", &until);
+        if (r < 0) {
+            fprintf(stderr, "%s: error: option '%s' needs a value\n", c.name, arg);
+            return CMD_EXIT_USAGE;
+        }
+        if (r == 0)
+            return cmd_bad_argument(&c, arg);
+    }
+    if (!when_valid(since) || (until && !when_valid(until))) {
+        fprintf(stderr,
+                "%s: error: --%s '%s' is not a duration (7d, 12h), an RFC 3339 time or epoch "
+                "ms\n",
+                c.name, when_valid(since) ? "until" : "since", when_valid(since) ? until : since);
+        return CMD_EXIT_USAGE;
+    }
+    sbuf_puts(&q, "/api/v1/alerts/stats");
+    query_add(&q, "since", since);
+    if (until)
+        query_add(&q, "until", until);
+    r = cmd_api(&c, "GET", q.buf, NULL, &j);
+    sbuf_release(&q);
+    if (r != 0)
+        return r;
+    if (c.json) {
+        print_json(j);
+        json_decref(j);
+        return CMD_EXIT_OK;
+    }
+    printf("alerts that started from %s to %s\n\n", s_or(json_object_get(j, "since"), "?"),
+           s_or(json_object_get(j, "until"), "?"));
+    printf("%-9s %6s %11s %11s %11s %6s %5s %9s %9s %9s %9s\n", "SEVERITY", "ALERTS", "ACTIONABLE",
+           "FALSE POS.", "UNREVIEWED", "ACKED", "OPEN", "MTTA P50", "MTTA P90", "TTR P50",
+           "TTR P90");
+    for (i = 0; i < ARRAY_SIZE(severities); i++)
+        stats_row(severities[i], json_object_get(json_object_get(j, "by_severity"), severities[i]));
+    stats_row("total", json_object_get(j, "total"));
+    printf("\n%-9s %-10s %6s %8s %6s %6s %6s\n", "WEEK", "FROM", "ALERTS", "CRITICAL", "HIGH",
+           "MEDIUM", "LOW");
+    json_array_foreach(json_object_get(j, "weeks"), i, w)
+    {
+        const json_t *bs = json_object_get(w, "by_severity");
+
+        printf("%-9s %-10s %6" PRIu64 " %8" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
+               s_or(json_object_get(w, "week"), "?"), s_or(json_object_get(w, "starts_on"), "?"),
+               num(w, "total"), num(bs, "critical"), num(bs, "high"), num(bs, "medium"),
+               num(bs, "low"));
+    }
+    printf("\nMTTA is over the acknowledged alerts, TTR over the resolved ones; percentiles are "
+           "nearest-rank.\n");
     json_decref(j);
     return CMD_EXIT_OK;
 }

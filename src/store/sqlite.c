@@ -197,6 +197,10 @@ static const char *const migrations[] = {
     "  revoked_ms INTEGER NOT NULL);"
     /* One live token per name; revoked ones keep theirs for the record. */
     "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(name) WHERE revoked_ms = 0;",
+    /* 7: why a reviewer judged an alert so, and the alert statistics'
+     * window ("the alerts that started this week") as an index range. */
+    "ALTER TABLE alerts ADD COLUMN review_comment TEXT;"
+    "CREATE INDEX alerts_starts ON alerts(starts_ms);",
 };
 
 enum stmt_id {
@@ -235,6 +239,8 @@ enum stmt_id {
     ST_ALERTS, /* four shapes: + ALERTS_OPEN when open_only, + ALERTS_MONITOR with a monitor */
     ST_ALERTS_LAST = ST_ALERTS + 3,
     ST_ALERT_GET,
+    ST_ALERT_TIMINGS,
+    ST_ALERT_REVIEW,
     ST_NOTIFS, /* eight shapes: + NOTIFS_STATE, + NOTIFS_ALERT, + NOTIFS_OLDEST */
     ST_NOTIFS_LAST = ST_NOTIFS + 7,
     ST_NOTIF_GET,
@@ -286,7 +292,7 @@ enum stmt_id {
 #define ALERT_COLS                                                                                 \
     "id, fingerprint, monitor, source, severity, state, labels_json, summary, message,"            \
     " suppressed, starts_ms, updated_ms, acked_ms, acked_by, resolved_ms, review, review_by,"      \
-    " reviewed_ms"
+    " reviewed_ms, review_comment"
 
 /* ?1 state (0 any), ?2 since, ?3 until, ?4 limit, ?5 monitor. */
 #define SELECT_ALERTS(where)                                                                       \
@@ -365,9 +371,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " ON CONFLICT (monitor_id, key) DO UPDATE SET value = excluded.value",
     [ST_MEMO_GET] = "SELECT value FROM memos WHERE monitor_id = ?1 AND key = ?2",
     /* The whole row replaced, in place: nothing else refers to an alert's
-     * row, and DO UPDATE keeps it one write where REPLACE is two. */
+     * row, and DO UPDATE keeps it one write where REPLACE is two. Except
+     * the review, which the row replaces only when its own is newer: the
+     * engine upserts from its copy of the alert, which does not see a
+     * review written since (store_alert_set_review()). SET expressions all
+     * read the row as it was, so reviewed_ms is compared before it changes. */
     [ST_UPSERT_ALERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
                         " ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint,"
                         " monitor = excluded.monitor, source = excluded.source,"
                         " severity = excluded.severity, state = excluded.state,"
@@ -375,8 +385,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " message = excluded.message, suppressed = excluded.suppressed,"
                         " starts_ms = excluded.starts_ms, updated_ms = excluded.updated_ms,"
                         " acked_ms = excluded.acked_ms, acked_by = excluded.acked_by,"
-                        " resolved_ms = excluded.resolved_ms, review = excluded.review,"
-                        " review_by = excluded.review_by, reviewed_ms = excluded.reviewed_ms",
+                        " resolved_ms = excluded.resolved_ms,"
+                        " review = CASE WHEN excluded.reviewed_ms > reviewed_ms"
+                        "  THEN excluded.review ELSE review END,"
+                        " review_by = CASE WHEN excluded.reviewed_ms > reviewed_ms"
+                        "  THEN excluded.review_by ELSE review_by END,"
+                        " review_comment = CASE WHEN excluded.reviewed_ms > reviewed_ms"
+                        "  THEN excluded.review_comment ELSE review_comment END,"
+                        " reviewed_ms = max(reviewed_ms, excluded.reviewed_ms)",
     [ST_INSERT_NOTIF] = "INSERT INTO notifications (id, idempotency_key, receiver, reason,"
                         " group_key, alert_ids, payload_json, state, attempts, created_ms,"
                         " next_attempt_ms, last_attempt_ms, done_ms, last_error)"
@@ -396,6 +412,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ALERTS + ALERTS_MONITOR] = SELECT_ALERTS(" AND monitor = ?5"),
     [ST_ALERTS + ALERTS_MONITOR + ALERTS_OPEN] = SELECT_ALERTS(" AND monitor = ?5" OPEN_STATES),
     [ST_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
+    [ST_ALERT_TIMINGS] = "SELECT id, severity, state, review, starts_ms, acked_ms, resolved_ms"
+                         " FROM alerts WHERE starts_ms >= ?1 AND starts_ms < ?2"
+                         " ORDER BY starts_ms, id",
+    [ST_ALERT_REVIEW] = "UPDATE alerts SET review = ?2, review_by = ?3, review_comment = ?4,"
+                        " reviewed_ms = ?5 WHERE id = ?1",
     [ST_NOTIFS] = SELECT_NOTIFS("", "", "DESC"),
     [ST_NOTIFS + NOTIFS_STATE] = SELECT_NOTIFS("", NOTIF_STATE, "DESC"),
     [ST_NOTIFS + NOTIFS_ALERT] = SELECT_NOTIFS(NOTIF_JOIN, "", "DESC"),
@@ -1094,6 +1115,7 @@ static int upsert_alert(struct conn *c, const struct store_alert *a, struct opsd
     sqlite3_bind_int(st, 16, a->review);
     bind_text(st, 17, a->review_by);
     sqlite3_bind_int64(st, 18, (int64_t)a->reviewed_ms);
+    bind_str(st, 19, a->review_comment); /* validated against its cap */
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         return db_errf(err, c->db, rc, "cannot store alert %lld", (long long)a->id);
@@ -1593,6 +1615,7 @@ static void column_alert(sqlite3_stmt *st, struct store_alert *a)
         .review = sqlite3_column_int(st, 15),
         .review_by = column_str(st, 16),
         .reviewed_ms = column_u64(st, 17),
+        .review_comment = column_str(st, 18),
     };
 }
 
@@ -1647,8 +1670,9 @@ static int sq_alert_get(struct store *s, int64_t id, struct store_alert *ret,
         return db_errf(err, c->db, rc, "cannot read alert %lld", (long long)id);
     column_alert(st, &a);
     {
-        const char **const fields[] = { &a.monitor, &a.summary,    &a.source,   &a.labels_json,
-                                        &a.message, &a.suppressed, &a.acked_by, &a.review_by };
+        const char **const fields[] = { &a.monitor,     &a.summary,   &a.source,
+                                        &a.labels_json, &a.message,   &a.suppressed,
+                                        &a.acked_by,    &a.review_by, &a.review_comment };
 
         /* The statement is reset on return, taking its column texts with
          * it: the caller reads copies, replaced by the next call. */
@@ -1766,7 +1790,40 @@ static int sq_notif_attempts(struct store *s, int64_t notification_id, unsigned 
     return seen;
 }
 
-/* ---- silences and tokens ---- */
+static int sq_alert_timings(struct store *s, uint64_t since_ms, uint64_t until_ms,
+                            store_alert_timing_cb cb, void *userdata, struct opsd_error *err)
+{
+    struct conn *c = &to_sq(s)->loop;
+    _cleanup_reset_ sqlite3_stmt *st = NULL;
+    int r, rc, seen = 0;
+
+    r = conn_stmt(c, ST_ALERT_TIMINGS, &st, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(st, 1, (int64_t)since_ms);
+    sqlite3_bind_int64(st, 2, (int64_t)until_ms);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_alert_timing t = {
+            .id = sqlite3_column_int64(st, 0),
+            .severity = sqlite3_column_int(st, 1),
+            .state = sqlite3_column_int(st, 2),
+            .review = sqlite3_column_int(st, 3),
+            .starts_ms = column_u64(st, 4),
+            .acked_ms = column_u64(st, 5),
+            .resolved_ms = column_u64(st, 6),
+        };
+
+        seen++;
+        r = cb(&t, userdata);
+        if (r != 0)
+            return r < 0 ? r : seen;
+    }
+    if (rc != SQLITE_DONE)
+        return db_errf(err, c->db, rc, "cannot read alert timings");
+    return seen;
+}
+
+/* ---- silences, tokens and reviews ---- */
 
 /* Opens a write transaction on the durable connection, holding the turn
  * (which *turn keeps until the caller's scope ends). */
@@ -1885,6 +1942,37 @@ static int sq_silence_expire(struct store *s, int64_t id, uint64_t at_ms, struct
             r = opsd_errorf(err, -ENOENT, "no silence %lld", (long long)id);
         else if (r > 0)
             r = opsd_errorf(err, -EALREADY, "silence %lld has already ended", (long long)id);
+    }
+    r = durable_end(q, r, err);
+    return r < 0 ? r : 0;
+}
+
+static int sq_alert_set_review(struct store *s, int64_t id, const struct store_review *rv,
+                               struct opsd_error *err)
+{
+    struct sqlite_store *q = to_sq(s);
+    struct conn *c = &q->durable;
+    _cleanup_turn_ struct turnstile *turn = NULL;
+    int r;
+
+    r = durable_begin(q, &turn, "cannot begin reviewing alert", err);
+    if (r >= 0) {
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int rc;
+
+        r = conn_stmt(c, ST_ALERT_REVIEW, &st, err);
+        if (r >= 0) {
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int(st, 2, rv->review);
+            bind_str(st, 3, rv->by);
+            bind_str(st, 4, rv->comment);
+            sqlite3_bind_int64(st, 5, (int64_t)rv->at_ms);
+            rc = sqlite3_step(st);
+            if (rc != SQLITE_DONE)
+                r = db_errf(err, c->db, rc, "cannot review alert %lld", (long long)id);
+            else if (sqlite3_changes64(c->db) == 0)
+                r = opsd_errorf(err, -ENOENT, "no alert %lld", (long long)id);
+        }
     }
     r = durable_end(q, r, err);
     return r < 0 ? r : 0;
@@ -2138,12 +2226,14 @@ static const struct store_ops sqlite_ops = {
     .notification_max_id = sq_notification_max_id,
     .alerts = sq_alerts,
     .alert_get = sq_alert_get,
+    .alert_timings = sq_alert_timings,
     .notifications = sq_notifications,
     .notification_get = sq_notification_get,
     .notif_attempts = sq_notif_attempts,
     .silence_add = sq_silence_add,
     .silence_expire = sq_silence_expire,
     .silences = sq_silences,
+    .alert_set_review = sq_alert_set_review,
     .token_add = sq_token_add,
     .token_find = sq_token_find,
     .tokens = sq_tokens,

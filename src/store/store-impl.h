@@ -78,6 +78,10 @@ struct store_ops {
     /* id > 0. Fills *ret with strings in the backend's scratch, which lives
      * until the next alert_get or close; -ENOENT when there is none. */
     int (*alert_get)(struct store *s, int64_t id, struct store_alert *ret, struct opsd_error *err);
+    /* since < until (until one past STORE_TS_MAX for "no bound"). Same
+     * callback contract as results. */
+    int (*alert_timings)(struct store *s, uint64_t since_ms, uint64_t until_ms,
+                         store_alert_timing_cb cb, void *userdata, struct opsd_error *err);
     /* f is normalised: since clamped, 1 <= limit <= the cap. */
     int (*notifications)(struct store *s, const struct store_notification_filter *f,
                          store_notification_cb cb, void *userdata, struct opsd_error *err);
@@ -97,6 +101,10 @@ struct store_ops {
     /* The first limit silences (by id) with ends_ms > since_ms. */
     int (*silences)(struct store *s, uint64_t since_ms, unsigned limit, store_silence_cb cb,
                     void *userdata, struct opsd_error *err);
+    /* id > 0; rv validated (a known review, by and comment within their
+     * caps, 0 < at_ms <= STORE_TS_MAX). -ENOENT when no such alert. */
+    int (*alert_set_review)(struct store *s, int64_t id, const struct store_review *rv,
+                            struct opsd_error *err);
     int (*token_add)(struct store *s, const struct store_token *t, int64_t *ret_id,
                      struct opsd_error *err);
     /* hash is 64 lowercase hex digits; strings in scratch like alert_get's. */

@@ -115,6 +115,7 @@ void store_batch_put_alert(struct store_batch *b, const struct store_alert *a)
     dst->suppressed = copy_text(a->suppressed);
     dst->acked_by = copy_text(a->acked_by);
     dst->review_by = copy_text(a->review_by);
+    dst->review_comment = copy_capped(a->review_comment, STORE_MAX_REVIEW_COMMENT);
 }
 
 void store_batch_add_notification(struct store_batch *b, const struct store_notification *n)
@@ -198,6 +199,7 @@ void store_batch_clear(struct store_batch *b)
         free((char *)a->suppressed);
         free((char *)a->acked_by);
         free((char *)a->review_by);
+        free((char *)a->review_comment);
     }
     for (i = 0; i < b->n_notifications; i++) {
         struct store_notification *n = &b->notifications[i];
@@ -527,6 +529,8 @@ static int alert_validate(const struct store_alert *a, struct opsd_error *err)
     /* Cut JSON is not JSON: the caller caps it, the store only refuses. */
     if (!text_fits(a->labels_json, OPSD_MAX_ALERT_JSON, false))
         return opsd_errorf(err, -EINVAL, "labels over %d bytes", OPSD_MAX_ALERT_JSON);
+    if (!text_fits(a->review_comment, STORE_MAX_REVIEW_COMMENT, false))
+        return opsd_errorf(err, -EINVAL, "review comment over %d bytes", STORE_MAX_REVIEW_COMMENT);
     return 0;
 }
 
@@ -814,6 +818,22 @@ int store_alert_get(struct store *s, int64_t id, struct store_alert *ret, struct
     return s->ops->alert_get(s, id, ret, err);
 }
 
+int store_alert_timings(struct store *s, uint64_t since_ms, uint64_t until_ms,
+                        store_alert_timing_cb cb, void *userdata, struct opsd_error *err)
+{
+    uint64_t since, until;
+
+    if (!s || !cb)
+        return opsd_errorf(err, -EINVAL, "cannot read alert timings: missing argument");
+    if (until_ms && since_ms > until_ms)
+        return opsd_errorf(err, -EINVAL, "cannot read alert timings: window ends before it starts");
+    since = MIN(since_ms, STORE_TS_MAX);
+    until = until_ms ? MIN(until_ms, STORE_TS_MAX + 1) : STORE_TS_MAX + 1;
+    if (since >= until)
+        return 0;
+    return s->ops->alert_timings(s, since, until, cb, userdata, err);
+}
+
 int store_notifications(struct store *s, const struct store_notification_filter *f,
                         store_notification_cb cb, void *userdata, struct opsd_error *err)
 {
@@ -898,6 +918,29 @@ static bool hash_valid(const char *h)
         if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
             return false;
     return i == 64;
+}
+
+int store_alert_set_review(struct store *s, int64_t id, const struct store_review *rv,
+                           struct opsd_error *err)
+{
+    if (!s || !rv)
+        return opsd_errorf(err, -EINVAL, "cannot review alert: missing argument");
+    if (rv->review != STORE_REVIEW_ACTIONABLE && rv->review != STORE_REVIEW_FALSE_POSITIVE)
+        return opsd_errorf(err, -EINVAL, "cannot review alert %lld: unknown review %d",
+                           (long long)id, rv->review);
+    if (!text_fits(rv->by, OPSD_MAX_NAME, true))
+        return opsd_errorf(err, -EINVAL,
+                           "cannot review alert %lld: reviewer missing or over %d bytes",
+                           (long long)id, OPSD_MAX_NAME);
+    if (!text_fits(rv->comment, STORE_MAX_REVIEW_COMMENT, false))
+        return opsd_errorf(err, -EINVAL, "cannot review alert %lld: comment over %d bytes",
+                           (long long)id, STORE_MAX_REVIEW_COMMENT);
+    if (rv->at_ms == 0 || rv->at_ms > STORE_TS_MAX)
+        return opsd_errorf(err, -EINVAL, "cannot review alert %lld: time out of range",
+                           (long long)id);
+    if (id <= 0)
+        return opsd_errorf(err, -ENOENT, "no alert %lld", (long long)id);
+    return s->ops->alert_set_review(s, id, rv, err);
 }
 
 int store_token_add(struct store *s, const struct store_token *t, int64_t *ret_id,

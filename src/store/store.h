@@ -116,7 +116,8 @@ struct store_alert {
     uint64_t resolved_ms;     /* 0 = not resolved */
     int review;               /* enum store_alert_review */
     const char *review_by;
-    uint64_t reviewed_ms;
+    uint64_t reviewed_ms;     /* 0 = never reviewed */
+    const char *review_comment;
 };
 
 /* Stored: values only grow. */
@@ -171,8 +172,11 @@ struct store_notif_update {
 
 /* What the engine hands to store_write(): owned arrays, filled on the loop,
  * written in one transaction on the worker. Alerts are upserted by id (the
- * whole row replaced), notifications inserted (ignored when the
- * idempotency key exists), then updates and attempts applied. */
+ * whole row replaced, except the review: store_alert_set_review() writes it
+ * beside the engine, whose copy of the alert may be older, so a row's
+ * review fields replace the stored ones only when its reviewed_ms is
+ * newer), notifications inserted (ignored when the idempotency key
+ * exists), then updates and attempts applied. */
 struct store_batch {
     struct store_result *results;
     size_t n_results, cap_results;
@@ -329,6 +333,25 @@ int store_alerts(struct store *s, const struct store_alert_filter *f, store_aler
  * scratch space, valid until the next call on s. */
 int store_alert_get(struct store *s, int64_t id, struct store_alert *ret, struct opsd_error *err);
 
+/* What the alert statistics read of one alert: no texts, no labels. */
+struct store_alert_timing {
+    int64_t id;
+    int severity;           /* enum conf_severity */
+    int state;              /* enum store_alert_state */
+    int review;             /* enum store_alert_review */
+    uint64_t starts_ms;
+    uint64_t acked_ms;      /* 0 = never */
+    uint64_t resolved_ms;   /* 0 = not resolved */
+};
+typedef int (*store_alert_timing_cb)(const struct store_alert_timing *t, void *userdata);
+/* Every alert with since <= starts_ms < until (until 0: no bound), oldest
+ * first (by starts_ms, then id). No limit: statistics count them all, so
+ * the caller bounds the window (or stops by returning non-zero). Returns
+ * how many cb saw, or a negative value cb returned; cb must not call back
+ * into the store. */
+int store_alert_timings(struct store *s, uint64_t since_ms, uint64_t until_ms,
+                        store_alert_timing_cb cb, void *userdata, struct opsd_error *err);
+
 struct store_notification_filter {
     int state;          /* 0 any; else one enum store_notif_state */
     int64_t alert_id;   /* 0 any; else notifications about that alert */
@@ -345,9 +368,22 @@ int store_notification_get(struct store *s, int64_t id, store_notification_cb cb
 int store_notif_attempts(struct store *s, int64_t notification_id, store_notif_attempt_cb cb,
                          void *userdata, struct opsd_error *err);
 
-/* ---- silences and API tokens: small, rare writes done at once on the loop
- * thread (through their own connection, waiting out the writer) so the API
- * answers only after they are durable. ---- */
+/* ---- silences, API tokens and alert reviews: small, rare writes done at
+ * once on the loop thread (through their own connection, waiting out the
+ * writer) so the API answers only after they are durable. ---- */
+
+/* A person's verdict on an alert, for the weekly review. */
+struct store_review {
+    int review;          /* STORE_REVIEW_ACTIONABLE or STORE_REVIEW_FALSE_POSITIVE */
+    const char *by;      /* who, at most OPSD_MAX_NAME bytes; required */
+    const char *comment; /* may be NULL; at most STORE_MAX_REVIEW_COMMENT bytes */
+    uint64_t at_ms;      /* > 0 */
+};
+#define STORE_MAX_REVIEW_COMMENT 1024
+/* Sets the review of alert id, in any state; a second review replaces the
+ * first. -ENOENT if no such alert is stored, -EINVAL for a bad review. */
+int store_alert_set_review(struct store *s, int64_t id, const struct store_review *rv,
+                           struct opsd_error *err);
 
 struct store_silence {
     int64_t id;                /* set by the store on insert */

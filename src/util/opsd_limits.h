@@ -12,6 +12,7 @@
 #define OPSD_MIN_TOKEN_LEN 16              /* heartbeat token length */
 #define OPSD_MAX_TOKEN_LEN 128
 #define OPSD_MAX_RESULTS_LIMIT 10000       /* rows one results query returns */
+#define OPSD_MAX_STATS_ALERTS 1000000      /* alerts one statistics query reads */
 #define OPSD_MAX_CONFIG_DIAGS 200          /* diagnostics kept from one config load */
 #define OPSD_MAX_ALERT_JSON (16 * 1024)    /* bytes of an alert's stored labels JSON */
 #define OPSD_MAX_NOTIFY_PAYLOAD (256 * 1024) /* bytes of one stored notification payload */

@@ -1,7 +1,9 @@
-/* The alerting API: alerts, their acknowledgement and resolution, and the
- * notification outbox with its delivery history. Reads come from the store;
- * writes go through the engine and are answered once they are committed.
- * Every write needs a bearer token with the write scope. */
+/* The alerting API: alerts, their acknowledgement, resolution and review,
+ * the review statistics, and the notification outbox with its delivery
+ * history. Reads come from the store; writes go through the engine and are
+ * answered once they are committed, except silences and reviews, which the
+ * store writes durably at once. Every write needs a bearer token with the
+ * write scope. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "util/apitoken.h"
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/xalloc.h"
 #include "web/web-internal.h"
 
 /* ---- JSON shapes (pure) ---- */
@@ -26,35 +29,32 @@ static json_t *time_or_null(uint64_t ms)
     return ms ? json_integer((json_int_t)ms) : json_null();
 }
 
-static const char *review_name(int r)
-{
-    return r == STORE_REVIEW_ACTIONABLE       ? "actionable"
-           : r == STORE_REVIEW_FALSE_POSITIVE ? "false_positive"
-                                               : NULL;
-}
-
 json_t *web_alert_json(const struct store_alert *a)
 {
     char fp[17];
     json_t *labels = a->labels_json ? json_loads(a->labels_json, 0, NULL) : NULL;
+    json_t *o;
 
     snprintf(fp, sizeof(fp), "%016" PRIx64, a->fingerprint);
     if (!json_is_object(labels)) {
         json_decref(labels);
         labels = json_object();
     }
-    return json_pack("{s:I s:s s:o s:s s:s s:s s:o s:o s:o s:o s:I s:I s:o s:o s:o s:o s:o}",
-                     "id", (json_int_t)a->id, "fingerprint", fp, "monitor",
-                     str_or_null(a->monitor), "source", a->source ? a->source : "monitor",
-                     "severity", alert_severity_to_string((enum alert_severity)a->severity),
-                     "state", alert_state_to_string((enum alert_state)a->state), "labels", labels,
-                     "summary", str_or_null(a->summary), "message", str_or_null(a->message),
-                     "suppressed", str_or_null(a->suppressed), "starts_at_ms",
-                     (json_int_t)a->starts_ms, "updated_at_ms", (json_int_t)a->updated_ms,
-                     "acked_at_ms", time_or_null(a->acked_ms), "acked_by",
-                     str_or_null(a->acked_by), "resolved_at_ms", time_or_null(a->resolved_ms),
-                     "review", str_or_null(review_name(a->review)), "review_by",
-                     str_or_null(a->review_by));
+    o = json_pack("{s:I s:s s:o s:s s:s s:s s:o s:o s:o s:o s:I s:I s:o s:o s:o s:o s:o}", "id",
+                  (json_int_t)a->id, "fingerprint", fp, "monitor", str_or_null(a->monitor),
+                  "source", a->source ? a->source : "monitor", "severity",
+                  alert_severity_to_string((enum alert_severity)a->severity), "state",
+                  alert_state_to_string((enum alert_state)a->state), "labels", labels, "summary",
+                  str_or_null(a->summary), "message", str_or_null(a->message), "suppressed",
+                  str_or_null(a->suppressed), "starts_at_ms", (json_int_t)a->starts_ms,
+                  "updated_at_ms", (json_int_t)a->updated_ms, "acked_at_ms",
+                  time_or_null(a->acked_ms), "acked_by", str_or_null(a->acked_by), "resolved_at_ms",
+                  time_or_null(a->resolved_ms), "review",
+                  str_or_null(alert_review_to_string((enum alert_review)a->review)), "review_by",
+                  str_or_null(a->review_by));
+    json_object_set_new(o, "reviewed_at_ms", time_or_null(a->reviewed_ms));
+    json_object_set_new(o, "review_comment", str_or_null(a->review_comment));
+    return o;
 }
 
 static const char *notif_state_name(int st)
@@ -257,6 +257,163 @@ out:
     json_decref(out);
     json_decref(doc);
     return r;
+}
+
+int web_review_parse(const char *body, size_t len, int *ret_review, const char **ret_comment,
+                     json_t **ret_doc, struct opsd_error *err)
+{
+    json_error_t je;
+    json_t *doc = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &je);
+    json_t *v, *c;
+    enum alert_review rv;
+    const char *k;
+    int r = 0;
+
+    if (!json_is_object(doc)) {
+        r = opsd_errorf(err, -EINVAL, "the body must be a JSON object (%s)",
+                        doc ? "got another type" : je.text);
+        goto out;
+    }
+    json_object_foreach(doc, k, v)
+    {
+        if (strcmp(k, "review") && strcmp(k, "comment")) {
+            r = opsd_errorf(err, -EINVAL, "unknown field '%.64s' (known: review, comment)", k);
+            goto out;
+        }
+    }
+    v = json_object_get(doc, "review");
+    if (!json_is_string(v) || alert_review_from_string(json_string_value(v), &rv) < 0) {
+        r = opsd_errorf(
+            err, -EINVAL, "'review' must be \"actionable\" or \"false_positive\"%s%.64s%s",
+            json_is_string(v) ? ", not '" : "", json_is_string(v) ? json_string_value(v) : "",
+            json_is_string(v) ? "'" : "");
+        goto out;
+    }
+    c = json_object_get(doc, "comment");
+    if (c && !json_is_null(c) &&
+        (!json_is_string(c) || json_string_length(c) > STORE_MAX_REVIEW_COMMENT ||
+         strlen(json_string_value(c)) != json_string_length(c))) {
+        r = opsd_errorf(err, -EINVAL, "'comment' must be text of at most %d bytes",
+                        STORE_MAX_REVIEW_COMMENT);
+        goto out;
+    }
+    *ret_review = (int)rv;
+    *ret_comment = json_is_string(c) && *json_string_value(c) ? json_string_value(c) : NULL;
+    *ret_doc = doc;
+    doc = NULL;
+out:
+    json_decref(doc);
+    return r;
+}
+
+/* A since/until value: epoch ms, RFC 3339, or a duration back from now. */
+static int stats_time(const char *key, const char *v, uint64_t now_ms, uint64_t *ret,
+                      struct opsd_error *err)
+{
+    uint64_t x;
+
+    /* Digits alone are ms, as in ?since= of the alert list, never the
+     * Unix seconds clock_parse_time() would also take. 15 digits reach
+     * the year 33658. */
+    if (v && *v && strspn(v, "0123456789") == strlen(v)) {
+        if (strlen(v) > 15)
+            goto bad;
+        *ret = strtoull(v, NULL, 10);
+        return 0;
+    }
+    if (v && duration_parse_ms(v, &x) == 0) {
+        *ret = x < now_ms ? now_ms - x : 0;
+        return 0;
+    }
+    if (v && clock_parse_time(v, &x) == 0) {
+        *ret = x;
+        return 0;
+    }
+bad:
+    return opsd_errorf(err, -EINVAL,
+                       "'%s' must be a duration before now (7d, 12h), an RFC 3339 time "
+                       "(2026-11-30T00:00:00Z) or epoch ms, not '%.64s'",
+                       key, v ? v : "");
+}
+
+int web_alert_stats_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
+                                uint64_t *ret_since, uint64_t *ret_until, struct opsd_error *err)
+{
+    uint64_t since = 0, until = now_ms;
+    bool has_since = false, has_until = false;
+    int r;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *k = args[i].key;
+        bool is_since = strcmp(k, "since") == 0;
+
+        if (!is_since && strcmp(k, "until") != 0)
+            return opsd_errorf(err, -EINVAL, "unknown parameter '%.64s' (known: since, until)", k);
+        if (is_since ? has_since : has_until)
+            return opsd_errorf(err, -EINVAL, "'%s' is given more than once", k);
+        r = stats_time(k, args[i].value, now_ms, is_since ? &since : &until, err);
+        if (r < 0)
+            return r;
+        *(is_since ? &has_since : &has_until) = true;
+    }
+    if (!has_since)
+        since = until > WEB_STATS_DEFAULT_WINDOW_MS ? until - WEB_STATS_DEFAULT_WINDOW_MS : 0;
+    if (since > until)
+        return opsd_errorf(err, -EINVAL, "'since' must not be later than 'until'");
+    *ret_since = since;
+    *ret_until = until;
+    return 0;
+}
+
+static json_t *times_json(const struct alert_stats_times *t)
+{
+    if (t->n == 0)
+        return json_pack("{s:i s:n s:n s:n}", "count", 0, "p50", "p90", "mean");
+    return json_pack("{s:I s:I s:I s:I}", "count", (json_int_t)t->n, "p50", (json_int_t)t->p50_ms,
+                     "p90", (json_int_t)t->p90_ms, "mean", (json_int_t)t->mean_ms);
+}
+
+static json_t *stats_row_json(const struct alert_stats_row *r)
+{
+    return json_pack("{s:I s:I s:I s:I s:I s:I s:I s:o s:o}", "count", (json_int_t)r->count,
+                     "actionable", (json_int_t)r->actionable, "false_positive",
+                     (json_int_t)r->false_positive, "unreviewed", (json_int_t)r->unreviewed,
+                     "acknowledged", (json_int_t)r->acked, "resolved", (json_int_t)r->resolved,
+                     "open", (json_int_t)r->open, "mtta_ms", times_json(&r->mtta), "ttr_ms",
+                     times_json(&r->ttr));
+}
+
+json_t *web_alert_stats_json(const struct alert_stats *st)
+{
+    json_t *sev = json_object(), *weeks = json_array();
+    char since[32], until[32];
+
+    for (int i = 0; i < ALERT_STATS_SEVERITIES; i++)
+        json_object_set_new(sev, alert_severity_to_string((enum alert_severity)(i + 1)),
+                            stats_row_json(&st->by_severity[i]));
+    for (size_t i = 0; i < st->n_weeks; i++) {
+        const struct alert_stats_week *w = &st->weeks[i];
+        json_t *ws = json_object();
+        char name[16], day[32];
+
+        for (int k = 0; k < ALERT_STATS_SEVERITIES; k++)
+            json_object_set_new(ws, alert_severity_to_string((enum alert_severity)(k + 1)),
+                                json_integer((json_int_t)w->by_severity[k]));
+        snprintf(name, sizeof(name), "%04d-W%02d", w->iso_year, w->iso_week);
+        /* A week starting before the epoch (1969-12-29) has no ms of its own to show. */
+        clock_format_rfc3339(w->start_ms > 0 ? (uint64_t)w->start_ms : 0, day, sizeof(day));
+        day[10] = '\0';
+        json_array_append_new(weeks, json_pack("{s:s s:s s:I s:I s:o}", "week", name, "starts_on",
+                                               w->start_ms >= 0 ? day : "1969-12-29",
+                                               "starts_at_ms", (json_int_t)w->start_ms, "total",
+                                               (json_int_t)w->total, "by_severity", ws));
+    }
+    clock_format_rfc3339(st->since_ms, since, sizeof(since));
+    clock_format_rfc3339(st->until_ms, until, sizeof(until));
+    return json_pack("{s:I s:s s:I s:s s:s s:o s:o s:o}", "since_ms", (json_int_t)st->since_ms,
+                     "since", since, "until_ms", (json_int_t)st->until_ms, "until", until,
+                     "percentiles", "nearest-rank", "total", stats_row_json(&st->total),
+                     "by_severity", sev, "weeks", weeks);
 }
 
 /* ---- glue ---- */
@@ -471,6 +628,91 @@ static void post_alert(const struct web_ctx *ctx, const struct web_match *m,
     }
 }
 
+static void post_review(const struct web_ctx *ctx, int64_t id, const struct web_request *rq,
+                        struct web_response *ret)
+{
+    char who[OPSD_MAX_NAME + 1];
+    struct opsd_error err = { 0 };
+    struct store_review rv = { .by = who, .at_ms = clock_now_ms(ctx->clock) };
+    json_t *doc = NULL;
+    int r;
+
+    if (web_authorize(ctx, rq, APITOKEN_SCOPE_WRITE, who, sizeof(who), ret) < 0)
+        return;
+    if (web_review_parse(rq->body, rq->body_len, &rv.review, &rv.comment, &doc, &err) < 0) {
+        web_response_error(ret, 400, "bad_request", "%s", err.msg);
+        return;
+    }
+    /* Straight to the store, durably, like a silence: the engine's copy of
+     * the alert leaves a newer review alone (store_alert_set_review()). */
+    r = store_alert_set_review(ctx->store, id, &rv, &err);
+    if (r == -ENOENT)
+        web_response_error(ret, 404, "not_found", "no alert %" PRId64, id);
+    else if (r < 0)
+        web_response_error(ret, 500, "store_error", "%s", err.msg);
+    else
+        respond_json(ret, 200,
+                     json_pack("{s:I s:s s:s s:o s:I}", "id", (json_int_t)id, "review",
+                               alert_review_to_string((enum alert_review)rv.review), "by", who,
+                               "comment", str_or_null(rv.comment), "reviewed_at_ms",
+                               (json_int_t)rv.at_ms));
+    json_decref(doc);
+}
+
+struct timings {
+    struct alert_stats_alert *v;
+    size_t n, cap;
+};
+
+static int add_timing(const struct store_alert_timing *t, void *ud)
+{
+    struct timings *c = ud;
+
+    if (c->n == OPSD_MAX_STATS_ALERTS)
+        return -E2BIG;
+    xgrow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v));
+    c->v[c->n++] = (struct alert_stats_alert){
+        .severity = t->severity,
+        .state = (enum alert_state)t->state,
+        .review = (enum alert_review)t->review,
+        .starts_ms = t->starts_ms,
+        .acked_ms = t->acked_ms,
+        .resolved_ms = t->resolved_ms,
+    };
+    return 0;
+}
+
+static void get_alert_stats(const struct web_ctx *ctx, const struct web_request *rq,
+                            struct web_response *ret)
+{
+    struct opsd_error err = { 0 };
+    struct timings c = { 0 };
+    struct alert_stats st;
+    uint64_t since, until;
+    int r;
+
+    if (web_alert_stats_query_parse(rq->args, rq->nargs, clock_now_ms(ctx->clock), &since, &until,
+                                    &err) < 0) {
+        web_response_error(ret, 400, "bad_request", "%s", err.msg);
+        return;
+    }
+    r = store_alert_timings(ctx->store, since, until, add_timing, &c, &err);
+    if (r == -E2BIG)
+        web_response_error(ret, 400, "bad_request",
+                           "more than %d alerts started in the window: narrow it with since "
+                           "and until",
+                           OPSD_MAX_STATS_ALERTS);
+    else if (r < 0)
+        web_response_error(ret, 500, "store_error", "%s", err.msg);
+    else if (alert_stats_compute(c.v, c.n, since, until, &st) < 0)
+        web_response_error(ret, 400, "bad_request", "'since' must not be later than 'until'");
+    else {
+        respond_json(ret, 200, web_alert_stats_json(&st));
+        alert_stats_release(&st);
+    }
+    free(c.v);
+}
+
 static void get_notifications(const struct web_ctx *ctx, const struct web_request *rq,
                               struct web_response *ret)
 {
@@ -683,6 +925,12 @@ void web_alerts_handle(const struct web_ctx *ctx, const struct web_match *m,
     case WEB_ROUTE_ALERT_ACK:
     case WEB_ROUTE_ALERT_RESOLVE:
         post_alert(ctx, m, rq, ret);
+        return;
+    case WEB_ROUTE_ALERT_REVIEW:
+        post_review(ctx, m->id, rq, ret);
+        return;
+    case WEB_ROUTE_ALERT_STATS:
+        get_alert_stats(ctx, rq, ret);
         return;
     case WEB_ROUTE_NOTIFICATIONS:
         get_notifications(ctx, rq, ret);

@@ -541,6 +541,8 @@ void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
     case WEB_ROUTE_ALERT:
     case WEB_ROUTE_ALERT_ACK:
     case WEB_ROUTE_ALERT_RESOLVE:
+    case WEB_ROUTE_ALERT_REVIEW:
+    case WEB_ROUTE_ALERT_STATS:
     case WEB_ROUTE_NOTIFICATIONS:
     case WEB_ROUTE_NOTIFICATION:
     case WEB_ROUTE_SILENCES:

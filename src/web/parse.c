@@ -175,6 +175,13 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         *ret = m;
         return 0;
     }
+    if (strcmp(path, "/api/v1/alerts/stats") == 0) {
+        m.route = WEB_ROUTE_ALERT_STATS;
+        m.allow = ALLOW_GET;
+        m.method_ok = is_get(method);
+        *ret = m;
+        return 0;
+    }
     if (strncmp(path, "/api/v1/alerts/", 15) == 0 ||
         strncmp(path, "/api/v1/notifications/", 22) == 0) {
         bool alerts = path[8] == 'a';
@@ -195,6 +202,10 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
             m.method_ok = is_get(method);
         } else if (alerts && (strcmp(end, "/ack") == 0 || strcmp(end, "/resolve") == 0)) {
             m.route = end[1] == 'a' ? WEB_ROUTE_ALERT_ACK : WEB_ROUTE_ALERT_RESOLVE;
+            m.allow = "POST";
+            m.method_ok = strcmp(method, "POST") == 0;
+        } else if (alerts && strcmp(end, "/review") == 0) {
+            m.route = WEB_ROUTE_ALERT_REVIEW;
             m.allow = "POST";
             m.method_ok = strcmp(method, "POST") == 0;
         } else {

@@ -52,6 +52,8 @@ enum web_route {
     WEB_ROUTE_ALERT,         /* GET /api/v1/alerts/{id} */
     WEB_ROUTE_ALERT_ACK,     /* POST /api/v1/alerts/{id}/ack */
     WEB_ROUTE_ALERT_RESOLVE, /* POST /api/v1/alerts/{id}/resolve */
+    WEB_ROUTE_ALERT_REVIEW,  /* POST /api/v1/alerts/{id}/review */
+    WEB_ROUTE_ALERT_STATS,   /* GET /api/v1/alerts/stats */
     WEB_ROUTE_NOTIFICATIONS, /* GET /api/v1/notifications */
     WEB_ROUTE_NOTIFICATION,  /* GET /api/v1/notifications/{id} (with its attempts) */
     WEB_ROUTE_SILENCES,      /* GET|POST /api/v1/silences */
@@ -286,6 +288,25 @@ json_t *web_alert_json(const struct store_alert *a);
 json_t *web_notification_json(const struct store_notification *n, bool with_payload);
 json_t *web_notif_attempt_json(const struct store_notif_attempt *a);
 json_t *web_silence_json(const struct store_silence *si, uint64_t now_ms);
+
+/* A review as POSTed: {"review": "actionable" | "false_positive",
+ * "comment": "..." (optional, at most STORE_MAX_REVIEW_COMMENT bytes)}.
+ * Fills *ret_review (enum store_alert_review) and *ret_comment (NULL or a
+ * string inside *ret_doc, which the caller json_decref()s), or returns
+ * -EINVAL with a message; outputs untouched on failure. */
+int web_review_parse(const char *body, size_t len, int *ret_review, const char **ret_comment,
+                     json_t **ret_doc, struct opsd_error *err);
+
+/* The window of GET /api/v1/alerts/stats: ?since= and ?until=, each epoch
+ * ms, an RFC 3339 time or a duration before now ("7d"); defaults until now
+ * and since 7 days before until. -EINVAL (ret untouched) with a message
+ * naming the parameter on a bad, repeated or unknown one, or since after
+ * until. */
+#define WEB_STATS_DEFAULT_WINDOW_MS (7ull * 24 * 3600 * 1000)
+int web_alert_stats_query_parse(const struct web_query_arg *args, size_t n, uint64_t now_ms,
+                                uint64_t *ret_since, uint64_t *ret_until, struct opsd_error *err);
+struct alert_stats;
+json_t *web_alert_stats_json(const struct alert_stats *st);
 
 /* A silence as POSTed: {"matchers": ["name=value", ...] or Alertmanager's
  * [{"name","value","isRegex","isEqual"}], "starts_at"/"ends_at" (RFC 3339

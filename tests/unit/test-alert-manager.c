@@ -224,6 +224,30 @@ static void test_resolve_announced_then_forgotten(void **state)
     fixture_free(f);
 }
 
+/* One resolved alert is forgotten in the same sweep that finds another
+ * still held by its group: deciding the second must not read the first
+ * after it is freed (ASan's use-after-free, seen from a resolve by hand). */
+static void test_forget_while_another_is_held(void **state)
+{
+    struct fixture *f = fixture_new(0);
+    int64_t a = fire(f, "web", "core", "high", NULL, T0);
+    int64_t b = fire(f, "cdn", "edge", "high", NULL, T0);
+
+    (void)state;
+    alert_mgr_tick(f->m, T0, &f->out);
+    assert_int_equal(f->out.n_notes, 2);
+    resolve(f, a, T0 + MIN);
+    alert_mgr_tick(f->m, T0 + 5 * MIN, &f->out);
+    assert_int_equal(f->out.n_notes, 3); /* a's resolve */
+    /* a is now held by nothing; b's resolve is not announced yet */
+    assert_int_equal(alert_mgr_resolve_id(f->m, b, "alice", T0 + 6 * MIN, &f->out), 0);
+    alert_mgr_tick(f->m, T0 + 6 * MIN, &f->out);
+    assert_null(alert_mgr_find_id(f->m, a));
+    assert_non_null(alert_mgr_find_id(f->m, b));
+    assert_int_equal(alert_mgr_find_id(f->m, b)->state, ALERT_STATE_RESOLVED);
+    fixture_free(f);
+}
+
 static void test_resolve_unheard_is_silent(void **state)
 {
     struct fixture *f = fixture_new(30 * S);
@@ -506,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_fire_group_wait_zero),
         cmocka_unit_test(test_grouping),
         cmocka_unit_test(test_resolve_announced_then_forgotten),
+        cmocka_unit_test(test_forget_while_another_is_held),
         cmocka_unit_test(test_resolve_unheard_is_silent),
         cmocka_unit_test(test_escalation_ack_resolve),
         cmocka_unit_test(test_ack_expires),

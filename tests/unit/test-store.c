@@ -1711,6 +1711,7 @@ static void assert_alert_equal(const struct store_alert *got, const struct store
     assert_int_equal(got->review, want->review);
     assert_str_or_null(got->review_by, want->review_by);
     assert_int_equal(got->reviewed_ms, want->reviewed_ms);
+    assert_str_or_null(got->review_comment, want->review_comment);
 }
 
 static struct store_alert mk_alert(int64_t id, const char *monitor, int state, uint64_t starts)
@@ -2357,6 +2358,210 @@ static void test_silences(void **state)
     assert_int_equal(sql_int(f, "SELECT count(*) FROM silences"), 2);
 }
 
+/* A review is a durable write beside the engine's batches: any state,
+ * the latest wins, and the engine's older copy of the row never undoes it. */
+static void test_alert_review(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    struct store_alert as[] = {
+        mk_alert(1, "web", STORE_ALERT_FIRING, DAY0),
+        mk_alert(2, "db", STORE_ALERT_RESOLVED, DAY0 + 1000),
+    };
+    struct store_review rv = {
+        .review = STORE_REVIEW_FALSE_POSITIVE,
+        .by = "alice",
+        .comment = "threshold too tight",
+        .at_ms = DAY0 + 5000,
+    };
+    struct store_alert got;
+    char big[STORE_MAX_REVIEW_COMMENT + 2];
+
+    open_store(f);
+    write_alerts(f, as, ARRAY_SIZE(as));
+
+    assert_int_equal(store_alert_set_review(f->s, 1, &rv, &err), 0);
+    /* Durable when the call returns: committed, seen by another connection. */
+    assert_int_equal(sql_int(f, "SELECT review FROM alerts WHERE id = 1"), 2);
+    assert_int_equal(store_alert_get(f->s, 1, &got, &err), 0);
+    assert_int_equal(got.review, STORE_REVIEW_FALSE_POSITIVE);
+    assert_string_equal(got.review_by, "alice");
+    assert_string_equal(got.review_comment, "threshold too tight");
+    assert_int_equal(got.reviewed_ms, DAY0 + 5000);
+    /* The rest of the row is left alone. */
+    assert_int_equal(got.state, STORE_ALERT_FIRING);
+    assert_string_equal(got.summary, "down");
+
+    /* A resolved alert can be reviewed too, without a comment. */
+    rv.review = STORE_REVIEW_ACTIONABLE;
+    rv.by = "bob";
+    rv.comment = NULL;
+    rv.at_ms = DAY0 + 6000;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), 0);
+    assert_int_equal(store_alert_get(f->s, 2, &got, &err), 0);
+    assert_int_equal(got.review, STORE_REVIEW_ACTIONABLE);
+    assert_string_equal(got.review_by, "bob");
+    assert_null(got.review_comment);
+    assert_int_equal(got.state, STORE_ALERT_RESOLVED);
+
+    /* Re-reviewed: the second verdict replaces the first, comment too. */
+    rv.at_ms = DAY0 + 7000;
+    assert_int_equal(store_alert_set_review(f->s, 1, &rv, &err), 0);
+    assert_int_equal(store_alert_get(f->s, 1, &got, &err), 0);
+    assert_int_equal(got.review, STORE_REVIEW_ACTIONABLE);
+    assert_string_equal(got.review_by, "bob");
+    assert_null(got.review_comment);
+    assert_int_equal(got.reviewed_ms, DAY0 + 7000);
+
+    /* The engine upserts from its copy, which has not seen the review (or
+     * saw the same one): the stored review stays. */
+    as[0].state = STORE_ALERT_ACKED;
+    as[0].acked_ms = DAY0 + 8000;
+    write_alerts(f, as, 1);
+    assert_int_equal(store_alert_get(f->s, 1, &got, &err), 0);
+    assert_int_equal(got.state, STORE_ALERT_ACKED);
+    assert_int_equal(got.review, STORE_REVIEW_ACTIONABLE);
+    assert_string_equal(got.review_by, "bob");
+    assert_int_equal(got.reviewed_ms, DAY0 + 7000);
+    as[0].review = STORE_REVIEW_FALSE_POSITIVE;
+    as[0].review_by = "stale";
+    as[0].reviewed_ms = DAY0 + 7000; /* the same time: not newer */
+    write_alerts(f, as, 1);
+    assert_int_equal(store_alert_get(f->s, 1, &got, &err), 0);
+    assert_int_equal(got.review, STORE_REVIEW_ACTIONABLE);
+    assert_string_equal(got.review_by, "bob");
+    /* A row that carries a newer review does replace it. */
+    as[0].reviewed_ms = DAY0 + 9000;
+    as[0].review_comment = "newer";
+    write_alerts(f, as, 1);
+    assert_int_equal(store_alert_get(f->s, 1, &got, &err), 0);
+    assert_int_equal(got.review, STORE_REVIEW_FALSE_POSITIVE);
+    assert_string_equal(got.review_by, "stale");
+    assert_string_equal(got.review_comment, "newer");
+    assert_int_equal(got.reviewed_ms, DAY0 + 9000);
+
+    /* Refused: unknown alert, bad review, missing reviewer, long comment,
+     * no time. Nothing changes. */
+    assert_int_equal(store_alert_set_review(f->s, 3, &rv, &err), -ENOENT);
+    assert_int_equal(store_alert_set_review(f->s, 0, &rv, &err), -ENOENT);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM alerts"), 2);
+    rv.review = STORE_REVIEW_NONE;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), -EINVAL);
+    rv.review = 3;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), -EINVAL);
+    rv.review = STORE_REVIEW_FALSE_POSITIVE;
+    rv.by = NULL;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), -EINVAL);
+    rv.by = "";
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), -EINVAL);
+    rv.by = "carol";
+    memset(big, 'c', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    rv.comment = big;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), -EINVAL);
+    big[STORE_MAX_REVIEW_COMMENT] = '\0'; /* at the cap: fine */
+    rv.at_ms = 0;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), -EINVAL);
+    assert_int_equal(store_alert_set_review(NULL, 2, &rv, &err), -EINVAL);
+    assert_int_equal(store_alert_set_review(f->s, 2, NULL, &err), -EINVAL);
+    assert_int_equal(store_alert_get(f->s, 2, &got, &err), 0);
+    assert_int_equal(got.review, STORE_REVIEW_ACTIONABLE);
+    assert_string_equal(got.review_by, "bob");
+    rv.at_ms = DAY0 + 10000;
+    assert_int_equal(store_alert_set_review(f->s, 2, &rv, &err), 0);
+    assert_int_equal(store_alert_get(f->s, 2, &got, &err), 0);
+    assert_int_equal(strlen(got.review_comment), STORE_MAX_REVIEW_COMMENT);
+}
+
+struct timing_collect {
+    struct store_alert_timing t[16];
+    int n;
+    int stop_after; /* 0: never */
+};
+
+static int timing_cb(const struct store_alert_timing *t, void *userdata)
+{
+    struct timing_collect *c = userdata;
+
+    assert_true(c->n < 16);
+    c->t[c->n++] = *t;
+    return c->stop_after && c->n == c->stop_after ? 1 : 0;
+}
+
+static int timing_fail_cb(const struct store_alert_timing *t, void *userdata)
+{
+    (void)t;
+    (void)userdata;
+    return -ECANCELED;
+}
+
+static void test_alert_timings(void **state)
+{
+    struct fixture *f = *state;
+    struct opsd_error err = { 0 };
+    /* Ids out of start order (an inbound alert's start is its source's). */
+    struct store_alert as[] = {
+        mk_alert(1, "web", STORE_ALERT_RESOLVED, DAY0 + 3000),
+        mk_alert(2, "db", STORE_ALERT_ACKED, DAY0 + 1000),
+        mk_alert(3, NULL, STORE_ALERT_FIRING, DAY0 + 2000),
+        mk_alert(4, "web", STORE_ALERT_FIRING, DAY0 + 2000),
+        mk_alert(5, "web", STORE_ALERT_FIRING, DAY0 + 9000),
+    };
+    struct store_review rv = { STORE_REVIEW_FALSE_POSITIVE, "alice", NULL, DAY0 + 20000 };
+    struct timing_collect c = { 0 };
+
+    as[0].severity = 1;
+    as[0].acked_ms = DAY0 + 3500;
+    as[1].acked_ms = DAY0 + 1700;
+    as[2].severity = 4;
+    open_store(f);
+    write_alerts(f, as, ARRAY_SIZE(as));
+    assert_int_equal(store_alert_set_review(f->s, 1, &rv, &err), 0);
+
+    /* [since, until) by start, oldest first, ties by id. */
+    assert_int_equal(store_alert_timings(f->s, DAY0 + 1000, DAY0 + 9000, timing_cb, &c, &err), 4);
+    assert_int_equal(c.t[0].id, 2);
+    assert_int_equal(c.t[1].id, 3);
+    assert_int_equal(c.t[2].id, 4);
+    assert_int_equal(c.t[3].id, 1);
+    assert_int_equal(c.t[3].severity, 1);
+    assert_int_equal(c.t[3].state, STORE_ALERT_RESOLVED);
+    assert_int_equal(c.t[3].review, STORE_REVIEW_FALSE_POSITIVE);
+    assert_int_equal(c.t[3].starts_ms, DAY0 + 3000);
+    assert_int_equal(c.t[3].acked_ms, DAY0 + 3500);
+    assert_int_equal(c.t[3].resolved_ms, DAY0 + 4000);
+    assert_int_equal(c.t[0].state, STORE_ALERT_ACKED);
+    assert_int_equal(c.t[0].acked_ms, DAY0 + 1700);
+    assert_int_equal(c.t[0].resolved_ms, 0);
+    assert_int_equal(c.t[0].review, STORE_REVIEW_NONE);
+    assert_int_equal(c.t[1].severity, 4);
+
+    /* until 0 is no bound; since is inclusive. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_alert_timings(f->s, DAY0 + 2000, 0, timing_cb, &c, &err), 4);
+    assert_int_equal(c.t[0].id, 3);
+    assert_int_equal(c.t[3].id, 5);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_alert_timings(f->s, 0, 0, timing_cb, &c, &err), 5);
+    /* The callback stops the walk: how many it saw, or its error. */
+    memset(&c, 0, sizeof(c));
+    c.stop_after = 2;
+    assert_int_equal(store_alert_timings(f->s, 0, 0, timing_cb, &c, &err), 2);
+    assert_int_equal(store_alert_timings(f->s, 0, 0, timing_fail_cb, NULL, &err), -ECANCELED);
+    /* Empty windows, and a reversed one. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_alert_timings(f->s, DAY0 + 1000, DAY0 + 1000, timing_cb, &c, &err), 0);
+    assert_int_equal(store_alert_timings(f->s, DAY0 + 10000, 0, timing_cb, &c, &err), 0);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(store_alert_timings(f->s, DAY0 + 2, DAY0 + 1, timing_cb, &c, &err), -EINVAL);
+    assert_int_equal(store_alert_timings(f->s, 0, 0, NULL, NULL, &err), -EINVAL);
+    assert_int_equal(store_alert_timings(NULL, 0, 0, timing_cb, &c, &err), -EINVAL);
+    /* The window is an index range, not a scan. */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+                                " name = 'alerts_starts'"),
+                     1);
+}
+
 static char hash_a[65], hash_b[65], hash_c[65];
 
 static void make_hashes(void)
@@ -2648,16 +2853,15 @@ static void test_alerting_reopen(void **state)
     assert_int_equal(store_token_find(f->s, hash_a, &tg, &err), 0);
     assert_string_equal(tg.name, "ci");
 
-    /* A database of the previous schema (no alerting tables) gains them
-     * in exactly one migration, keeping what it held. */
+    /* A database of the schema before alerting (5: no alerting tables)
+     * gains them in the alerting migrations, keeping what it held. */
     r = mk_result(web, DAY0, true, 10);
     write_results(f, &r, 1);
     f->s = store_close(f->s);
     sql_exec(f, "DROP TABLE notification_alerts; DROP TABLE notif_attempts;"
                 " DROP TABLE notifications; DROP TABLE alerts; DROP TABLE silences;"
                 " DROP TABLE api_tokens;");
-    sql_exec(f, "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM"
-                " schema_migrations)");
+    sql_exec(f, "DELETE FROM schema_migrations WHERE version >= 6");
     open_store(f);
     assert_int_equal(store_schema_version(f->s), version);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"), version);
@@ -2671,9 +2875,12 @@ static void test_alerting_reopen(void **state)
                      4);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM results"), 1);
     assert_int_equal(store_alert_get(f->s, 3, &got, &err), -ENOENT);
-    /* The version this opsd writes: the previous one (5) plus the alerting
-     * migration. */
-    assert_int_equal(version, 6);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_table_info('alerts') WHERE"
+                                " name = 'review_comment'"),
+                     1);
+    /* The version this opsd writes: the one before alerting (5) plus the
+     * alerting migration and the review's (7). */
+    assert_int_equal(version, 7);
 }
 
 /* Silences and tokens are written on the loop thread while the worker
@@ -2755,6 +2962,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notification_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_review, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_timings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_alerts, setup, teardown),

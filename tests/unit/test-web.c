@@ -1,5 +1,6 @@
 /* Unit tests for the web module's pure parts: listen addresses, routes, the
- * history (results, events) query, ping paths, JSON shapes, /metrics and the status page. */
+ * history (results, events) query, ping paths, alert reviews and statistics, JSON shapes,
+ * /metrics and the status page. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "util/cleanup.h"
+#include "alert/stats.h"
 #include "web/web-internal.h"
 
 /* 2026-11-20T12:00:00Z */
@@ -350,6 +352,186 @@ static void test_path_redact(void **state)
     assert_string_equal(web_path_redact("/ping/x/42", buf, sizeof(buf)), "/ping/<token>/42");
     assert_string_equal(web_path_redact("/api/v1/monitors", buf, sizeof(buf)), "/api/v1/monitors");
     assert_null(strstr(web_path_redact("/ping/" TOKEN "/start", buf, sizeof(buf)), TOKEN));
+}
+
+/* ---- alert review and statistics ---- */
+
+static void test_review_routes(void **state)
+{
+    struct web_match m;
+
+    (void)state;
+    assert_int_equal(web_route_match("POST", "/api/v1/alerts/12/review", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_ALERT_REVIEW);
+    assert_int_equal(m.id, 12);
+    assert_true(m.method_ok);
+    assert_int_equal(web_route_match("GET", "/api/v1/alerts/12/review", &m), 0);
+    assert_false(m.method_ok);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(web_route_match("GET", "/api/v1/alerts/stats", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_ALERT_STATS);
+    assert_true(m.method_ok);
+    assert_int_equal(web_route_match("POST", "/api/v1/alerts/stats", &m), 0);
+    assert_false(m.method_ok);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(web_route_match("GET", "/api/v1/alerts/stats/", &m), -ENOENT);
+    assert_int_equal(web_route_match("POST", "/api/v1/alerts/12/reviews", &m), -ENOENT);
+    assert_int_equal(web_route_match("POST", "/api/v1/notifications/12/review", &m), -ENOENT);
+}
+
+#define REVIEW(body) web_review_parse(body, strlen(body), &review, &comment, &doc, &err)
+
+static void test_review_parse(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"review\":\"maybe\"}",
+        "{\"review\":\"false-positive\"}",
+        "{\"review\":1}",
+        "{}",
+        "{\"review\":\"actionable\",\"why\":\"x\"}",
+        "{\"review\":\"actionable\",\"comment\":5}",
+        "{\"review\":\"actionable\",\"review\":\"actionable\"}",
+        "{\"review\":\"actionable\",\"comment\":\"a\\u0000b\"}",
+    };
+    struct opsd_error err = { 0 };
+    const char *comment = "untouched";
+    json_t *doc = NULL;
+    int review = -1;
+    char body[1200];
+
+    (void)state;
+    assert_int_equal(REVIEW("{\"review\":\"actionable\",\"comment\":\"disk full\"}"), 0);
+    assert_int_equal(review, STORE_REVIEW_ACTIONABLE);
+    assert_string_equal(comment, "disk full");
+    json_decref(doc);
+    assert_int_equal(REVIEW("{\"review\":\"false_positive\",\"comment\":null}"), 0);
+    assert_int_equal(review, STORE_REVIEW_FALSE_POSITIVE);
+    assert_null(comment);
+    json_decref(doc);
+
+    review = -1;
+    comment = "untouched";
+    doc = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        if (web_review_parse(bad[i], strlen(bad[i]), &review, &comment, &doc, &err) != -EINVAL)
+            fail_msg("accepted %s", bad[i]);
+        assert_true(err.msg[0] != '\0');
+    }
+    assert_int_equal(review, -1);
+    assert_string_equal(comment, "untouched");
+    assert_null(doc);
+    assert_int_equal(REVIEW("{\"review\":\"maybe\"}"), -EINVAL);
+    assert_non_null(strstr(err.msg, "'maybe'"));
+
+    /* the comment's cap, 1024 bytes */
+    snprintf(body, sizeof(body), "{\"review\":\"actionable\",\"comment\":\"%0*d\"}", 1024, 0);
+    assert_int_equal(web_review_parse(body, strlen(body), &review, &comment, &doc, &err), 0);
+    assert_int_equal(strlen(comment), 1024);
+    json_decref(doc);
+    snprintf(body, sizeof(body), "{\"review\":\"actionable\",\"comment\":\"%0*d\"}", 1025, 0);
+    assert_int_equal(web_review_parse(body, strlen(body), &review, &comment, &doc, &err), -EINVAL);
+}
+
+static void test_stats_query(void **state)
+{
+    struct opsd_error err = { 0 };
+    uint64_t since = 1, until = 2;
+    struct web_query_arg durations[] = { { "since", "30d" }, { "until", "1d" } };
+    struct web_query_arg times[] = { { "until", "2026-11-20T00:00:00Z" },
+                                     { "since", "1795000000000" } };
+    struct web_query_arg only_until[] = { { "until", "1795000000000" } };
+    struct web_query_arg bad[][2] = {
+        { { "since", "yesterday" }, { "until", "1d" } },
+        { { "since", "" }, { "until", "1d" } },
+        { { "since", NULL }, { "until", "1d" } },
+        { { "since", "1h" }, { "until", "2h" } }, /* since after until */
+        { { "since", "1h" }, { "since", "2h" } },
+        { { "severity", "high" }, { "until", "1d" } },
+        { { "since", "1234567890123456" }, { "until", "1d" } }, /* ms past year 33658 */
+    };
+
+    (void)state;
+    /* defaults: the last 7 days */
+    assert_int_equal(web_alert_stats_query_parse(NULL, 0, T0, &since, &until, &err), 0);
+    assert_int_equal(until, T0);
+    assert_int_equal(since, T0 - 7 * 86400000ull);
+    /* durations count back from now, until's too */
+    assert_int_equal(web_alert_stats_query_parse(durations, 2, T0, &since, &until, &err), 0);
+    assert_int_equal(since, T0 - 30 * 86400000ull);
+    assert_int_equal(until, T0 - 86400000ull);
+    /* RFC 3339 and epoch ms */
+    assert_int_equal(web_alert_stats_query_parse(times, 2, T0, &since, &until, &err), 0);
+    assert_int_equal(since, 1795000000000ull);
+    assert_int_equal(until, T0 - 12 * 3600000ull);
+    /* since defaults to 7 days before until, not before now */
+    assert_int_equal(web_alert_stats_query_parse(only_until, 1, T0, &since, &until, &err), 0);
+    assert_int_equal(until, 1795000000000ull);
+    assert_int_equal(since, 1795000000000ull - 7 * 86400000ull);
+
+    since = 1;
+    until = 2;
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        err.msg[0] = '\0';
+        if (web_alert_stats_query_parse(bad[i], 2, T0, &since, &until, &err) != -EINVAL)
+            fail_msg("accepted case %zu", i);
+        assert_true(err.msg[0] != '\0');
+    }
+    assert_int_equal(since, 1);
+    assert_int_equal(until, 2);
+}
+
+static void test_stats_json(void **state)
+{
+    const struct alert_stats_alert as[] = {
+        { .severity = ALERT_SEV_CRITICAL,
+          .state = ALERT_STATE_RESOLVED,
+          .review = ALERT_REVIEW_ACTIONABLE,
+          .starts_ms = T0,
+          .acked_ms = T0 + 60000,
+          .resolved_ms = T0 + 300000 },
+        { .severity = ALERT_SEV_LOW, .state = ALERT_STATE_FIRING, .starts_ms = T0 + 1000 },
+    };
+    struct alert_stats st;
+    json_t *j, *crit, *med, *w;
+
+    (void)state;
+    /* T0 is a Friday: the window covers that ISO week and the next */
+    assert_int_equal(alert_stats_compute(as, 2, T0 - 3600000, T0 + 4 * 86400000ull, &st), 0);
+    j = web_alert_stats_json(&st);
+    alert_stats_release(&st);
+    assert_string_equal(json_string_value(json_object_get(j, "percentiles")), "nearest-rank");
+    assert_string_equal(json_string_value(json_object_get(j, "since")), "2026-11-20T11:00:00.000Z");
+    assert_int_equal(json_integer_value(json_object_get(j, "until_ms")), T0 + 4 * 86400000ull);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "total"), "count")), 2);
+    crit = json_object_get(json_object_get(j, "by_severity"), "critical");
+    assert_int_equal(json_integer_value(json_object_get(crit, "actionable")), 1);
+    assert_int_equal(json_integer_value(json_object_get(crit, "acknowledged")), 1);
+    assert_int_equal(json_integer_value(json_object_get(crit, "resolved")), 1);
+    assert_int_equal(json_integer_value(json_object_get(crit, "open")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(crit, "mtta_ms"), "p50")),
+                     60000);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(crit, "ttr_ms"), "p90")),
+                     300000);
+    /* nothing to measure: null, not 0 */
+    med = json_object_get(json_object_get(j, "by_severity"), "medium");
+    assert_int_equal(json_integer_value(json_object_get(med, "count")), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(med, "mtta_ms"), "p50")));
+    assert_true(json_is_null(json_object_get(json_object_get(med, "ttr_ms"), "mean")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(med, "ttr_ms"), "count")),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(j, "weeks")), 2);
+    w = json_array_get(json_object_get(j, "weeks"), 0);
+    assert_string_equal(json_string_value(json_object_get(w, "week")), "2026-W47");
+    assert_string_equal(json_string_value(json_object_get(w, "starts_on")), "2026-11-16");
+    assert_int_equal(json_integer_value(json_object_get(w, "total")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(w, "by_severity"), "low")),
+                     1);
+    w = json_array_get(json_object_get(j, "weeks"), 1);
+    assert_string_equal(json_string_value(json_object_get(w, "week")), "2026-W48");
+    assert_int_equal(json_integer_value(json_object_get(w, "total")), 0);
+    json_decref(j);
 }
 
 /* ---- JSON ---- */
@@ -1206,6 +1388,10 @@ int main(void)
         cmocka_unit_test(test_ping_parse_valid),
         cmocka_unit_test(test_ping_parse_invalid),
         cmocka_unit_test(test_path_redact),
+        cmocka_unit_test(test_review_routes),
+        cmocka_unit_test(test_review_parse),
+        cmocka_unit_test(test_stats_query),
+        cmocka_unit_test(test_stats_json),
         cmocka_unit_test(test_monitor_json_http),
         cmocka_unit_test(test_monitor_json_heartbeat),
         cmocka_unit_test(test_result_json_from_store),
