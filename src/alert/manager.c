@@ -815,10 +815,13 @@ int alert_mgr_ack(struct alert_mgr *m, int64_t id, const char *by, uint64_t now_
 static void gc(struct alert_mgr *m)
 {
     size_t keep = 0;
+    bool *held_v;
 
     if (!m->gc_due)
         return;
     m->gc_due = false;
+    /* Decided for all before any is freed: find_open_fp walks m->all. */
+    held_v = xcalloc(m->n_all + 1, sizeof(*held_v));
     for (size_t i = 0; i < m->n_all; i++) {
         struct ralert *a = m->all[i];
         bool held = a->open;
@@ -831,11 +834,15 @@ static void gc(struct alert_mgr *m)
             held = g && alert_group_holds(g, a->v.fingerprint) &&
                    !find_open_fp(m, a->v.fingerprint);
         }
-        if (held)
-            m->all[keep++] = a;
-        else
-            ralert_free(a);
+        held_v[i] = held;
     }
+    for (size_t i = 0; i < m->n_all; i++) {
+        if (held_v[i])
+            m->all[keep++] = m->all[i];
+        else
+            ralert_free(m->all[i]);
+    }
+    free(held_v);
     m->n_all = keep;
     keep = 0;
     for (size_t i = 0; i < m->n_groups; i++) {
