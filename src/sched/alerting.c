@@ -52,6 +52,13 @@ struct req_ctx {
     unsigned bit;
 };
 
+/* An inbound alert that resolves by itself unless refreshed (Prometheus
+ * re-sends what still fires with a later endsAt). */
+struct expiry {
+    int64_t id;
+    uint64_t ends_ms;
+};
+
 struct alerting {
     struct sched *s;
     struct alert_mgr *mgr;
@@ -62,6 +69,8 @@ struct alerting {
     size_t n_items, cap_items;
     uint64_t delivered, failed, attempts;
     bool closing;
+    struct expiry *exp;
+    size_t n_exp, cap_exp;
 };
 
 static uint64_t now_ms(const struct sched *s)
@@ -502,11 +511,14 @@ static void pump(struct alerting *a)
 
 /* ---- the timer ---------------------------------------------------------------- */
 
+static void expire_inbound(struct alerting *a, struct alert_mgr_out *o);
+
 static void on_timer(uv_timer_t *t)
 {
     struct alerting *a = t->data;
     struct alert_mgr_out o = { 0 };
 
+    expire_inbound(a, &o);
     alert_mgr_tick(a->mgr, now_ms(a->s), &o);
     apply_out(a, &o); /* re-arms */
     pump(a);
@@ -522,6 +534,9 @@ static void arm(struct alerting *a)
     for (size_t i = 0; i < a->n_items; i++)
         if (!a->items[i]->inflight && a->items[i]->next_ms < due)
             due = a->items[i]->next_ms;
+    for (size_t i = 0; i < a->n_exp; i++)
+        if (a->exp[i].ends_ms < due)
+            due = a->exp[i].ends_ms;
     if (due == ALERT_NEVER) {
         uv_timer_stop(&a->timer);
         return;
@@ -820,6 +835,135 @@ int sched_alert_resolve(struct sched *s, int64_t id, const char *by)
     return r;
 }
 
+/* ---- inbound alerts ----------------------------------------------------------- */
+
+static void expiry_set(struct alerting *a, int64_t id, uint64_t ends_ms)
+{
+    for (size_t i = 0; i < a->n_exp; i++) {
+        if (a->exp[i].id != id)
+            continue;
+        if (ends_ms) {
+            a->exp[i].ends_ms = ends_ms;
+        } else {
+            a->exp[i] = a->exp[a->n_exp - 1];
+            a->n_exp--;
+        }
+        return;
+    }
+    if (!ends_ms)
+        return;
+    xgrow((void **)&a->exp, &a->cap_exp, a->n_exp + 1, sizeof(a->exp[0]));
+    a->exp[a->n_exp++] = (struct expiry){ .id = id, .ends_ms = ends_ms };
+}
+
+/* Alerts whose endsAt passed without a refresh resolve, as in Alertmanager. */
+static void expire_inbound(struct alerting *a, struct alert_mgr_out *o)
+{
+    uint64_t now = now_ms(a->s);
+
+    for (size_t i = 0; i < a->n_exp;) {
+        struct expiry e = a->exp[i];
+        const struct alert_view *v;
+
+        if (e.ends_ms > now) {
+            i++;
+            continue;
+        }
+        a->exp[i] = a->exp[--a->n_exp];
+        v = alert_mgr_find_id(a->mgr, e.id);
+        if (v && v->state != ALERT_STATE_RESOLVED &&
+            alert_mgr_resolve_id(a->mgr, e.id, NULL, now, o) == 0)
+            log_info("event=alert_expired id=%" PRId64 " ends_at_ms=%" PRIu64, e.id, e.ends_ms);
+    }
+}
+
+/* The open alert in means: by its labels, or with any_severity by its labels
+ * under any severity. */
+static const struct alert_view *find_inbound(struct alerting *a, const struct sched_inbound *in)
+{
+    const struct alert_view *v = alert_mgr_find_fp(a->mgr, alert_labels_fingerprint(in->labels));
+    struct alert_labels ls = { 0 };
+
+    if (v || !in->any_severity)
+        return v;
+    alert_labels_copy(&ls, in->labels);
+    for (int sev = ALERT_SEV_CRITICAL; sev <= ALERT_SEV_LOW && !v; sev++) {
+        (void)alert_labels_set(&ls, "severity", alert_severity_to_string((enum alert_severity)sev));
+        v = alert_mgr_find_fp(a->mgr, alert_labels_fingerprint(&ls));
+    }
+    alert_labels_clear(&ls);
+    return v;
+}
+
+static int64_t inbound_one(struct alerting *a, const struct sched_inbound *in, const char *by,
+                           struct alert_mgr_out *o)
+{
+    uint64_t now = now_ms(a->s);
+    const struct alert_view *v = find_inbound(a, in);
+    struct alert_labels ls = { 0 };
+    int64_t id = 0;
+    int r;
+
+    switch (in->action) {
+    case SCHED_INBOUND_FIRE: {
+        /* copied: the found alert's labels are the manager's */
+        alert_labels_copy(&ls, v ? v->labels : in->labels);
+        struct alert_input ai = {
+            .source = in->source,
+            .monitor = NULL,
+            .labels = &ls,
+            .severity = (enum alert_severity)in->severity,
+            .summary = in->summary,
+            .message = in->message,
+            .starts_ms = in->starts_ms,
+        };
+        bool fresh = !v;
+        if (alert_mgr_fire(a->mgr, &ai, now, &id, o) == 0) {
+            expiry_set(a, id, in->ends_ms);
+            if (fresh)
+                log_info("event=alert_inbound action=fire source=%s id=%" PRId64 " by=%s",
+                         in->source, id, log_q(by));
+        }
+        alert_labels_clear(&ls);
+        return id;
+    }
+    case SCHED_INBOUND_RESOLVE:
+        if (!v)
+            return 0;
+        id = v->id;
+        if (alert_mgr_resolve_id(a->mgr, id, by, now, o) == 0)
+            log_info("event=alert_inbound action=resolve source=%s id=%" PRId64 " by=%s",
+                     in->source, id, log_q(by));
+        expiry_set(a, id, 0);
+        return id;
+    case SCHED_INBOUND_ACK:
+        if (!v)
+            return 0;
+        id = v->id;
+        r = alert_mgr_ack(a->mgr, id, by, now, o);
+        if (r == 0)
+            log_info("event=alert_acknowledged id=%" PRId64 " source=%s by=%s", id, in->source,
+                     log_q(by));
+        return id;
+    }
+    return 0;
+}
+
+int sched_alert_inbound(struct sched *s, const struct sched_inbound *v, size_t n, const char *by,
+                        int64_t *ret_ids)
+{
+    struct alerting *a = s->alerting;
+    struct alert_mgr_out o = { 0 };
+
+    if (!a || s->stopping)
+        return -ESHUTDOWN;
+    for (size_t i = 0; i < n; i++)
+        ret_ids[i] = inbound_one(a, &v[i], by, &o);
+    alert_mgr_tick(a->mgr, now_ms(s), &o); /* group_wait 0 goes out now */
+    apply_out(a, &o);
+    return 0;
+}
+
 /* ---- silences ---------------------------------------------------------------- */
 
 struct sil_ctx {
@@ -1011,6 +1155,10 @@ static void restore_one(struct alerting *a, const struct store_alert *r, struct 
     ar.n_notified = nc.n;
     if (alert_mgr_restore(a->mgr, &ar, now_ms(s), o, &err) < 0) {
         log_warn("event=alert_restore_failed id=%" PRId64 " err=%s", r->id, log_q(err.msg));
+    } else if (!r->monitor && r->source && strcmp(r->source, "prometheus") == 0) {
+        /* Its endsAt was not stored: Prometheus refreshes it within this if
+         * it still fires. */
+        expiry_set(a, r->id, now_ms(s) + SCHED_INBOUND_RESOLVE_TIMEOUT_MS);
     } else if (r->monitor && !strcmp(r->source ? r->source : "monitor", "monitor")) {
         const char *an = alert_labels_get(&ls, "alertname");
         /* A monitor alert lives as long as its monitor is down. A flapping
@@ -1169,6 +1317,7 @@ void sched_alerting_cleanup(struct sched *s)
     for (size_t i = 0; i < a->n_items; i++)
         item_free(a->items[i]);
     free(a->items);
+    free(a->exp);
     alert_mgr_free(a->mgr);
     free(a);
     s->alerting = NULL;

@@ -113,6 +113,38 @@ void sched_when_durable(struct sched *s, void (*cb)(void *userdata, int rc), voi
 int sched_alert_ack(struct sched *s, int64_t id, const char *by);
 int sched_alert_resolve(struct sched *s, int64_t id, const char *by);
 
+/* Inbound alerts: pushed by Prometheus, an Alertmanager, a PagerDuty
+ * sender or a script (web/inbound.c parses them). */
+struct alert_labels;
+/* How long a Prometheus alert stays firing without a refresh when it came
+ * without an endsAt, or when opsd restarted (its endsAt is not stored):
+ * Alertmanager's resolve_timeout default. */
+#define SCHED_INBOUND_RESOLVE_TIMEOUT_MS (5 * 60 * 1000ull)
+enum sched_inbound_action {
+    SCHED_INBOUND_FIRE = 1,
+    SCHED_INBOUND_RESOLVE = 2,
+    SCHED_INBOUND_ACK = 3,
+};
+struct sched_inbound {
+    enum sched_inbound_action action;
+    const char *source;                /* "api", "prometheus", "alertmanager", "pagerduty" */
+    const struct alert_labels *labels; /* borrowed; the full set, severity included */
+    /* The severity label does not tell alerts apart: an open alert with
+     * these labels and any severity is the one meant (PagerDuty's dedup_key;
+     * a resolve that names no severity). A fire then refreshes it as is. */
+    bool any_severity;
+    int severity; /* enum alert_severity */
+    const char *summary, *message;
+    uint64_t starts_ms; /* 0: now */
+    uint64_t ends_ms;   /* fire: resolves by itself then unless refreshed; 0: never */
+};
+/* Applies v[0..n) in order as `by` (a token's name): ret_ids[i] gets the
+ * alert's id, or 0 when a resolve or ack found no open alert. 0, or
+ * -ESHUTDOWN with nothing applied. The change is pending: wait for it with
+ * sched_when_durable(). */
+int sched_alert_inbound(struct sched *s, const struct sched_inbound *v, size_t n, const char *by,
+                        int64_t *ret_ids);
+
 /* Reads the silences from the store again (after one was added or
  * expired) and re-checks every open alert against them. */
 int sched_silences_reload(struct sched *s, struct opsd_error *err);

@@ -552,5 +552,11 @@ void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
     case WEB_ROUTE_MAINTENANCE:
         get_maintenance(ctx, ret);
         break;
+    case WEB_ROUTE_INBOUND_API:
+    case WEB_ROUTE_INBOUND_V2:
+    case WEB_ROUTE_INBOUND_HOOK:
+    case WEB_ROUTE_INBOUND_PD:
+        web_inbound_handle(ctx, &m, rq, ret);
+        break;
     }
 }

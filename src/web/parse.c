@@ -168,9 +168,26 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         *ret = m;
         return 0;
     }
+    if (strcmp(path, "/api/v1/alerts") == 0 && strcmp(method, "POST") == 0) {
+        m.route = WEB_ROUTE_INBOUND_API;
+        m.allow = "GET, HEAD, POST";
+        m.method_ok = true;
+        *ret = m;
+        return 0;
+    }
+    if (strcmp(path, "/api/v2/alerts") == 0 || strcmp(path, "/api/v1/inbound/alertmanager") == 0 ||
+        strcmp(path, "/v2/enqueue") == 0) {
+        m.route = path[1] == 'v'   ? WEB_ROUTE_INBOUND_PD
+                  : path[6] == '2' ? WEB_ROUTE_INBOUND_V2
+                                   : WEB_ROUTE_INBOUND_HOOK;
+        m.allow = "POST";
+        m.method_ok = strcmp(method, "POST") == 0;
+        *ret = m;
+        return 0;
+    }
     if (strcmp(path, "/api/v1/alerts") == 0 || strcmp(path, "/api/v1/notifications") == 0) {
         m.route = path[8] == 'a' ? WEB_ROUTE_ALERTS : WEB_ROUTE_NOTIFICATIONS;
-        m.allow = ALLOW_GET;
+        m.allow = path[8] == 'a' ? "GET, HEAD, POST" : ALLOW_GET;
         m.method_ok = is_get(method);
         *ret = m;
         return 0;

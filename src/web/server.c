@@ -22,7 +22,7 @@
 #define CONNECTION_LIMIT 1024u
 #define CONNECTION_TIMEOUT_S 30u
 #define CONNECTION_MEMORY_LIMIT ((size_t)128 * 1024) /* per connection: headers, URL */
-#define BODY_ABORT_BYTES (16 * OPSD_MAX_API_BODY)    /* past this, drop the connection */
+#define BODY_ABORT_FACTOR 16 /* past this many times the cap, drop the connection */
 
 struct web {
     uv_loop_t *loop;
@@ -44,6 +44,7 @@ struct web {
 struct request {
     struct sbuf body; /* pings: at most WEB_PING_BODY_MAX bytes; other POSTs: OPSD_MAX_API_BODY */
     size_t received;  /* body bytes seen, kept or not */
+    size_t limit;     /* OPSD_MAX_API_BODY, or OPSD_MAX_INBOUND_BODY for alert pushes */
     bool is_ping;
     bool too_large;
     bool responded;
@@ -163,7 +164,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-static bool content_length_too_large(struct MHD_Connection *conn)
+static bool content_length_too_large(struct MHD_Connection *conn, size_t limit)
 {
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -174,7 +175,7 @@ static bool content_length_too_large(struct MHD_Connection *conn)
         return false;
     errno = 0;
     v = strtoull(cl, &end, 10);
-    return errno == ERANGE || v > OPSD_MAX_API_BODY;
+    return errno == ERANGE || v > limit;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -192,10 +193,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req = xcalloc(1, sizeof(*req));
         sbuf_init(&req->body);
         req->is_ping = strncmp(url, "/ping/", 6) == 0;
+        req->limit = web_inbound_path(url) ? OPSD_MAX_INBOUND_BODY : OPSD_MAX_API_BODY;
         *con_cls = req;
-        if (content_length_too_large(conn)) {
+        if (content_length_too_large(conn, req->limit)) {
             web_response_error(&res, 413, "payload_too_large",
-                               "request bodies are limited to %d bytes", OPSD_MAX_API_BODY);
+                               "request bodies are limited to %zu bytes", req->limit);
             return respond(conn, req, method, url, &res);
         }
         return MHD_YES;
@@ -207,9 +209,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (req->responded)
             return MHD_YES;
         req->received += n;
-        if (req->received > BODY_ABORT_BYTES)
+        if (req->received > BODY_ABORT_FACTOR * req->limit)
             return MHD_NO; /* a client that will not stop: drop it */
-        if (req->received > OPSD_MAX_API_BODY)
+        if (req->received > req->limit)
             req->too_large = true;
         else if (req->is_ping && req->body.len < WEB_PING_BODY_MAX)
             sbuf_add(&req->body, upload_data, MIN(n, WEB_PING_BODY_MAX - req->body.len));
@@ -227,8 +229,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->waiting)
         return MHD_YES;
     if (req->too_large) {
-        web_response_error(&res, 413, "payload_too_large", "request bodies are limited to %d bytes",
-                           OPSD_MAX_API_BODY);
+        web_response_error(&res, 413, "payload_too_large",
+                           "request bodies are limited to %zu bytes", req->limit);
         return respond(conn, req, method, url, &res);
     }
 

@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "alert/escalation.h"
+#include "alert/route.h"
 #include "config/config.h"
 #include "probe/probe.h"
 #include "sched/sched.h"
@@ -59,6 +61,10 @@ enum web_route {
     WEB_ROUTE_SILENCES,      /* GET|POST /api/v1/silences */
     WEB_ROUTE_SILENCE,       /* GET|DELETE /api/v1/silences/{id} */
     WEB_ROUTE_MAINTENANCE,   /* GET /api/v1/maintenance */
+    WEB_ROUTE_INBOUND_API,   /* POST /api/v1/alerts */
+    WEB_ROUTE_INBOUND_V2,    /* POST /api/v2/alerts (Prometheus' push, Alertmanager API v2) */
+    WEB_ROUTE_INBOUND_HOOK,  /* POST /api/v1/inbound/alertmanager (webhook v4) */
+    WEB_ROUTE_INBOUND_PD,    /* POST /v2/enqueue (PagerDuty Events API v2) */
 };
 
 struct web_match {
@@ -322,3 +328,48 @@ int web_silence_parse(const char *body, size_t len, uint64_t now_ms, const char 
 /* Fills ret with a JSON error {"error":{"code":..,"message":..}}. */
 void web_response_error(struct web_response *ret, unsigned status, const char *code,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- inbound.c: alerts pushed to opsd ---- */
+
+enum web_inbound_kind {
+    WEB_INBOUND_API = 1,   /* opsd's own shape */
+    WEB_INBOUND_AM_V2,     /* Alertmanager API v2 postable alerts (Prometheus) */
+    WEB_INBOUND_AM_HOOK,   /* Alertmanager webhook v4 */
+    WEB_INBOUND_PAGERDUTY, /* PagerDuty Events API v2 */
+};
+
+/* One parsed alert; everything owned. */
+struct web_inbound_alert {
+    enum sched_inbound_action action;
+    struct alert_labels labels; /* the full set, severity normalised */
+    bool any_severity;          /* see struct sched_inbound */
+    enum alert_severity severity;
+    char *summary, *message; /* NULL when not given */
+    uint64_t starts_ms, ends_ms;
+};
+
+struct web_inbound {
+    struct web_inbound_alert *v;
+    size_t n;
+    char *routing_key; /* PagerDuty: as sent (a token), or NULL */
+    char *dedup_key;   /* PagerDuty: the event's key, given or generated */
+};
+
+/* True for the paths that take inbound pushes (their bodies may be up to
+ * OPSD_MAX_INBOUND_BODY). */
+bool web_inbound_path(const char *path);
+/* Maps a severity label: critical|high|medium|low, and warning, error,
+ * info, page as Prometheus rules and PagerDuty name them. Returns 0, or
+ * -EINVAL for anything else (*ret untouched). */
+int web_inbound_severity(const char *s, enum alert_severity *ret);
+/* Parses and validates a whole push of the given kind at now_ms. new_key
+ * is the dedup_key a PagerDuty trigger without one gets (copied). Fills
+ * *ret (release with web_inbound_clear()), or returns -EINVAL, -E2BIG (too
+ * many alerts or labels) with a message naming the first problem, *ret
+ * untouched. */
+int web_inbound_parse(enum web_inbound_kind kind, const char *body, size_t len, uint64_t now_ms,
+                      const char *new_key, struct web_inbound *ret, struct opsd_error *err);
+void web_inbound_clear(struct web_inbound *in);
+/* Answers one push (glue: auth, parse, sched_alert_inbound). */
+void web_inbound_handle(const struct web_ctx *ctx, const struct web_match *m,
+                        const struct web_request *rq, struct web_response *ret);

@@ -1,12 +1,14 @@
 /* libFuzzer target: the web's pure parsers, everything a client or the
- * config can put in front of them. The input is read as up to four lines:
- *     METHOD \n PATH \n QUERY \n LISTEN
+ * config can put in front of them. The input is read as four lines and
+ * the rest:
+ *     METHOD \n PATH \n QUERY \n LISTEN \n BODY
  * PATH goes to the route table, the ping parser and the log redactor, QUERY
  * (split on '&' and the first '=', as libmicrohttpd hands it over) to the
- * history query parser, LISTEN to the listen address parser. Besides not
- * crashing, checks what callers rely on: results in range, outputs untouched
- * on failure, a ping path is routed to the ping route and its token never
- * reaches the log. */
+ * history query parser, LISTEN to the listen address parser, BODY to the
+ * inbound alert parser in each of its four shapes. Besides not crashing,
+ * checks what callers rely on: results in range, outputs untouched on
+ * failure, a ping path is routed to the ping route and its token never
+ * reaches the log, a parsed alert carries opsd's name of its severity. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +137,44 @@ static void check_listen(const char *listen)
     }
 }
 
+static void check_inbound(const char *body, size_t len)
+{
+    static const enum web_inbound_kind kinds[] = { WEB_INBOUND_API, WEB_INBOUND_AM_V2,
+                                                   WEB_INBOUND_AM_HOOK, WEB_INBOUND_PAGERDUTY };
+
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        struct web_inbound in, in_before;
+        struct opsd_error err = { 0 };
+        int r;
+
+        memset(&in, 0x3c, sizeof(in));
+        in_before = in;
+        r = web_inbound_parse(kinds[k], body, len, NOW_MS, "fuzz-key", &in, &err);
+        if (r < 0) {
+            CHECK((r == -EINVAL || r == -E2BIG) && err.code == r && err.msg[0]);
+            CHECK(memcmp(&in, &in_before, sizeof(in)) == 0);
+            continue;
+        }
+        CHECK(in.n <= OPSD_MAX_INBOUND_ALERTS);
+        if (kinds[k] == WEB_INBOUND_PAGERDUTY)
+            CHECK(in.n == 1 && in.dedup_key && in.dedup_key[0]);
+        for (size_t i = 0; i < in.n; i++) {
+            const struct web_inbound_alert *a = &in.v[i];
+            const char *sev = alert_labels_get(&a->labels, "severity");
+
+            CHECK(a->action == SCHED_INBOUND_FIRE || a->action == SCHED_INBOUND_RESOLVE ||
+                  a->action == SCHED_INBOUND_ACK);
+            CHECK(a->labels.n >= 2 && a->labels.n <= ALERT_MAX_LABELS);
+            CHECK(sev && strcmp(sev, alert_severity_to_string(a->severity)) == 0);
+            CHECK(a->starts_ms <= NOW_MS);
+        }
+        web_inbound_clear(&in);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *buf, *method, *path, *query, *listen;
+    char *buf, *method, *path, *query, *listen, *body;
 
     buf = malloc(size + 1);
     if (!buf)
@@ -149,11 +186,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     path = next_line(method);
     query = next_line(path);
     listen = next_line(query);
-    next_line(listen);
+    body = next_line(listen);
 
     check_path(method, path);
     check_query(query);
     check_listen(listen);
+    check_inbound(body, size - (size_t)(body - buf));
 
     free(buf);
     return 0;

@@ -248,6 +248,34 @@ static void test_forget_while_another_is_held(void **state)
     fixture_free(f);
 }
 
+/* One resolved alert leaves memory while another, resolved too, is still
+ * held by its group: deciding the second must not read the first after it
+ * was freed (ASan caught this with inbound alerts). */
+static void test_forget_one_while_another_is_held(void **state)
+{
+    struct fixture *f = fixture_new(0);
+    int64_t a = fire(f, "web", "core", "high", NULL, T0);
+    int64_t b;
+
+    (void)state;
+    alert_mgr_tick(f->m, T0, &f->out);
+    b = fire(f, "cdn", "edge", "high", NULL, T0 + 2 * MIN);
+    alert_mgr_tick(f->m, T0 + 2 * MIN, &f->out);
+    assert_int_equal(f->out.n_notes, 2);
+    resolve(f, a, T0 + 3 * MIN);
+    resolve(f, b, T0 + 3 * MIN);
+    alert_mgr_tick(f->m, T0 + 5 * MIN, &f->out); /* core announces a */
+    assert_int_equal(f->out.n_notes, 3);
+    alert_mgr_tick(f->m, T0 + 6 * MIN, &f->out); /* a is forgotten, b still held */
+    assert_null(alert_mgr_find_id(f->m, a));
+    assert_non_null(alert_mgr_find_id(f->m, b));
+    alert_mgr_tick(f->m, T0 + 7 * MIN, &f->out); /* edge announces b */
+    assert_int_equal(f->out.n_notes, 4);
+    assert_int_equal(f->out.notes[3].alert_ids[0], b);
+    assert_true(f->out.notes[3].resolved[0]);
+    fixture_free(f);
+}
+
 static void test_resolve_unheard_is_silent(void **state)
 {
     struct fixture *f = fixture_new(30 * S);
@@ -541,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_silence_mutes_then_releases),
         cmocka_unit_test(test_silence_after_heard_mutes_repeats_not_resolve),
         cmocka_unit_test(test_silence_bad_regex_changes_nothing),
+        cmocka_unit_test(test_forget_one_while_another_is_held),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
