@@ -531,8 +531,13 @@ static void arm(struct alerting *a)
 
     if (a->closing)
         return;
+    /* An item held back by its receiver's in-flight limit waits for one of
+     * that receiver's sends to end (on_sent re-arms), not for a timer: its
+     * due time is past, and arming for it would spin the loop. */
     for (size_t i = 0; i < a->n_items; i++)
-        if (!a->items[i]->inflight && a->items[i]->next_ms < due)
+        if (!a->items[i]->inflight && a->items[i]->next_ms < due &&
+            (a->items[i]->next_ms > now ||
+             receiver_inflight(a, a->items[i]->receiver) < PER_RECEIVER_INFLIGHT))
             due = a->items[i]->next_ms;
     for (size_t i = 0; i < a->n_exp; i++)
         if (a->exp[i].ends_ms < due)
