@@ -779,6 +779,35 @@ int alert_mgr_resolve_id(struct alert_mgr *m, int64_t id, const char *by, uint64
     return 0;
 }
 
+/* PagerDuty keeps an incident of its own for every alert it was paged
+ * with: an ack here must acknowledge it there too, or PagerDuty goes on
+ * escalating what someone already handles. Other channels hear nothing of
+ * an ack (the resolve still reaches them). */
+static void ack_pagerduty(struct alert_mgr *m, struct ralert *a, uint64_t now_ms,
+                          struct alert_mgr_out *out)
+{
+    char **names = NULL, key[40];
+    size_t n = 0;
+
+    for (size_t i = 0; i < a->n_taken; i++) {
+        const struct taken *t = &a->taken[i];
+        if (t->esc) {
+            for (size_t k = 0; k < t->esc->n_notified; k++)
+                strv_add_unique(&names, &n, t->esc->notified[k]);
+        } else if (a->heard) {
+            strv_add_unique(&names, &n, alert_route_receiver(m->routes[t->route].r));
+        }
+    }
+    snprintf(key, sizeof(key), "ack-%" PRId64, a->v.id);
+    for (size_t i = 0; i < n; i++) {
+        const struct conf_receiver *r = conf_find_receiver(m->conf, names[i]);
+        if (r && r->kind == CONF_RECV_PAGERDUTY)
+            note_add_alert(note_new(m, out, names[i], "acknowledged", key, now_ms), a->v.id,
+                           false);
+    }
+    strv_free_n(names, n);
+}
+
 int alert_mgr_ack(struct alert_mgr *m, int64_t id, const char *by, uint64_t now_ms,
                   struct alert_mgr_out *out)
 {
@@ -809,6 +838,7 @@ int alert_mgr_ack(struct alert_mgr *m, int64_t id, const char *by, uint64_t now_
     a->v.updated_ms = now_ms;
     view_sync(a);
     out_changed(out, a->v.id);
+    ack_pagerduty(m, a, now_ms, out);
     return 0;
 }
 

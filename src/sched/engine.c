@@ -587,6 +587,12 @@ static void write_done(uv_work_t *w, int status)
         }
         s->write_failures = 0;
     }
+    /* What piled up during the write and has someone waiting on it (an API
+     * answer, a notification to send) goes now, not at the next tick:
+     * otherwise an alert raised mid-write waits up to FLUSH_INTERVAL_MS
+     * before it may be sent. Plain results keep their batching. */
+    if (s->waiters_pending || s->pending.n_notifications)
+        flush(s);
     maybe_finish_stop(s);
 }
 

@@ -133,6 +133,11 @@ pd=$(received /pd/ | jq '.[0].body | fromjson')
 check "trigger with routing_key, dedup_key, severity and summary" \
     jq -e --arg k "$OPSD_E2E_PD" '.routing_key == $k and .event_action == "trigger" and (.dedup_key | length > 0) and .payload.severity == "critical" and (.payload.summary | contains("m-pd"))' <<<"$pd"
 pd_dedup=$(jq -r .dedup_key <<<"$pd")
+pd_id=$(api /api/v1/alerts | jq '[.alerts[] | select(.monitor == "m-pd")][0].id')
+check "ack of the paged alert: 200" test "$(status_code -X POST -H "Authorization: Bearer $W" "$URL/api/v1/alerts/$pd_id/ack")" = 200
+eventually 10 "PagerDuty hears the ack" received_at_least /pd/ 2
+check "event_action acknowledge for the same dedup_key" \
+    jqe --arg d "$pd_dedup" '.[1].body | fromjson | .event_action == "acknowledge" and .dedup_key == $d' <<<"$(received /pd/)"
 
 # --- ntfy ---
 eventually 10 "ntfy gets a push" received_at_least /ntfy 1
@@ -162,8 +167,8 @@ check "a subject that says firing and names the monitor" jqe '.data | test("Subj
 for m in m-hook m-pd m-mail; do ping_ "$m" ""; done
 eventually 10 "the webhook receives the resolve" received_at_least /hook 2
 check "status resolved with an end time" jqe '.[1].body | fromjson | .status == "resolved" and .alerts[0].ends_at != null' <<<"$(received /hook)"
-eventually 10 "PagerDuty gets a resolve for the same dedup_key" received_at_least /pd/ 2
-check "event_action resolve" jqe --arg d "$pd_dedup" '.[1].body | fromjson | .event_action == "resolve" and .dedup_key == $d' <<<"$(received /pd/)"
+eventually 10 "PagerDuty gets a resolve for the same dedup_key, after the ack" received_at_least /pd/ 3
+check "event_action resolve" jqe --arg d "$pd_dedup" '.[2].body | fromjson | .event_action == "resolve" and .dedup_key == $d' <<<"$(received /pd/)"
 mails() { wc -l <"$T/smtp.log"; }
 eventually 15 "the resolve mail arrives" value_is -ge 2 mails
 check "its subject says resolved" jqe '.data | test("Subject: [^\r\n]*RESOLVED")' <<<"$(sed -n 2p "$T/smtp.log")"
