@@ -57,7 +57,7 @@ struct pinfo {
 /* One route an alert took: a group, or an escalation of its own. */
 struct taken {
     size_t route;
-    uint64_t group_key; /* grouped routes */
+    uint64_t group_key;    /* grouped routes */
     struct alert_esc *esc; /* escalated routes; owned */
     uint64_t esc_wake;
     char *policy_name; /* to keep the state across a reload */
@@ -67,11 +67,11 @@ struct ralert {
     struct alert_view v;
     struct alert_labels labels;
     char *monitor, *source, *summary, *message, *suppressed, *acked_by, *review_by;
-    char *held; /* the caller's reason (maintenance, dependency), or NULL */
+    char *held;      /* the caller's reason (maintenance, dependency), or NULL */
     int64_t silence; /* the active silence muting it, or 0 */
     bool open;
-    bool routed; /* put into its routes (false while suppressed) */
-    bool heard;  /* some notification announced it firing */
+    bool routed;  /* put into its routes (false while suppressed) */
+    bool heard;   /* some notification announced it firing */
     bool gc_keep; /* gc()'s verdict, between its two passes */
     struct taken *taken;
     size_t n_taken;
@@ -372,8 +372,9 @@ static size_t group_find(const struct alert_mgr *m, uint64_t key, bool *found)
     return lo;
 }
 
-static struct alert_group *group_get(struct alert_mgr *m, size_t route, const struct alert_labels *ls,
-                                     uint64_t now_ms, uint64_t *ret_key)
+static struct alert_group *group_get(struct alert_mgr *m, size_t route,
+                                     const struct alert_labels *ls, uint64_t now_ms,
+                                     uint64_t *ret_key)
 {
     const struct alert_route *r = m->routes[route].r;
     uint64_t key = alert_route_group_key(r, ls);
@@ -385,7 +386,8 @@ static struct alert_group *group_get(struct alert_mgr *m, size_t route, const st
         return m->groups[i].g;
     xgrow((void **)&m->groups, &m->cap_groups, m->n_groups + 1, sizeof(m->groups[0]));
     memmove(&m->groups[i + 1], &m->groups[i], (m->n_groups - i) * sizeof(m->groups[0]));
-    m->groups[i] = (struct mgroup){ .key = key, .route = route, .g = alert_group_new(r, ls, now_ms) };
+    m->groups[i] =
+        (struct mgroup){ .key = key, .route = route, .g = alert_group_new(r, ls, now_ms) };
     m->n_groups++;
     return m->groups[i].g;
 }
@@ -534,16 +536,15 @@ static void route_alert(struct alert_mgr *m, struct ralert *a, bool already_hear
                 alert_esc_init(t.esc, pi->p);
                 if (already_heard) {
                     /* step 0 went out before the restart: the waits start over now */
-                    t.esc->phase = a->v.state == ALERT_STATE_ACKED ? ALERT_ESC_ACKED
-                                                                    : ALERT_ESC_ACTIVE;
+                    t.esc->phase =
+                        a->v.state == ALERT_STATE_ACKED ? ALERT_ESC_ACKED : ALERT_ESC_ACTIVE;
                     t.esc->step_at_ms = now_ms;
                     t.esc->ack_until_ms = now_ms + pi->ack_timeout_ms;
                     for (size_t k = 0; k < n_notified; k++)
                         strv_add_unique(&t.esc->notified, &t.esc->n_notified, notified[k]);
                     t.esc->cap_notified = t.esc->n_notified;
-                    t.esc_wake = a->v.state == ALERT_STATE_ACKED
-                                     ? t.esc->ack_until_ms
-                                     : now_ms + pi->p->steps[0].wait_ms;
+                    t.esc_wake = a->v.state == ALERT_STATE_ACKED ? t.esc->ack_until_ms
+                                                                 : now_ms + pi->p->steps[0].wait_ms;
                 } else if (alert_esc_start(t.esc, now_ms, &eo) == 0) {
                     esc_actions(m, a, &eo, now_ms, out);
                     t.esc_wake = eo.next_wake_ms;
@@ -802,8 +803,7 @@ static void ack_pagerduty(struct alert_mgr *m, struct ralert *a, uint64_t now_ms
     for (size_t i = 0; i < n; i++) {
         const struct conf_receiver *r = conf_find_receiver(m->conf, names[i]);
         if (r && r->kind == CONF_RECV_PAGERDUTY)
-            note_add_alert(note_new(m, out, names[i], "acknowledged", key, now_ms), a->v.id,
-                           false);
+            note_add_alert(note_new(m, out, names[i], "acknowledged", key, now_ms), a->v.id, false);
     }
     strv_free_n(names, n);
 }
@@ -861,8 +861,8 @@ static void gc(struct alert_mgr *m)
                 continue;
             g = group_by_key(m, a->taken[j].group_key);
             /* a newer open alert with the same labels owns the entry now */
-            held = g && alert_group_holds(g, a->v.fingerprint) &&
-                   !find_open_fp(m, a->v.fingerprint);
+            held =
+                g && alert_group_holds(g, a->v.fingerprint) && !find_open_fp(m, a->v.fingerprint);
         }
         a->gc_keep = held;
     }
@@ -1023,8 +1023,8 @@ int alert_mgr_restore(struct alert_mgr *m, const struct alert_restore *r, uint64
 {
     struct ralert *a;
 
-    if (r->alert->state == ALERT_STATE_RESOLVED || r->alert->id <= 0 ||
-        find_id(m, r->alert->id) || find_open_fp(m, r->alert->fingerprint))
+    if (r->alert->state == ALERT_STATE_RESOLVED || r->alert->id <= 0 || find_id(m, r->alert->id) ||
+        find_open_fp(m, r->alert->fingerprint))
         return opsd_errorf(err, -EEXIST, "alert %" PRId64 " is resolved or already held",
                            r->alert->id);
     a = ralert_from_view(r->alert);

@@ -147,7 +147,7 @@ static void add_note_row(struct alerting *a, const struct alert_note *n, uint64_
     struct sched *s = a->s;
     struct notify_alert *al = xcalloc(n->n_alerts, sizeof(*al));
     struct notify_label *lb = xcalloc(n->n_alerts * ALERT_MAX_LABELS + 1, sizeof(*lb));
-    char (*fps)[17] = xcalloc(n->n_alerts, 17);
+    char(*fps)[17] = xcalloc(n->n_alerts, 17);
     int64_t *ids = xcalloc(n->n_alerts, sizeof(*ids));
     struct notify_label *gl = xcalloc(n->group_labels.n + 1, sizeof(*gl));
     size_t k = 0;
@@ -194,8 +194,8 @@ static void add_note_row(struct alerting *a, const struct alert_note *n, uint64_
             .next_attempt_ms = now,
         };
         store_batch_add_notification(&s->pending, &row);
-        log_info("event=notification_queued id=%" PRId64 " receiver=%s reason=%s alerts=%s",
-                 n->id, log_q(n->receiver), n->reason, log_q(idlist.buf));
+        log_info("event=notification_queued id=%" PRId64 " receiver=%s reason=%s alerts=%s", n->id,
+                 log_q(n->receiver), n->reason, log_q(idlist.buf));
     }
     free(payload);
     sbuf_release(&idlist);
@@ -235,14 +235,33 @@ static const struct conf_receiver *receiver_conf(const struct sched *s, const ch
     return conf_find_receiver(s->conf, name);
 }
 
-static unsigned receiver_inflight(const struct alerting *a, const char *name)
-{
-    unsigned n = 0;
+/* Deliveries in flight per receiver, counted once per pass: a count per
+ * item would make a burst of N notifications cost N^2. */
+struct rcount {
+    const char *name; /* borrowed from an item */
+    unsigned n;
+};
+struct rcounts {
+    struct rcount *v;
+    size_t n, cap;
+};
 
+static struct rcount *rcount_of(struct rcounts *c, const char *name)
+{
+    for (size_t j = 0; j < c->n; j++)
+        if (strcmp(c->v[j].name, name) == 0)
+            return &c->v[j];
+    xgrow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v));
+    c->v[c->n] = (struct rcount){ .name = name };
+    return &c->v[c->n++];
+}
+
+static void rcounts_take(const struct alerting *a, struct rcounts *c)
+{
+    *c = (struct rcounts){ 0 };
     for (size_t i = 0; i < a->n_items; i++)
-        if (a->items[i]->inflight && strcmp(a->items[i]->receiver, name) == 0)
-            n++;
-    return n;
+        if (a->items[i]->inflight)
+            rcount_of(c, a->items[i]->receiver)->n++;
 }
 
 static struct obx *item_find(const struct alerting *a, int64_t id)
@@ -415,7 +434,8 @@ static bool start_item(struct alerting *a, struct obx *it)
         fail_now(a, it, err.msg);
         return false;
     }
-    snprintf(ext, sizeof(ext), "%s", s->conf->alerting.external_url ? s->conf->alerting.external_url : "");
+    snprintf(ext, sizeof(ext), "%s",
+             s->conf->alerting.external_url ? s->conf->alerting.external_url : "");
     {
         struct notify_group g = {
             .group_key = p.group_key,
@@ -494,19 +514,30 @@ static bool start_item(struct alerting *a, struct obx *it)
 static void pump(struct alerting *a)
 {
     uint64_t now = now_ms(a->s);
+    struct rcounts rc;
 
     if (a->closing || a->s->stopping)
         return;
-    /* items may be removed while we walk: restart after each start */
+    rcounts_take(a, &rc);
     for (size_t i = 0; i < a->n_items; i++) {
         struct obx *it = a->items[i];
+        struct rcount *c;
         if (it->inflight || it->next_ms > now)
             continue;
-        if (receiver_inflight(a, it->receiver) >= PER_RECEIVER_INFLIGHT)
+        c = rcount_of(&rc, it->receiver);
+        if (c->n >= PER_RECEIVER_INFLIGHT)
             continue;
-        if (!start_item(a, it))
-            i = (size_t)-1; /* the array may have shifted */
+        if (start_item(a, it)) {
+            c->n++; /* in flight now, so its name stays valid for this pass */
+            continue;
+        }
+        /* it ended at once and may be gone: the array may have shifted, and
+         * a count may borrow its name */
+        free(rc.v);
+        rcounts_take(a, &rc);
+        i = (size_t)-1;
     }
+    free(rc.v);
 }
 
 /* ---- the timer ---------------------------------------------------------------- */
@@ -528,17 +559,23 @@ static void on_timer(uv_timer_t *t)
 static void arm(struct alerting *a)
 {
     uint64_t now = now_ms(a->s), due = alert_mgr_next_wake(a->mgr);
+    struct rcounts rc;
 
     if (a->closing)
         return;
     /* An item held back by its receiver's in-flight limit waits for one of
      * that receiver's sends to end (on_sent re-arms), not for a timer: its
      * due time is past, and arming for it would spin the loop. */
-    for (size_t i = 0; i < a->n_items; i++)
-        if (!a->items[i]->inflight && a->items[i]->next_ms < due &&
-            (a->items[i]->next_ms > now ||
-             receiver_inflight(a, a->items[i]->receiver) < PER_RECEIVER_INFLIGHT))
-            due = a->items[i]->next_ms;
+    rcounts_take(a, &rc);
+    for (size_t i = 0; i < a->n_items; i++) {
+        const struct obx *it = a->items[i];
+        if (it->inflight || it->next_ms >= due)
+            continue;
+        if (it->next_ms <= now && rcount_of(&rc, it->receiver)->n >= PER_RECEIVER_INFLIGHT)
+            continue;
+        due = it->next_ms;
+    }
+    free(rc.v);
     for (size_t i = 0; i < a->n_exp; i++)
         if (a->exp[i].ends_ms < due)
             due = a->exp[i].ends_ms;
@@ -1000,7 +1037,8 @@ static int collect_silence(const struct store_silence *si, void *ud)
         .n_matchers = json_array_size(doc),
     };
     /* matchers point into doc, which lives until the specs are applied */
-    c->v[c->n].matchers = (void *)xcalloc(json_array_size(doc) + 1, sizeof(struct alert_silence_matcher));
+    c->v[c->n].matchers =
+        (void *)xcalloc(json_array_size(doc) + 1, sizeof(struct alert_silence_matcher));
     json_array_foreach(doc, i, m)
     {
         struct alert_silence_matcher *x = (struct alert_silence_matcher *)&c->v[c->n].matchers[i];
@@ -1174,9 +1212,9 @@ static void restore_one(struct alerting *a, const struct store_alert *r, struct 
             (void)alert_mgr_resolve_id(a->mgr, r->id, NULL, now_ms(s), o);
             log_info("event=alert_resolved_on_start id=%" PRId64 " monitor=%s why=%s", r->id,
                      log_q(r->monitor),
-                     !m                                      ? "monitor removed"
+                     !m                                     ? "monitor removed"
                      : an && !strcmp(an, "MonitorFlapping") ? "flap history not kept"
-                                                             : "not down");
+                                                            : "not down");
         }
     }
     for (size_t i = 0; i < nc.n; i++)
@@ -1202,7 +1240,8 @@ int sched_alerting_init(struct sched *s, struct opsd_error *err)
     if (r >= 0)
         r = alert_mgr_new(s->conf, max_alert + 1, max_note + 1, &a->mgr, err);
     if (r >= 0)
-        r = notify_sender_new(s->loop, s->conf->alerting.max_inflight ? s->conf->alerting.max_inflight : 64,
+        r = notify_sender_new(s->loop,
+                              s->conf->alerting.max_inflight ? s->conf->alerting.max_inflight : 64,
                               &a->sender, err);
     if (r < 0) {
         alert_mgr_free(a->mgr);

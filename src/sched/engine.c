@@ -20,7 +20,7 @@
 #define STOP_DRAIN_MAX_MS 10000u /* in-flight checks get this long to finish on stop */
 #define SCHED_QUANTUM_MS 100
 #define FLUSH_EAGER_RESULTS 20000 /* flush before the tick once this many wait */
-#define PRUNE_FIRST_MS 5000 /* soon after start: a long-stopped opsd has a backlog */
+#define PRUNE_FIRST_MS 5000       /* soon after start: a long-stopped opsd has a backlog */
 #define PRUNE_INTERVAL_MS 3600000
 
 const double sched_lag_bounds[12] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -294,7 +294,8 @@ static const struct sched_driver drivers[] = {
     [CONF_MON_EXEC] = { sched_exec_start, sched_exec_cancel },
     [CONF_MON_FILE] = { sched_file_start, sched_work_cancel, sched_file_inherit, NULL },
     [CONF_MON_LOG] = { sched_log_start, sched_work_cancel, sched_log_inherit, sched_log_forget },
-    [CONF_MON_HOST] = { sched_host_start, sched_work_cancel, sched_host_inherit, sched_host_forget },
+    [CONF_MON_HOST] = { sched_host_start, sched_work_cancel, sched_host_inherit,
+                        sched_host_forget },
     [CONF_MON_PROCESS] = { sched_host_start, sched_work_cancel, sched_host_inherit,
                            sched_host_forget },
     [CONF_MON_DNS] = { sched_dns_start, sched_dns_cancel },
@@ -500,8 +501,8 @@ static void mon_start(struct mon *m)
      * spread, by the same hash), not a whole interval later: a new or
      * restarted monitor should not sit in "pending" for minutes. Later checks
      * keep to the regular slots. */
-    m->due_ms = probe_next_slot(now, MIN(m->conf->interval_ms, FIRST_CHECK_SPREAD_MS),
-                                m->offset_ms);
+    m->due_ms =
+        probe_next_slot(now, MIN(m->conf->interval_ms, FIRST_CHECK_SPREAD_MS), m->offset_ms);
     sched_arm_at(m, m->due_ms, on_slot);
 }
 
@@ -535,8 +536,7 @@ void sched_when_durable(struct sched *s, void (*cb)(void *userdata, int rc), voi
 {
     struct sched_waiter *w, **pp;
 
-    if (store_batch_empty(&s->pending) && store_batch_empty(&s->writing) &&
-        !s->write_in_flight) {
+    if (store_batch_empty(&s->pending) && store_batch_empty(&s->writing) && !s->write_in_flight) {
         cb(userdata, 0);
         return;
     }
@@ -574,8 +574,8 @@ static void write_done(uv_work_t *w, int status)
             if (s->write_failures < 5 && !s->stopping)
                 return;
             if (s->writing.n_notifications)
-                log_error("event=notifications_lost count=%zu err=%s",
-                          s->writing.n_notifications, log_q(s->write_err.msg));
+                log_error("event=notifications_lost count=%zu err=%s", s->writing.n_notifications,
+                          log_q(s->write_err.msg));
             store_batch_clear(&s->writing);
             waiters_fire(&s->waiters_writing, s->write_rc);
         } else {
