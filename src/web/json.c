@@ -190,8 +190,8 @@ json_t *web_monitor_json(const struct web_monitor *m)
     json_object_set_new(j, "checks_total", json_integer((json_int_t)m->checks_total));
     json_object_set_new(j, "checks_failed", json_integer((json_int_t)m->checks_failed));
     json_object_set_new(j, "maintenance",
-                        m->maintenance ? json_pack("{s:s s:I}", "window", m->maintenance,
-                                                   "until", (json_int_t)m->maintenance_end_ms)
+                        m->maintenance ? json_pack("{s:s s:I}", "window", m->maintenance, "until",
+                                                   (json_int_t)m->maintenance_end_ms)
                                        : json_null());
     if (c->type == CONF_MON_HEARTBEAT) {
         /* Never the token: it is a secret that lets anyone ping. */

@@ -301,7 +301,7 @@ static void monitor(struct sbuf *sb, const struct web_page *p, const struct web_
         uptime_words(sb, p, m, p->ndays);
     }
     sbuf_addf(sb, "</span><span class=\"badge %s\">%s</span></div></div>\n",
-              m->maintenance                             ? "maint"
+              m->maintenance                              ? "maint"
               : m->state == PROBE_STATE_UP && m->degraded ? "degraded"
                                                           : state_class(m->state),
               m->maintenance ? "Under maintenance" : state_label(m));
