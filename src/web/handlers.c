@@ -319,10 +319,12 @@ static void get_maintenance(const struct web_ctx *ctx, struct web_response *ret)
 
     for (size_t i = 0; i < n; i++) {
         struct sched_maintenance w;
-        json_t *mons = json_array(), *labels = json_object(), *o;
+        json_t *mons, *labels, *o;
 
         if (sched_maintenance_at(ctx->sched, i, now, &w) < 0)
             continue;
+        mons = json_array();
+        labels = json_object();
         for (size_t j = 0; j < w.conf->n_monitors; j++)
             json_array_append_new(mons, json_string(w.conf->monitors[j]));
         for (size_t j = 0; j < w.conf->n_labels; j++)
@@ -403,19 +405,18 @@ static void get_page(const struct web_ctx *ctx, struct web_response *ret)
     }
     nm = sched_maintenance_count(ctx->sched);
     maint = xcalloc(nm ? nm : 1, sizeof(*maint));
-    for (size_t i = 0, j = 0; i < nm; i++) {
+    for (size_t i = 0; i < nm; i++) {
         struct sched_maintenance w;
         if (sched_maintenance_at(ctx->sched, i, now, &w) < 0 || !w.scheduled ||
             w.start_ms > now + PAGE_MAINT_AHEAD_MS)
             continue;
-        maint[j++] = (struct web_page_maint){
+        maint[n_maint++] = (struct web_page_maint){
             .name = w.conf->name,
             .description = w.conf->description,
             .active = w.active,
             .start_ms = w.start_ms,
             .end_ms = w.end_ms,
         };
-        n_maint = j;
     }
     qsort(maint, n_maint, sizeof(*maint), maint_cmp);
     page = (struct web_page){
