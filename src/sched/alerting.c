@@ -588,18 +588,25 @@ static void arm(struct alerting *a)
 
 /* ---- monitors ---------------------------------------------------------------- */
 
+/* The alertname label of a monitor's alerts: receivers and silences match
+ * on it (Alertmanager users know the label). */
+#define ALERTNAME_DOWN "MonitorDown"
+#define ALERTNAME_FLAPPING "MonitorFlapping"
+
 static const char *severity_name(enum conf_severity sev)
 {
     return conf_severity_to_string(sev);
 }
 
 /* Why m's alert must not be sent, or NULL: a maintenance window is open
- * for it, or a parent it depends on is down. Written into buf. */
+ * for it (*ret_maint set), or a parent it depends on is down. Written into
+ * buf. */
 static const char *suppression(struct sched *s, const struct conf_monitor *cf, char *buf,
-                               size_t len)
+                               size_t len, bool *ret_maint)
 {
     const struct conf_maintenance *w = sched_monitor_maintenance(s, cf, now_ms(s), NULL);
 
+    *ret_maint = w != NULL;
     if (w) {
         snprintf(buf, len, "maintenance %s", w->name);
         return buf;
@@ -642,6 +649,8 @@ static void fire_named(struct mon *m, const char *alertname, const char *base, c
     struct alert_mgr_out o = { 0 };
     char sup[256], summary[512];
     size_t deps = dependents(s->conf, cf->name, 0);
+    bool maint;
+    const char *held = suppression(s, cf, sup, sizeof(sup), &maint);
     struct alert_input in = {
         .source = "monitor",
         .monitor = cf->name,
@@ -649,7 +658,7 @@ static void fire_named(struct mon *m, const char *alertname, const char *base, c
         .severity = (enum alert_severity)cf->severity,
         .summary = summary,
         .message = cause,
-        .suppressed = suppression(s, cf, sup, sizeof(sup)),
+        .suppressed = held,
         .starts_ms = ts,
     };
     int64_t id = 0;
@@ -668,7 +677,7 @@ static void fire_named(struct mon *m, const char *alertname, const char *base, c
     if (alert_mgr_fire(a->mgr, &in, now_ms(s), &id, &o) == 0)
         *slot = id;
     if (slot == &m->alert_id)
-        m->alert_in_maint = sched_monitor_maintenance(s, cf, now_ms(s), NULL) != NULL;
+        m->alert_in_maint = maint;
     alert_labels_clear(&ls);
     alert_mgr_tick(a->mgr, now_ms(s), &o); /* group_wait 0 goes out now */
     apply_out(a, &o);
@@ -683,7 +692,7 @@ static void fire_for(struct mon *m, const char *cause, uint64_t ts)
         snprintf(dflt, sizeof(dflt), "%s is down", m->conf->name);
         base = dflt;
     }
-    fire_named(m, "MonitorDown", base, cause, ts, &m->alert_id);
+    fire_named(m, ALERTNAME_DOWN, base, cause, ts, &m->alert_id);
 }
 
 static void resolve_slot(struct mon *m, int64_t *slot)
@@ -774,7 +783,7 @@ static void flap_verdict(struct mon *m, const struct alert_flap_verdict *v, cons
                  m->flap->max_changes, m->flap->window_ms / 1000, m->flap->window_ms / 1000,
                  cause ? cause : "");
         log_info("event=flapping_started monitor=%s", m->conf->name);
-        fire_named(m, "MonitorFlapping", base, msg, ts, &m->flap_alert_id);
+        fire_named(m, ALERTNAME_FLAPPING, base, msg, ts, &m->flap_alert_id);
         return;
     }
     if (v->event == ALERT_FLAP_ENDED) {
@@ -785,19 +794,17 @@ static void flap_verdict(struct mon *m, const struct alert_flap_verdict *v, cons
         settle(m, v->firing, cause, ts);
 }
 
-void sched_alerting_on_result(struct mon *m, uint64_t ts)
+void sched_alerting_on_result(struct mon *m, bool in_maint)
 {
     struct alert_flap_verdict v;
     uint64_t now = now_ms(m->s);
     const struct alert_view *av;
 
-    (void)ts;
     if (!m->s->alerting)
         return;
     /* A window opened or closed over an open alert: held from now, or sent
      * now if it still fires (results keep coming during maintenance). */
-    if (m->alert_id &&
-        m->alert_in_maint != (sched_monitor_maintenance(m->s, m->conf, now, NULL) != NULL) &&
+    if (m->alert_id && m->alert_in_maint != in_maint &&
         (av = alert_mgr_find_id(m->s->alerting->mgr, m->alert_id)) != NULL) {
         char msg[OPSD_MAX_MESSAGE];
         uint64_t starts = av->starts_ms;
@@ -1204,17 +1211,18 @@ static void restore_one(struct alerting *a, const struct store_alert *r, struct 
         expiry_set(a, r->id, now_ms(s) + SCHED_INBOUND_RESOLVE_TIMEOUT_MS);
     } else if (r->monitor && !strcmp(r->source ? r->source : "monitor", "monitor")) {
         const char *an = alert_labels_get(&ls, "alertname");
+        bool flapping = an && strcmp(an, ALERTNAME_FLAPPING) == 0;
         /* A monitor alert lives as long as its monitor is down. A flapping
          * alert ends here: the changes that made it are not kept. */
-        if (m && m->view.sm.state == PROBE_STATE_DOWN && !(an && !strcmp(an, "MonitorFlapping"))) {
+        if (m && m->view.sm.state == PROBE_STATE_DOWN && !flapping) {
             m->alert_id = r->id;
         } else {
             (void)alert_mgr_resolve_id(a->mgr, r->id, NULL, now_ms(s), o);
             log_info("event=alert_resolved_on_start id=%" PRId64 " monitor=%s why=%s", r->id,
                      log_q(r->monitor),
-                     !m                                     ? "monitor removed"
-                     : an && !strcmp(an, "MonitorFlapping") ? "flap history not kept"
-                                                            : "not down");
+                     !m         ? "monitor removed"
+                     : flapping ? "flap history not kept"
+                                : "not down");
         }
     }
     for (size_t i = 0; i < nc.n; i++)

@@ -131,6 +131,7 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
     struct sched *s = m->s;
     enum probe_state from;
     bool ok = probe_result_ok(r) && !(r->status == PROBE_WARNING && m->conf->down_on_warning);
+    bool in_maint = alert_maint_active(s->maint, m->conf, r->started_ms, NULL) != NULL;
     struct store_metric metrics[STORE_MAX_METRICS];
     struct store_result sr = {
         .monitor_id = m->view.store_id,
@@ -148,7 +149,7 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
         .message = r->message,
         .body = r->body,
         /* left out of uptime and SLOs by the rollups */
-        .maintenance = alert_maint_active(s->maint, m->conf, r->started_ms, NULL) != NULL,
+        .maintenance = in_maint,
         .metrics = metrics,
         .n_metrics = MIN(r->n_metrics, (size_t)STORE_MAX_METRICS),
     };
@@ -178,7 +179,7 @@ void sched_record(struct mon *m, const struct probe_result *r, bool forced)
             sched_action_on_down(m, now_ms(s));
         sched_alerting_on_state(m, from, m->view.sm.state, r->message, r->started_ms);
     }
-    sched_alerting_on_result(m, r->started_ms);
+    sched_alerting_on_result(m, in_maint);
     if (s->pending.n_results >= FLUSH_EAGER_RESULTS)
         flush(s);
 }

@@ -156,8 +156,10 @@ void sched_alerting_on_state(struct mon *m, enum probe_state from, enum probe_st
 void sched_alerting_committed(struct sched *s, const struct store_batch *b);
 void sched_alerting_reload(struct sched *s);
 void sched_alerting_forget(struct mon *m);
-/* Every result: ends flapping once the monitor kept still for the window. */
-void sched_alerting_on_result(struct mon *m, uint64_t ts);
+/* Every result (in_maint: it was taken inside a maintenance window): holds
+ * or releases the open alert when a window opened or closed, and ends
+ * flapping once the monitor kept still for the window. */
+void sched_alerting_on_result(struct mon *m, bool in_maint);
 /* Starts closing; returns how many times cb will be called. */
 unsigned sched_alerting_close(struct sched *s, uv_close_cb cb);
 void sched_alerting_cleanup(struct sched *s);
