@@ -176,6 +176,18 @@ static int finish_labels(struct web_inbound_alert *a, const char *at, struct ops
     return 0;
 }
 
+/* The end of parsing one alert of the label-keyed shapes (all but
+ * PagerDuty): a resolve that named no severity matches any, a start in the
+ * future is now, then finish_labels(). */
+static int finish_alert(struct web_inbound_alert *a, bool severity_given, uint64_t now,
+                        const char *at, struct opsd_error *err)
+{
+    a->any_severity = a->action != SCHED_INBOUND_FIRE && !severity_given;
+    if (a->starts_ms > now)
+        a->starts_ms = now;
+    return finish_labels(a, at, err);
+}
+
 /* The severity from the labels: a name web_inbound_severity() knows, else
  * medium. *given says whether the labels named one. */
 static enum alert_severity label_severity(const struct alert_labels *ls, bool *given)
@@ -258,10 +270,28 @@ static int parse_api_alert(json_t *item, const char *at, uint64_t now, struct we
     a->action = (st && strcmp(st, "resolved") == 0) || (a->ends_ms && a->ends_ms <= now)
                     ? SCHED_INBOUND_RESOLVE
                     : SCHED_INBOUND_FIRE;
-    a->any_severity = a->action != SCHED_INBOUND_FIRE && !given;
-    if (a->starts_ms > now)
-        a->starts_ms = now;
-    return finish_labels(a, at, err);
+    return finish_alert(a, given, now, at, err);
+}
+
+/* What Alertmanager's two shapes share: labels, annotations, startsAt and
+ * endsAt (into *ends), and the severity from the labels. */
+static int parse_am_common(json_t *item, const char *at, struct web_inbound_alert *a,
+                           uint64_t *ends, bool *severity_given, struct opsd_error *err)
+{
+    int r;
+
+    if (!json_is_object(item))
+        return opsd_errorf(err, -EINVAL, "%san alert must be an object", at);
+    r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
+    if (r >= 0)
+        r = parse_annotations(item, at, a, err);
+    if (r >= 0)
+        r = opt_time(item, "startsAt", at, &a->starts_ms, err);
+    if (r >= 0)
+        r = opt_time(item, "endsAt", at, ends, err);
+    if (r >= 0)
+        a->severity = label_severity(&a->labels, severity_given);
+    return r;
 }
 
 /* One of Prometheus' postable alerts. An endsAt at or before now resolves;
@@ -273,21 +303,12 @@ static int parse_am_v2_alert(json_t *item, const char *at, uint64_t now,
     bool given;
     int r;
 
-    if (!json_is_object(item))
-        return opsd_errorf(err, -EINVAL, "%san alert must be an object", at);
-    r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
+    r = parse_am_common(item, at, a, &a->ends_ms, &given, err);
     if (r >= 0)
-        r = parse_annotations(item, at, a, err);
-    if (r >= 0)
-        r = opt_time(item, "startsAt", at, &a->starts_ms, err);
-    if (r >= 0)
-        r = opt_time(item, "endsAt", at, &a->ends_ms, err);
-    if (r >= 0)
-        r = opt_string(item, "generatorURL", at, &gen, err);
+        r = opt_string(item, "generatorURL", at, &gen, err); /* checked, not kept */
     free(gen);
     if (r < 0)
         return r;
-    a->severity = label_severity(&a->labels, &given);
     if (a->ends_ms && a->ends_ms <= now) {
         a->action = SCHED_INBOUND_RESOLVE;
         a->ends_ms = 0;
@@ -296,10 +317,7 @@ static int parse_am_v2_alert(json_t *item, const char *at, uint64_t now,
         if (!a->ends_ms)
             a->ends_ms = now + SCHED_INBOUND_RESOLVE_TIMEOUT_MS;
     }
-    a->any_severity = a->action != SCHED_INBOUND_FIRE && !given;
-    if (a->starts_ms > now)
-        a->starts_ms = now;
-    return finish_labels(a, at, err);
+    return finish_alert(a, given, now, at, err);
 }
 
 /* One alert of an Alertmanager webhook: its status says what happened
@@ -309,29 +327,17 @@ static int parse_am_hook_alert(json_t *item, const char *at, uint64_t now,
 {
     json_t *v = json_object_get(item, "status");
     const char *st = json_is_string(v) ? json_string_value(v) : "";
-    uint64_t ends = 0;
+    uint64_t ends = 0; /* checked, not kept */
     bool given;
     int r;
 
-    if (!json_is_object(item))
-        return opsd_errorf(err, -EINVAL, "%san alert must be an object", at);
-    if (strcmp(st, "firing") != 0 && strcmp(st, "resolved") != 0)
-        return opsd_errorf(err, -EINVAL, "%s'status' must be \"firing\" or \"resolved\"", at);
-    r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
-    if (r >= 0)
-        r = parse_annotations(item, at, a, err);
-    if (r >= 0)
-        r = opt_time(item, "startsAt", at, &a->starts_ms, err);
-    if (r >= 0)
-        r = opt_time(item, "endsAt", at, &ends, err);
+    r = parse_am_common(item, at, a, &ends, &given, err);
     if (r < 0)
         return r;
-    a->severity = label_severity(&a->labels, &given);
+    if (strcmp(st, "firing") != 0 && strcmp(st, "resolved") != 0)
+        return opsd_errorf(err, -EINVAL, "%s'status' must be \"firing\" or \"resolved\"", at);
     a->action = strcmp(st, "resolved") == 0 ? SCHED_INBOUND_RESOLVE : SCHED_INBOUND_FIRE;
-    a->any_severity = a->action != SCHED_INBOUND_FIRE && !given;
-    if (a->starts_ms > now)
-        a->starts_ms = now;
-    return finish_labels(a, at, err);
+    return finish_alert(a, given, now, at, err);
 }
 
 typedef int (*parse_one_fn)(json_t *item, const char *at, uint64_t now, struct web_inbound_alert *a,
