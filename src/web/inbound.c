@@ -39,19 +39,24 @@ bool web_inbound_path(const char *path)
 
 int web_inbound_severity(const char *s, enum alert_severity *ret)
 {
+    /* the names Prometheus rules and PagerDuty use besides opsd's own */
     static const struct {
         const char *name;
         enum alert_severity sev;
-    } names[] = {
-        { "critical", ALERT_SEV_CRITICAL }, { "high", ALERT_SEV_HIGH },
-        { "medium", ALERT_SEV_MEDIUM },     { "low", ALERT_SEV_LOW },
-        { "page", ALERT_SEV_CRITICAL },     { "error", ALERT_SEV_HIGH },
-        { "warning", ALERT_SEV_MEDIUM },    { "info", ALERT_SEV_LOW },
+    } aliases[] = {
+        { "page", ALERT_SEV_CRITICAL },
+        { "error", ALERT_SEV_HIGH },
+        { "warning", ALERT_SEV_MEDIUM },
+        { "info", ALERT_SEV_LOW },
     };
 
-    for (size_t i = 0; s && i < ARRAY_SIZE(names); i++)
-        if (strcasecmp(s, names[i].name) == 0) {
-            *ret = names[i].sev;
+    if (!s)
+        return -EINVAL;
+    if (alert_severity_from_string(s, ret) == 0)
+        return 0;
+    for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+        if (strcasecmp(s, aliases[i].name) == 0) {
+            *ret = aliases[i].sev;
             return 0;
         }
     return -EINVAL;
