@@ -422,8 +422,14 @@ static char *pd_message(json_t *p)
     }
     if (d && !json_is_null(d)) {
         char *s = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-        if (s)
-            sbuf_addf(&sb, "%sdetails=%.*s", sb.len ? " " : "", MAX_PD_DETAILS, s);
+        if (s) {
+            size_t n = strnlen(s, MAX_PD_DETAILS);
+            /* not inside a character: a message that is not UTF-8 cannot
+             * become a JSON string, in answers or notifications */
+            while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                n--;
+            sbuf_addf(&sb, "%sdetails=%.*s", sb.len ? " " : "", (int)n, s);
+        }
         free(s);
     }
     return sbuf_detach(&sb, NULL);

@@ -392,6 +392,27 @@ static void test_pagerduty(void **state)
     assert_int_equal(in.v[0].action, SCHED_INBOUND_RESOLVE);
     web_inbound_clear(&in);
 
+    /* custom_details cut to MAX_PD_DETAILS (2048) bytes inside a two-byte
+     * character: the message stays UTF-8 (jansson, and so every answer and
+     * notification carrying it, refuses anything else) */
+    {
+        struct sbuf sb = SBUF_INIT;
+        json_t *j;
+
+        sbuf_addf(&sb, "{\"event_action\":\"trigger\",\"payload\":{\"summary\":\"s\","
+                       "\"source\":\"x\",\"severity\":\"info\",\"custom_details\":{\"k\":\"");
+        for (int i = 0; i < 2041; i++) /* {"k":" is 6 bytes: the \u00e9 spans 2047-2048 */
+            sbuf_add(&sb, "a", 1);
+        sbuf_addf(&sb, "\u00e9\"}}}");
+        assert_int_equal(parse(WEB_INBOUND_PAGERDUTY, sb.buf, &in, &err), 0);
+        j = json_string(in.v[0].message);
+        assert_non_null(j);
+        json_decref(j);
+        assert_true(strlen(in.v[0].message) < strlen("source=x details=") + 2048);
+        web_inbound_clear(&in);
+        sbuf_release(&sb);
+    }
+
     parse_fails(WEB_INBOUND_PAGERDUTY, "[]", -EINVAL, "a JSON object");
     parse_fails(WEB_INBOUND_PAGERDUTY, "{\"event_action\":\"explode\"}", -EINVAL,
                 "'event_action' must be");
