@@ -638,8 +638,10 @@ void web_inbound_handle(const struct web_ctx *ctx, const struct web_match *m,
         }
         authed = true;
     }
-    new_dedup_key(ctx, key);
-    r = web_inbound_parse(kind, rq->body, rq->body_len, clock_now_ms(ctx->clock), key, &in, &err);
+    if (pd)
+        new_dedup_key(ctx, key);
+    r = web_inbound_parse(kind, rq->body, rq->body_len, clock_now_ms(ctx->clock), pd ? key : NULL,
+                          &in, &err);
     if (r < 0) {
         if (pd)
             pd_error(ret, 400, "invalid event", err.msg);
