@@ -514,9 +514,10 @@ static int parse_pd(json_t *doc, uint64_t now, const char *new_key, struct web_i
         a->summary = xstrdup(json_string_value(sum));
         a->message = pd_message(p);
     }
+    /* valid names, two labels and dk is not empty (checked above): these
+     * cannot fail */
     (void)alert_labels_set(&a->labels, "alertname", "PagerDutyEvent");
-    if (alert_labels_set(&a->labels, "dedup_key", dk) < 0)
-        return opsd_errorf(err, -EINVAL, "'dedup_key' must not be empty");
+    (void)alert_labels_set(&a->labels, "dedup_key", dk);
     ret->dedup_key = xstrdup(dk);
     if (json_is_string(rk))
         ret->routing_key = xstrdup(json_string_value(rk));
