@@ -39,19 +39,24 @@ bool web_inbound_path(const char *path)
 
 int web_inbound_severity(const char *s, enum alert_severity *ret)
 {
+    /* the names Prometheus rules and PagerDuty use besides opsd's own */
     static const struct {
         const char *name;
         enum alert_severity sev;
-    } names[] = {
-        { "critical", ALERT_SEV_CRITICAL }, { "high", ALERT_SEV_HIGH },
-        { "medium", ALERT_SEV_MEDIUM },     { "low", ALERT_SEV_LOW },
-        { "page", ALERT_SEV_CRITICAL },     { "error", ALERT_SEV_HIGH },
-        { "warning", ALERT_SEV_MEDIUM },    { "info", ALERT_SEV_LOW },
+    } aliases[] = {
+        { "page", ALERT_SEV_CRITICAL },
+        { "error", ALERT_SEV_HIGH },
+        { "warning", ALERT_SEV_MEDIUM },
+        { "info", ALERT_SEV_LOW },
     };
 
-    for (size_t i = 0; s && i < ARRAY_SIZE(names); i++)
-        if (strcasecmp(s, names[i].name) == 0) {
-            *ret = names[i].sev;
+    if (!s)
+        return -EINVAL;
+    if (alert_severity_from_string(s, ret) == 0)
+        return 0;
+    for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+        if (strcasecmp(s, aliases[i].name) == 0) {
+            *ret = aliases[i].sev;
             return 0;
         }
     return -EINVAL;
@@ -176,6 +181,18 @@ static int finish_labels(struct web_inbound_alert *a, const char *at, struct ops
     return 0;
 }
 
+/* The end of parsing one alert of the label-keyed shapes (all but
+ * PagerDuty): a resolve that named no severity matches any, a start in the
+ * future is now, then finish_labels(). */
+static int finish_alert(struct web_inbound_alert *a, bool severity_given, uint64_t now,
+                        const char *at, struct opsd_error *err)
+{
+    a->any_severity = a->action != SCHED_INBOUND_FIRE && !severity_given;
+    if (a->starts_ms > now)
+        a->starts_ms = now;
+    return finish_labels(a, at, err);
+}
+
 /* The severity from the labels: a name web_inbound_severity() knows, else
  * medium. *given says whether the labels named one. */
 static enum alert_severity label_severity(const struct alert_labels *ls, bool *given)
@@ -258,10 +275,28 @@ static int parse_api_alert(json_t *item, const char *at, uint64_t now, struct we
     a->action = (st && strcmp(st, "resolved") == 0) || (a->ends_ms && a->ends_ms <= now)
                     ? SCHED_INBOUND_RESOLVE
                     : SCHED_INBOUND_FIRE;
-    a->any_severity = a->action != SCHED_INBOUND_FIRE && !given;
-    if (a->starts_ms > now)
-        a->starts_ms = now;
-    return finish_labels(a, at, err);
+    return finish_alert(a, given, now, at, err);
+}
+
+/* What Alertmanager's two shapes share: labels, annotations, startsAt and
+ * endsAt (into *ends), and the severity from the labels. */
+static int parse_am_common(json_t *item, const char *at, struct web_inbound_alert *a,
+                           uint64_t *ends, bool *severity_given, struct opsd_error *err)
+{
+    int r;
+
+    if (!json_is_object(item))
+        return opsd_errorf(err, -EINVAL, "%san alert must be an object", at);
+    r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
+    if (r >= 0)
+        r = parse_annotations(item, at, a, err);
+    if (r >= 0)
+        r = opt_time(item, "startsAt", at, &a->starts_ms, err);
+    if (r >= 0)
+        r = opt_time(item, "endsAt", at, ends, err);
+    if (r >= 0)
+        a->severity = label_severity(&a->labels, severity_given);
+    return r;
 }
 
 /* One of Prometheus' postable alerts. An endsAt at or before now resolves;
@@ -273,21 +308,12 @@ static int parse_am_v2_alert(json_t *item, const char *at, uint64_t now,
     bool given;
     int r;
 
-    if (!json_is_object(item))
-        return opsd_errorf(err, -EINVAL, "%san alert must be an object", at);
-    r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
+    r = parse_am_common(item, at, a, &a->ends_ms, &given, err);
     if (r >= 0)
-        r = parse_annotations(item, at, a, err);
-    if (r >= 0)
-        r = opt_time(item, "startsAt", at, &a->starts_ms, err);
-    if (r >= 0)
-        r = opt_time(item, "endsAt", at, &a->ends_ms, err);
-    if (r >= 0)
-        r = opt_string(item, "generatorURL", at, &gen, err);
+        r = opt_string(item, "generatorURL", at, &gen, err); /* checked, not kept */
     free(gen);
     if (r < 0)
         return r;
-    a->severity = label_severity(&a->labels, &given);
     if (a->ends_ms && a->ends_ms <= now) {
         a->action = SCHED_INBOUND_RESOLVE;
         a->ends_ms = 0;
@@ -296,10 +322,7 @@ static int parse_am_v2_alert(json_t *item, const char *at, uint64_t now,
         if (!a->ends_ms)
             a->ends_ms = now + SCHED_INBOUND_RESOLVE_TIMEOUT_MS;
     }
-    a->any_severity = a->action != SCHED_INBOUND_FIRE && !given;
-    if (a->starts_ms > now)
-        a->starts_ms = now;
-    return finish_labels(a, at, err);
+    return finish_alert(a, given, now, at, err);
 }
 
 /* One alert of an Alertmanager webhook: its status says what happened
@@ -309,29 +332,17 @@ static int parse_am_hook_alert(json_t *item, const char *at, uint64_t now,
 {
     json_t *v = json_object_get(item, "status");
     const char *st = json_is_string(v) ? json_string_value(v) : "";
-    uint64_t ends = 0;
+    uint64_t ends = 0; /* checked, not kept */
     bool given;
     int r;
 
-    if (!json_is_object(item))
-        return opsd_errorf(err, -EINVAL, "%san alert must be an object", at);
-    if (strcmp(st, "firing") != 0 && strcmp(st, "resolved") != 0)
-        return opsd_errorf(err, -EINVAL, "%s'status' must be \"firing\" or \"resolved\"", at);
-    r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
-    if (r >= 0)
-        r = parse_annotations(item, at, a, err);
-    if (r >= 0)
-        r = opt_time(item, "startsAt", at, &a->starts_ms, err);
-    if (r >= 0)
-        r = opt_time(item, "endsAt", at, &ends, err);
+    r = parse_am_common(item, at, a, &ends, &given, err);
     if (r < 0)
         return r;
-    a->severity = label_severity(&a->labels, &given);
+    if (strcmp(st, "firing") != 0 && strcmp(st, "resolved") != 0)
+        return opsd_errorf(err, -EINVAL, "%s'status' must be \"firing\" or \"resolved\"", at);
     a->action = strcmp(st, "resolved") == 0 ? SCHED_INBOUND_RESOLVE : SCHED_INBOUND_FIRE;
-    a->any_severity = a->action != SCHED_INBOUND_FIRE && !given;
-    if (a->starts_ms > now)
-        a->starts_ms = now;
-    return finish_labels(a, at, err);
+    return finish_alert(a, given, now, at, err);
 }
 
 typedef int (*parse_one_fn)(json_t *item, const char *at, uint64_t now, struct web_inbound_alert *a,
@@ -411,8 +422,14 @@ static char *pd_message(json_t *p)
     }
     if (d && !json_is_null(d)) {
         char *s = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-        if (s)
-            sbuf_addf(&sb, "%sdetails=%.*s", sb.len ? " " : "", MAX_PD_DETAILS, s);
+        if (s) {
+            size_t n = strnlen(s, MAX_PD_DETAILS);
+            /* not inside a character: a message that is not UTF-8 cannot
+             * become a JSON string, in answers or notifications */
+            while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                n--;
+            sbuf_addf(&sb, "%sdetails=%.*s", sb.len ? " " : "", (int)n, s);
+        }
         free(s);
     }
     return sbuf_detach(&sb, NULL);
@@ -497,9 +514,10 @@ static int parse_pd(json_t *doc, uint64_t now, const char *new_key, struct web_i
         a->summary = xstrdup(json_string_value(sum));
         a->message = pd_message(p);
     }
+    /* valid names, two labels and dk is not empty (checked above): these
+     * cannot fail */
     (void)alert_labels_set(&a->labels, "alertname", "PagerDutyEvent");
-    if (alert_labels_set(&a->labels, "dedup_key", dk) < 0)
-        return opsd_errorf(err, -EINVAL, "'dedup_key' must not be empty");
+    (void)alert_labels_set(&a->labels, "dedup_key", dk);
     ret->dedup_key = xstrdup(dk);
     if (json_is_string(rk))
         ret->routing_key = xstrdup(json_string_value(rk));
@@ -621,8 +639,10 @@ void web_inbound_handle(const struct web_ctx *ctx, const struct web_match *m,
         }
         authed = true;
     }
-    new_dedup_key(ctx, key);
-    r = web_inbound_parse(kind, rq->body, rq->body_len, clock_now_ms(ctx->clock), key, &in, &err);
+    if (pd)
+        new_dedup_key(ctx, key);
+    r = web_inbound_parse(kind, rq->body, rq->body_len, clock_now_ms(ctx->clock), pd ? key : NULL,
+                          &in, &err);
     if (r < 0) {
         if (pd)
             pd_error(ret, 400, "invalid event", err.msg);

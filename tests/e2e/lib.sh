@@ -158,8 +158,14 @@ received_at_least() { [ "$(received_n "$1")" -ge "$2" ]; }
 # fails COMMAND...: true when the command fails (for check, which runs a
 # command rather than a shell expression).
 fails() { ! "$@"; }
-# jqe ARGS...: jq -e without the output (an assertion on JSON).
-jqe() { jq -e "$@" >/dev/null; }
+# jqe ARGS...: jq -e without the output (an assertion on JSON on stdin).
+# Empty input fails: jq 1.6's -e passes on it, and empty is what a crashed
+# or silent server answers.
+jqe() {
+    local in
+    in=$(cat)
+    [[ $in == *[![:space:]]* ]] && jq -e "$@" >/dev/null <<<"$in"
+}
 # value_is OP VALUE COMMAND...: [ "$(COMMAND...)" OP VALUE ], the command run
 # on each call (so eventually polls it; a "$(...)" argument would be
 # expanded once, before the first poll).

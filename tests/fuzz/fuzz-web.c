@@ -137,6 +137,15 @@ static void check_listen(const char *listen)
     }
 }
 
+/* NULL, or a string jansson takes (valid UTF-8). */
+static bool utf8_ok(const char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+
+    json_decref(j);
+    return !s || j;
+}
+
 static void check_inbound(const char *body, size_t len)
 {
     static const enum web_inbound_kind kinds[] = { WEB_INBOUND_API, WEB_INBOUND_AM_V2,
@@ -167,6 +176,8 @@ static void check_inbound(const char *body, size_t len)
             CHECK(a->labels.n >= 2 && a->labels.n <= ALERT_MAX_LABELS);
             CHECK(sev && strcmp(sev, alert_severity_to_string(a->severity)) == 0);
             CHECK(a->starts_ms <= NOW_MS);
+            /* stored and later put in JSON answers: must be UTF-8 */
+            CHECK(utf8_ok(a->summary) && utf8_ok(a->message));
         }
         web_inbound_clear(&in);
     }

@@ -14,6 +14,7 @@
 
 #include "util/cleanup.h"
 #include "util/sbuf.h"
+#include "util/xalloc.h"
 #include "web/web-internal.h"
 
 #define NOW 1800000000000ull /* 2027-01-15T08:00:00Z */
@@ -248,9 +249,23 @@ static void test_limits(void **state)
     parse_fails(WEB_INBOUND_API, sb.buf, -E2BIG, "bytes as JSON");
     sbuf_release(&sb);
 
-    assert_int_equal(
-        web_inbound_parse(WEB_INBOUND_API, "{}", OPSD_MAX_INBOUND_BODY + 1, NOW, KEY, &in, &err),
-        -E2BIG);
+    /* a real buffer that long, holding JSON: only the size is wrong (and a
+     * length the body does not have would read past it) */
+    {
+        char *body = xmalloc(OPSD_MAX_INBOUND_BODY + 2);
+
+        memset(body, ' ', OPSD_MAX_INBOUND_BODY + 1);
+        body[OPSD_MAX_INBOUND_BODY + 1] = '\0';
+        body[0] = '[';
+        body[OPSD_MAX_INBOUND_BODY - 1] = ']';
+        assert_int_equal(
+            web_inbound_parse(WEB_INBOUND_API, body, OPSD_MAX_INBOUND_BODY, NOW, KEY, &in, &err),
+            0);
+        assert_int_equal(in.n, 0);
+        web_inbound_clear(&in);
+        parse_fails(WEB_INBOUND_API, body, -E2BIG, "over"); /* "[ ... ] ": one byte more */
+        free(body);
+    }
 }
 
 static void test_am_v2(void **state)
@@ -391,6 +406,27 @@ static void test_pagerduty(void **state)
                      0);
     assert_int_equal(in.v[0].action, SCHED_INBOUND_RESOLVE);
     web_inbound_clear(&in);
+
+    /* custom_details cut to MAX_PD_DETAILS (2048) bytes inside a two-byte
+     * character: the message stays UTF-8 (jansson, and so every answer and
+     * notification carrying it, refuses anything else) */
+    {
+        struct sbuf sb = SBUF_INIT;
+        json_t *j;
+
+        sbuf_addf(&sb, "{\"event_action\":\"trigger\",\"payload\":{\"summary\":\"s\","
+                       "\"source\":\"x\",\"severity\":\"info\",\"custom_details\":{\"k\":\"");
+        for (int i = 0; i < 2041; i++) /* {"k":" is 6 bytes: the \u00e9 spans 2047-2048 */
+            sbuf_add(&sb, "a", 1);
+        sbuf_addf(&sb, "\u00e9\"}}}");
+        assert_int_equal(parse(WEB_INBOUND_PAGERDUTY, sb.buf, &in, &err), 0);
+        j = json_string(in.v[0].message);
+        assert_non_null(j);
+        json_decref(j);
+        assert_true(strlen(in.v[0].message) < strlen("source=x details=") + 2048);
+        web_inbound_clear(&in);
+        sbuf_release(&sb);
+    }
 
     parse_fails(WEB_INBOUND_PAGERDUTY, "[]", -EINVAL, "a JSON object");
     parse_fails(WEB_INBOUND_PAGERDUTY, "{\"event_action\":\"explode\"}", -EINVAL,
