@@ -39,3 +39,14 @@ int alert_link_create(const uint8_t *key, enum alert_link_purpose purpose, uint6
  *   -EKEYEXPIRED valid token past its expiry (now_ms >= expires_ms) */
 int alert_link_verify(const uint8_t *key, const char *token, enum alert_link_purpose purpose,
                       uint64_t alert_id, uint64_t now_ms, struct opsd_error *err);
+
+/* The file under data_dir that holds the generated key. */
+#define ALERT_LINK_KEY_FILE "link.key"
+
+/* Fills key (ALERT_LINK_KEY_LEN bytes) with SHA-256 of secret when one is
+ * configured; otherwise with the 32 random bytes of dir/link.key, which it
+ * creates (mode 0600, written whole before it appears under its name, so a
+ * crash never leaves half a key) when missing. Links survive restarts
+ * either way. key is untouched on failure: a read or write error, or a
+ * link.key of the wrong size (-EINVAL). */
+int alert_link_key_load(const char *secret, const char *dir, uint8_t *key, struct opsd_error *err);

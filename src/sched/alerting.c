@@ -71,6 +71,7 @@ struct alerting {
     bool closing;
     struct expiry *exp;
     size_t n_exp, cap_exp;
+    uint8_t link_key[ALERT_LINK_KEY_LEN]; /* signs the one-click links */
 };
 
 static uint64_t now_ms(const struct sched *s)
@@ -414,6 +415,35 @@ static void fail_now(struct alerting *a, struct obx *it, const char *why)
     record_attempt(a, it);
 }
 
+/* Gives each firing alert of p its signed ack and resolve links, made now
+ * rather than stored with the payload: the outbox never holds a working
+ * credential, and a retry hours later still carries a link that works for
+ * link_ttl. urls (2 per alert) are the caller's to free. */
+static void add_links(struct alerting *a, struct notify_payload *p, const char *ext, char **urls)
+{
+    const struct sched *s = a->s;
+    uint64_t exp = now_ms(s) + s->conf->alerting.link_ttl_ms;
+
+    for (size_t i = 0; i < p->n_alerts; i++) {
+        char tok[ALERT_LINK_TOKEN_SIZE];
+        struct opsd_error err = { 0 };
+        int64_t id = p->alert_ids[i];
+
+        if (p->alerts[i].status != NOTIFY_FIRING || id <= 0)
+            continue;
+        if (alert_link_create(a->link_key, ALERT_LINK_ACK, (uint64_t)id, exp, tok, sizeof(tok),
+                              &err) == 0)
+            urls[2 * i] = xasprintf("%s/a/%" PRId64 "/ack?t=%s", ext, id, tok);
+        if (alert_link_create(a->link_key, ALERT_LINK_RESOLVE, (uint64_t)id, exp, tok, sizeof(tok),
+                              &err) == 0)
+            urls[2 * i + 1] = xasprintf("%s/a/%" PRId64 "/resolve?t=%s", ext, id, tok);
+        if (err.msg[0])
+            log_warn("event=link_failed alert=%" PRId64 " err=%s", id, log_q(err.msg));
+        p->alerts[i].ack_url = urls[2 * i];
+        p->alerts[i].resolve_url = urls[2 * i + 1];
+    }
+}
+
 /* Builds and submits every request of it that has not gone through yet.
  * Returns false when it could not start (and was settled or rescheduled). */
 static bool start_item(struct alerting *a, struct obx *it)
@@ -424,6 +454,7 @@ static bool start_item(struct alerting *a, struct obx *it)
     struct opsd_error err = { 0 };
     struct notify_request_list reqs = { 0 };
     char ext[512];
+    char **urls;
     int r;
 
     if (!rc) {
@@ -436,6 +467,9 @@ static bool start_item(struct alerting *a, struct obx *it)
     }
     snprintf(ext, sizeof(ext), "%s",
              s->conf->alerting.external_url ? s->conf->alerting.external_url : "");
+    urls = xcalloc(2 * p.n_alerts + 1, sizeof(*urls));
+    if (ext[0])
+        add_links(a, &p, ext, urls);
     {
         struct notify_group g = {
             .group_key = p.group_key,
@@ -465,6 +499,9 @@ static bool start_item(struct alerting *a, struct obx *it)
         };
         r = notify_build(&nr, &g, &reqs, &err);
     }
+    for (size_t i = 0; i < 2 * p.n_alerts; i++)
+        free(urls[i]);
+    free(urls);
     notify_payload_free(&p);
     if (r < 0) {
         fail_now(a, it, err.msg);
@@ -884,6 +921,18 @@ int sched_alert_resolve(struct sched *s, int64_t id, const char *by)
     return r;
 }
 
+int sched_alert_link_check(struct sched *s, const char *token, bool resolve, int64_t id,
+                           struct opsd_error *err)
+{
+    if (!s->alerting)
+        return opsd_errorf(err, -ESHUTDOWN, "alerting is not configured");
+    if (id <= 0)
+        return opsd_errorf(err, -EACCES, "link token is for another alert");
+    return alert_link_verify(s->alerting->link_key, token,
+                             resolve ? ALERT_LINK_RESOLVE : ALERT_LINK_ACK, (uint64_t)id, now_ms(s),
+                             err);
+}
+
 /* ---- inbound alerts ----------------------------------------------------------- */
 
 static void expiry_set(struct alerting *a, int64_t id, uint64_t ends_ms)
@@ -1242,7 +1291,10 @@ int sched_alerting_init(struct sched *s, struct opsd_error *err)
     int r;
 
     a->s = s;
-    r = store_alert_max_id(s->store, &max_alert, err);
+    r = alert_link_key_load(s->conf->alerting.link_secret, s->conf->server.data_dir, a->link_key,
+                            err);
+    if (r >= 0)
+        r = store_alert_max_id(s->store, &max_alert, err);
     if (r >= 0)
         r = store_notification_max_id(s->store, &max_note, err);
     if (r >= 0)
@@ -1259,6 +1311,16 @@ int sched_alerting_init(struct sched *s, struct opsd_error *err)
     uv_timer_init(s->loop, &a->timer);
     a->timer.data = a;
     s->alerting = a;
+    {
+        /* The default external_url is server.listen's: a wildcard there
+         * makes links nobody can open. */
+        const char *ext = s->conf->alerting.external_url;
+        if (ext && (strstr(ext, "://0.0.0.0") || strstr(ext, "://[::]") || strstr(ext, "://*") ||
+                    strstr(ext, "://:")))
+            log_warn("event=links_unreachable external_url=%s msg=%s", log_q(ext),
+                     log_q("one-click links in notifications point at a wildcard address; set "
+                           "alerting.external_url to the URL people reach opsd at"));
+    }
     /* Silences before alerts, so a restored alert is muted from the start. */
     {
         struct opsd_error serr = { 0 };
@@ -1309,6 +1371,10 @@ void sched_alerting_reload(struct sched *s)
         return;
     if (alert_mgr_reconfigure(a->mgr, s->conf, now_ms(s), &o, &err) < 0)
         log_error("event=alerting_reload_failed err=%s", log_q(err.msg));
+    /* A new link_secret signs new links; links already sent stop working. */
+    if (alert_link_key_load(s->conf->alerting.link_secret, s->conf->server.data_dir, a->link_key,
+                            &err) < 0)
+        log_error("event=link_key_reload_failed err=%s", log_q(err.msg));
     apply_out(a, &o);
     pump(a);
 }

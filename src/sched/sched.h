@@ -21,26 +21,26 @@ struct sched;
 struct sched_monitor_view {
     const struct conf_monitor *conf;
     int64_t store_id;
-    struct probe_sm sm;        /* state and since */
+    struct probe_sm sm; /* state and since */
     bool has_result;
-    struct probe_last last;    /* the most recent result, if has_result */
+    struct probe_last last; /* the most recent result, if has_result */
     uint64_t checks_total;
     uint64_t checks_failed;
-    uint64_t last_ping_ms;     /* heartbeats: last ping of any kind, 0 if none */
+    uint64_t last_ping_ms; /* heartbeats: last ping of any kind, 0 if none */
 };
 
 /* Engine-wide counters for /metrics and the benchmark. */
 struct sched_stats {
-    uint64_t checks_scheduled;   /* slots that came due */
+    uint64_t checks_scheduled; /* slots that came due */
     uint64_t checks_started;
     uint64_t checks_done;
     uint64_t checks_ok;
     uint64_t checks_failed;
-    uint64_t checks_skipped;     /* a slot came due while the previous check still ran */
+    uint64_t checks_skipped; /* a slot came due while the previous check still ran */
     uint64_t results_written;
     uint64_t write_errors;
     unsigned in_flight;
-    unsigned queued;             /* waiting for the concurrency limit */
+    unsigned queued; /* waiting for the concurrency limit */
     /* start lag (actual - scheduled) histogram, cumulative Prometheus-style */
     uint64_t lag_bucket[12];
     double lag_sum_s;
@@ -81,10 +81,10 @@ const struct conf_maintenance *sched_monitor_maintenance(const struct sched *s,
 /* Window i in config order, with its open or next occurrence. */
 struct sched_maintenance {
     const struct conf_maintenance *conf;
-    bool scheduled;           /* an occurrence is open or to come (false: a one-off in the past) */
-    bool active;              /* open now */
+    bool scheduled;            /* an occurrence is open or to come (false: a one-off in the past) */
+    bool active;               /* open now */
     uint64_t start_ms, end_ms; /* that occurrence, when scheduled */
-    size_t n_monitors;        /* monitors it covers */
+    size_t n_monitors;         /* monitors it covers */
 };
 size_t sched_maintenance_count(const struct sched *s);
 int sched_maintenance_at(const struct sched *s, size_t i, uint64_t now_ms,
@@ -112,6 +112,13 @@ void sched_when_durable(struct sched *s, void (*cb)(void *userdata, int rc), voi
  * wait for it with sched_when_durable(). */
 int sched_alert_ack(struct sched *s, int64_t id, const char *by);
 int sched_alert_resolve(struct sched *s, int64_t id, const char *by);
+
+/* Checks a one-click link's token (alert/link.h) for acknowledging
+ * (resolve false) or resolving alert id, with the key the links are signed
+ * with, at the engine's now. 0 or alert_link_verify()'s codes; -ESHUTDOWN
+ * when alerting is not configured (no links were ever sent). */
+int sched_alert_link_check(struct sched *s, const char *token, bool resolve, int64_t id,
+                           struct opsd_error *err);
 
 /* Inbound alerts: pushed by Prometheus, an Alertmanager, a PagerDuty
  * sender or a script (web/inbound.c parses them). */

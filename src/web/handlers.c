@@ -338,8 +338,8 @@ static void get_maintenance(const struct web_ctx *ctx, struct web_response *ret)
                       w.conf->schedule ? json_string(w.conf->tz) : json_null(), "duration_s",
                       (json_int_t)(w.conf->duration_ms / 1000), "active", w.active, "start",
                       w.scheduled ? json_integer((json_int_t)w.start_ms) : json_null(), "end",
-                      w.scheduled ? json_integer((json_int_t)w.end_ms) : json_null(),
-                      "covers", (json_int_t)w.n_monitors);
+                      w.scheduled ? json_integer((json_int_t)w.end_ms) : json_null(), "covers",
+                      (json_int_t)w.n_monitors);
         json_array_append_new(arr, o);
     }
     respond_json(ret, 200, json_pack("{s:o}", "maintenance", arr));
@@ -490,8 +490,7 @@ static void ping(const struct web_ctx *ctx, const char *path, const struct web_q
     respond_text(ret, 200, CT_TEXT, "OK\n");
 }
 
-void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
-                struct web_response *ret)
+void web_handle(const struct web_ctx *ctx, const struct web_request *rq, struct web_response *ret)
 {
     const char *method = rq->method, *path = rq->path, *body = rq->body;
     const struct web_query_arg *args = rq->args;
@@ -558,6 +557,10 @@ void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
     case WEB_ROUTE_INBOUND_HOOK:
     case WEB_ROUTE_INBOUND_PD:
         web_inbound_handle(ctx, &m, rq, ret);
+        break;
+    case WEB_ROUTE_LINK_ACK:
+    case WEB_ROUTE_LINK_RESOLVE:
+        web_links_handle(ctx, &m, rq, ret);
         break;
     }
 }

@@ -231,6 +231,26 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         *ret = m;
         return 0;
     }
+    if (strncmp(path, "/a/", 3) == 0) {
+        const char *p = path + 3;
+        char *end;
+        long long id;
+
+        if (*p < '1' || *p > '9')
+            return -ENOENT;
+        errno = 0;
+        id = strtoll(p, &end, 10);
+        if (errno || id <= 0 || (strcmp(end, "/ack") != 0 && strcmp(end, "/resolve") != 0))
+            return -ENOENT;
+        m.id = id;
+        m.route = end[1] == 'a' ? WEB_ROUTE_LINK_ACK : WEB_ROUTE_LINK_RESOLVE;
+        /* GET only shows what the link does: mail scanners and chat
+         * previews fetch links, and must not acknowledge anything. */
+        m.allow = "GET, HEAD, POST";
+        m.method_ok = is_get(method) || strcmp(method, "POST") == 0;
+        *ret = m;
+        return 0;
+    }
     if (strncmp(path, monitors, sizeof(monitors) - 1) == 0) {
         const char *name = path + sizeof(monitors) - 1;
         const char *slash = strchr(name, '/');

@@ -33,7 +33,7 @@ struct web {
     char *url;
     bool starting; /* MHD log lines go to start_error, not the log */
     char start_error[512];
-    unsigned open_handles; /* closing: handles whose close callback is pending */
+    unsigned open_handles;     /* closing: handles whose close callback is pending */
     struct request *suspended; /* waiting for a commit before they are answered */
     bool closing;
     void (*done)(void *userdata);
@@ -85,10 +85,12 @@ static void add_headers(struct MHD_Response *r, const struct web_response *res)
     if (res->www_authenticate)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, res->www_authenticate);
     if (strncmp(res->content_type, "text/html", 9) == 0) {
-        /* The page has no scripts and loads nothing: say so. */
+        /* The pages have no scripts and load nothing: say so. Forms (the
+         * one-click link's button) post only back to opsd, and no page can
+         * be framed, so a button cannot be clicked through a disguise. */
         MHD_add_response_header(r, "Content-Security-Policy",
                                 "default-src 'none'; style-src 'unsafe-inline'; "
-                                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     }
 }
 

@@ -41,15 +41,15 @@ int web_listen_parse(const char *listen, struct sockaddr_storage *ret_addr, sock
                      struct opsd_error *err);
 
 enum web_route {
-    WEB_ROUTE_PAGE,     /* GET / */
-    WEB_ROUTE_HEALTHZ,  /* GET /healthz */
-    WEB_ROUTE_METRICS,  /* GET /metrics */
-    WEB_ROUTE_MONITORS, /* GET /api/v1/monitors */
-    WEB_ROUTE_MONITOR,  /* GET /api/v1/monitors/{name} */
-    WEB_ROUTE_RESULTS,  /* GET /api/v1/monitors/{name}/results */
-    WEB_ROUTE_EVENTS,   /* GET /api/v1/monitors/{name}/events */
-    WEB_ROUTE_SERIES,   /* GET /api/v1/monitors/{name}/metrics */
-    WEB_ROUTE_PING,     /* GET|POST|HEAD /ping/... */
+    WEB_ROUTE_PAGE,          /* GET / */
+    WEB_ROUTE_HEALTHZ,       /* GET /healthz */
+    WEB_ROUTE_METRICS,       /* GET /metrics */
+    WEB_ROUTE_MONITORS,      /* GET /api/v1/monitors */
+    WEB_ROUTE_MONITOR,       /* GET /api/v1/monitors/{name} */
+    WEB_ROUTE_RESULTS,       /* GET /api/v1/monitors/{name}/results */
+    WEB_ROUTE_EVENTS,        /* GET /api/v1/monitors/{name}/events */
+    WEB_ROUTE_SERIES,        /* GET /api/v1/monitors/{name}/metrics */
+    WEB_ROUTE_PING,          /* GET|POST|HEAD /ping/... */
     WEB_ROUTE_ALERTS,        /* GET /api/v1/alerts */
     WEB_ROUTE_ALERT,         /* GET /api/v1/alerts/{id} */
     WEB_ROUTE_ALERT_ACK,     /* POST /api/v1/alerts/{id}/ack */
@@ -65,6 +65,8 @@ enum web_route {
     WEB_ROUTE_INBOUND_V2,    /* POST /api/v2/alerts (Prometheus' push, Alertmanager API v2) */
     WEB_ROUTE_INBOUND_HOOK,  /* POST /api/v1/inbound/alertmanager (webhook v4) */
     WEB_ROUTE_INBOUND_PD,    /* POST /v2/enqueue (PagerDuty Events API v2) */
+    WEB_ROUTE_LINK_ACK,      /* GET|POST /a/{id}/ack?t= (a signed one-click link) */
+    WEB_ROUTE_LINK_RESOLVE,  /* GET|POST /a/{id}/resolve?t= */
 };
 
 struct web_match {
@@ -278,8 +280,7 @@ struct web_request {
 };
 
 /* Answers one request. */
-void web_handle(const struct web_ctx *ctx, const struct web_request *rq,
-                struct web_response *ret);
+void web_handle(const struct web_ctx *ctx, const struct web_request *rq, struct web_response *ret);
 /* ---- alerts.c: the alerting API (glue) ---- */
 
 /* Checks rq's bearer token for scope need (enum apitoken_scope). Returns 0
@@ -373,3 +374,34 @@ void web_inbound_clear(struct web_inbound *in);
 /* Answers one push (glue: auth, parse, sched_alert_inbound). */
 void web_inbound_handle(const struct web_ctx *ctx, const struct web_match *m,
                         const struct web_request *rq, struct web_response *ret);
+
+/* ---- links.c: the pages behind the one-click links in notifications ---- */
+
+enum web_link_kind {
+    WEB_LINK_CONFIRM = 1, /* GET: what the link will do, and a button that POSTs it */
+    WEB_LINK_DONE,        /* POST went through, or there was nothing left to do */
+    WEB_LINK_REFUSED,     /* bad, expired or misused link; unknown alert; conflict */
+};
+
+/* One link page; everything borrowed. */
+struct web_link_page {
+    enum web_link_kind kind;
+    bool resolve; /* the link resolves (else it acknowledges) */
+    int64_t id;
+    const char *token;   /* CONFIRM: goes back in the form's action */
+    const char *text;    /* the outcome or why it was refused */
+    bool has_alert;      /* the alert's details below are filled */
+    const char *summary; /* may be NULL */
+    const char *monitor; /* may be NULL */
+    const char *severity, *state;
+    uint64_t starts_ms;
+    const char *acked_by; /* may be NULL */
+};
+
+/* A whole HTML page, inline CSS, no script. The form posts to the same
+ * path, relative, so it works behind a proxy that mounts opsd under a
+ * prefix. */
+void web_link_page_render(struct sbuf *sb, const struct web_link_page *p);
+/* Answers GET (confirm page) and POST (act) on /a/{id}/ack|resolve. */
+void web_links_handle(const struct web_ctx *ctx, const struct web_match *m,
+                      const struct web_request *rq, struct web_response *ret);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -464,6 +466,59 @@ static void random_key(uint8_t *key)
     seed++;
 }
 
+/* The key: SHA-256 of link_secret, else data_dir/link.key made once. */
+static void test_link_key(void **state)
+{
+    /* SHA-256("abc"), FIPS 180-2's example */
+    static const uint8_t abc[ALERT_LINK_KEY_LEN] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad
+    };
+    uint8_t k1[ALERT_LINK_KEY_LEN], k2[ALERT_LINK_KEY_LEN], zero[ALERT_LINK_KEY_LEN] = { 0 };
+    char dir[] = "/tmp/opsd-linkkey.XXXXXX", path[64];
+    struct opsd_error err = { 0 };
+    struct stat st;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/" ALERT_LINK_KEY_FILE, dir);
+
+    /* A secret is hashed, and no file is made for it. */
+    assert_int_equal(alert_link_key_load("abc", dir, k1, &err), 0);
+    assert_memory_equal(k1, abc, sizeof(abc));
+    assert_int_not_equal(stat(path, &st), 0);
+
+    /* No secret: a random key is made, private, and the same next time. */
+    memset(k1, 0, sizeof(k1));
+    assert_int_equal(alert_link_key_load(NULL, dir, k1, &err), 0);
+    assert_memory_not_equal(k1, zero, sizeof(zero));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, ALERT_LINK_KEY_LEN);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(alert_link_key_load("", dir, k2, &err), 0); /* "" is no secret */
+    assert_memory_equal(k1, k2, sizeof(k1));
+
+    /* A damaged file is an error, not silently replaced (links already
+     * sent would stop working), and the key is left alone. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("short", f);
+    fclose(f);
+    memcpy(k2, k1, sizeof(k1));
+    assert_int_equal(alert_link_key_load(NULL, dir, k2, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "holds 5 bytes"));
+    assert_memory_equal(k2, k1, sizeof(k1));
+
+    /* An unwritable place says where. */
+    assert_true(alert_link_key_load(NULL, "/nonexistent/opsd", k2, &err) < 0);
+    assert_non_null(strstr(err.msg, "/nonexistent/opsd"));
+
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_link(void **state)
 {
     uint8_t key[ALERT_LINK_KEY_LEN], other[ALERT_LINK_KEY_LEN];
@@ -611,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_flap_held_and_released),
         cmocka_unit_test(test_xofy),
         cmocka_unit_test(test_link),
+        cmocka_unit_test(test_link_key),
         cmocka_unit_test(test_apitoken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

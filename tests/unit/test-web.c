@@ -379,6 +379,84 @@ static void test_review_routes(void **state)
     assert_int_equal(web_route_match("POST", "/api/v1/notifications/12/review", &m), -ENOENT);
 }
 
+static void test_link_routes(void **state)
+{
+    struct web_match m;
+
+    (void)state;
+    assert_int_equal(web_route_match("GET", "/a/12/ack", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_LINK_ACK);
+    assert_int_equal(m.id, 12);
+    assert_true(m.method_ok);
+    assert_int_equal(web_route_match("POST", "/a/7/resolve", &m), 0);
+    assert_int_equal(m.route, WEB_ROUTE_LINK_RESOLVE);
+    assert_int_equal(m.id, 7);
+    assert_true(m.method_ok);
+    assert_int_equal(web_route_match("HEAD", "/a/7/resolve", &m), 0);
+    assert_true(m.method_ok);
+    assert_int_equal(web_route_match("DELETE", "/a/7/ack", &m), 0);
+    assert_false(m.method_ok);
+    assert_string_equal(m.allow, "GET, HEAD, POST");
+    assert_int_equal(web_route_match("GET", "/a/0/ack", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/07/ack", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/-1/ack", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/99999999999999999999/ack", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/12", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/12/ack/", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/12/silence", &m), -ENOENT);
+    assert_int_equal(web_route_match("GET", "/a/", &m), -ENOENT);
+}
+
+static void test_link_page(void **state)
+{
+    struct web_link_page p = {
+        .kind = WEB_LINK_CONFIRM,
+        .id = 42,
+        .token = "AbC-_9",
+        .text = "Acknowledge this alert?",
+        .has_alert = true,
+        .summary = "<img src=x> down",
+        .monitor = "db",
+        .severity = "critical",
+        .state = "firing",
+        .starts_ms = 1700000000000ull,
+    };
+    struct sbuf sb = SBUF_INIT;
+
+    (void)state;
+    web_link_page_render(&sb, &p);
+    assert_non_null(strstr(sb.buf, "<title>Acknowledge alert 42 - opsd</title>"));
+    /* relative, so a proxy's path prefix is kept */
+    assert_non_null(strstr(sb.buf, "<form method=\"post\" action=\"ack?t=AbC-_9\">"));
+    assert_non_null(strstr(sb.buf, "<dd>&lt;img src=x&gt; down</dd>"));
+    assert_null(strstr(sb.buf, "<img"));
+    assert_non_null(strstr(sb.buf, "<dt>Since</dt><dd>2023-11-14 22:13:20 UTC</dd>"));
+    assert_null(strstr(sb.buf, "Acknowledged by"));
+    assert_null(strstr(sb.buf, "<script"));
+    sbuf_release(&sb);
+
+    /* The resolve link posts to resolve; refusals and outcomes have no
+     * button, even with a token at hand. */
+    sb = (struct sbuf)SBUF_INIT;
+    p.resolve = true;
+    p.acked_by = "alice";
+    web_link_page_render(&sb, &p);
+    assert_non_null(strstr(sb.buf, "action=\"resolve?t=AbC-_9\""));
+    assert_non_null(strstr(sb.buf, "<h1>Resolve alert 42</h1>"));
+    assert_non_null(strstr(sb.buf, "<dt>Acknowledged by</dt><dd>alice</dd>"));
+    sbuf_release(&sb);
+    for (int kind = WEB_LINK_DONE; kind <= WEB_LINK_REFUSED; kind++) {
+        sb = (struct sbuf)SBUF_INIT;
+        p.kind = (enum web_link_kind)kind;
+        p.text = "This link has expired.";
+        web_link_page_render(&sb, &p);
+        assert_null(strstr(sb.buf, "<form"));
+        assert_non_null(strstr(sb.buf, kind == WEB_LINK_DONE ? "<p class=\"done\">This link"
+                                                             : "<p class=\"refused\">This link"));
+        sbuf_release(&sb);
+    }
+}
+
 #define REVIEW(body) web_review_parse(body, strlen(body), &review, &comment, &doc, &err)
 
 static void test_review_parse(void **state)
@@ -583,7 +661,8 @@ static void test_monitor_json_http(void **state)
     assert_string_equal(
         s, "{\"name\":\"api\",\"type\":\"http\",\"description\":\"Public API\","
            "\"labels\":{\"team\":\"core\"},\"interval_s\":30,\"timeout_s\":10,\"confirm\":2,"
-           "\"paused\":false,\"down_on_warning\":false,\"state\":\"up\",\"since\":\"2026-11-20T12:00:00.000Z\","
+           "\"paused\":false,\"down_on_warning\":false,\"state\":\"up\",\"since\":\"2026-11-20T12:"
+           "00:00.000Z\","
            "\"last_check\":\"2026-11-20T12:01:00.000Z\",\"latency_ms\":12.345,"
            "\"last_result\":{\"time\":\"2026-11-20T12:01:00.000Z\",\"status\":\"ok\","
            "\"ok\":true,\"message\":\"HTTP 200\",\"http_status\":200,\"cert_days\":42,"
@@ -938,8 +1017,11 @@ static void test_page_maintenance(void **state)
         { .name = "api", .public_ = true, .state = PROBE_STATE_UP },
     };
     struct web_page_maint maint[] = {
-        { .name = "upgrade", .description = "Database <upgrade>", .active = true,
-          .start_ms = T0 - 600000, .end_ms = T0 + 1800000 },
+        { .name = "upgrade",
+          .description = "Database <upgrade>",
+          .active = true,
+          .start_ms = T0 - 600000,
+          .end_ms = T0 + 1800000 },
         { .name = "nightly", .start_ms = T0 + 86400000, .end_ms = T0 + 86400000 + 1800000 },
     };
     struct web_page p = {
@@ -1294,10 +1376,16 @@ static void test_page_contrast(void **state)
     static const struct {
         const char *fg, *bg; /* variables; "#fff" is the banners' text */
     } text_pairs[] = {
-        { "fg", "card" },  { "fg", "bg" },        { "muted", "card" },
-        { "muted", "bg" }, { "up-text", "card" }, { "down-text", "card" },
+        { "fg", "card" },
+        { "fg", "bg" },
+        { "muted", "card" },
+        { "muted", "bg" },
+        { "up-text", "card" },
+        { "down-text", "card" },
         { "degraded-text", "card" },
-        { "#fff", "up" },  { "#fff", "low" },     { "#fff", "wait" },
+        { "#fff", "up" },
+        { "#fff", "low" },
+        { "#fff", "wait" },
     };
     struct web_page_monitor mons[] = { { .name = "api", .public_ = true } };
     _cleanup_free_ char *html = render_page(mons, 1, 90);
@@ -1389,6 +1477,8 @@ int main(void)
         cmocka_unit_test(test_ping_parse_invalid),
         cmocka_unit_test(test_path_redact),
         cmocka_unit_test(test_review_routes),
+        cmocka_unit_test(test_link_routes),
+        cmocka_unit_test(test_link_page),
         cmocka_unit_test(test_review_parse),
         cmocka_unit_test(test_stats_query),
         cmocka_unit_test(test_stats_json),
