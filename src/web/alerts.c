@@ -78,12 +78,12 @@ json_t *web_notification_json(const struct store_notification *n, bool with_payl
         json_array_append_new(ids, json_integer(v));
         p = *end == ',' ? end + 1 : end;
     }
-    o = json_pack("{s:I s:s s:s s:s s:s s:o s:s s:i s:I s:o s:o s:o s:o}", "id",
-                  (json_int_t)n->id, "idempotency_key", n->idempotency_key, "receiver",
-                  n->receiver, "reason", n->reason ? n->reason : "", "group_key",
-                  n->group_key ? n->group_key : "", "alert_ids", ids, "state",
-                  notif_state_name(n->state), "attempts", (int)n->attempts, "created_at_ms",
-                  (json_int_t)n->created_ms, "next_attempt_at_ms",
+    o = json_pack("{s:I s:s s:s s:s s:s s:o s:s s:i s:I s:o s:o s:o s:o}", "id", (json_int_t)n->id,
+                  "idempotency_key", n->idempotency_key, "receiver", n->receiver, "reason",
+                  n->reason ? n->reason : "", "group_key", n->group_key ? n->group_key : "",
+                  "alert_ids", ids, "state", notif_state_name(n->state), "attempts",
+                  (int)n->attempts, "created_at_ms", (json_int_t)n->created_ms,
+                  "next_attempt_at_ms",
                   n->state == STORE_NOTIF_PENDING ? json_integer((json_int_t)n->next_attempt_ms)
                                                   : json_null(),
                   "last_attempt_at_ms", time_or_null(n->last_attempt_ms), "done_at_ms",
@@ -120,10 +120,9 @@ json_t *web_silence_json(const struct store_silence *si, uint64_t now_ms)
     }
     return json_pack("{s:I s:s s:o s:I s:I s:o s:o s:I s:o}", "id", (json_int_t)si->id, "state",
                      silence_state(si, now_ms), "matchers", m, "starts_at_ms",
-                     (json_int_t)si->starts_ms, "ends_at_ms", (json_int_t)si->ends_ms,
-                     "created_by", str_or_null(si->author), "comment", str_or_null(si->comment),
-                     "created_at_ms", (json_int_t)si->created_ms, "expired_at_ms",
-                     time_or_null(si->expired_ms));
+                     (json_int_t)si->starts_ms, "ends_at_ms", (json_int_t)si->ends_ms, "created_by",
+                     str_or_null(si->author), "comment", str_or_null(si->comment), "created_at_ms",
+                     (json_int_t)si->created_ms, "expired_at_ms", time_or_null(si->expired_ms));
 }
 
 /* A time as RFC 3339 text or epoch milliseconds. */
@@ -192,7 +191,8 @@ int web_silence_parse(const char *body, size_t len, uint64_t now_ms, const char 
             bool eq = !json_is_false(json_object_get(v, "isEqual"));
             name = strdup(json_string_value(json_object_get(v, "name")));
             value = strdup(json_string_value(json_object_get(v, "value")));
-            op = re ? (eq ? ALERT_MATCH_RE : ALERT_MATCH_NRE) : (eq ? ALERT_MATCH_EQ : ALERT_MATCH_NE);
+            op = re ? (eq ? ALERT_MATCH_RE : ALERT_MATCH_NRE)
+                    : (eq ? ALERT_MATCH_EQ : ALERT_MATCH_NE);
         } else {
             r = opsd_errorf(err, -EINVAL,
                             "matchers[%zu] must be \"name=value\" or {\"name\", \"value\"}", i);
@@ -418,14 +418,6 @@ json_t *web_alert_stats_json(const struct alert_stats *st)
 
 /* ---- glue ---- */
 
-static void respond_json(struct web_response *ret, unsigned status, json_t *j)
-{
-    ret->status = status;
-    ret->content_type = "application/json";
-    ret->body = web_json_dump(j, &ret->len);
-    ret->no_store = true;
-}
-
 int web_authorize(const struct web_ctx *ctx, const struct web_request *rq, int need, char *name,
                   size_t len, struct web_response *ret)
 {
@@ -436,8 +428,9 @@ int web_authorize(const struct web_ctx *ctx, const struct web_request *rq, int n
     int r;
 
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        web_response_error(ret, 401, "unauthorized",
-                           "this endpoint needs 'Authorization: Bearer <token>' (opsd token create)");
+        web_response_error(
+            ret, 401, "unauthorized",
+            "this endpoint needs 'Authorization: Bearer <token>' (opsd token create)");
         ret->www_authenticate = "Bearer realm=\"opsd\"";
         return -EACCES;
     }
@@ -558,7 +551,7 @@ static void get_alerts(const struct web_ctx *ctx, const struct web_request *rq,
         web_response_error(ret, 500, "store_error", "%s", err.msg);
         return;
     }
-    respond_json(ret, 200, json_pack("{s:o}", "alerts", c.arr));
+    web_respond_json(ret, 200, json_pack("{s:o}", "alerts", c.arr));
 }
 
 static void get_alert(const struct web_ctx *ctx, int64_t id, struct web_response *ret)
@@ -583,7 +576,7 @@ static void get_alert(const struct web_ctx *ctx, int64_t id, struct web_response
     o = web_alert_json(&a); /* before the next store call: a's strings are scratch */
     (void)store_notifications(ctx->store, &nf, add_notification, &c, NULL);
     json_object_set_new(o, "notifications", c.arr);
-    respond_json(ret, 200, json_pack("{s:o}", "alert", o));
+    web_respond_json(ret, 200, json_pack("{s:o}", "alert", o));
 }
 
 static void post_alert(const struct web_ctx *ctx, const struct web_match *m,
@@ -598,9 +591,9 @@ static void post_alert(const struct web_ctx *ctx, const struct web_match *m,
     r = ack ? sched_alert_ack(ctx->sched, m->id, who) : sched_alert_resolve(ctx->sched, m->id, who);
     switch (r) {
     case 0:
-        respond_json(ret, 200,
-                     json_pack("{s:I s:s s:s}", "id", (json_int_t)m->id, "state",
-                               ack ? "acknowledged" : "resolved", "by", who));
+        web_respond_json(ret, 200,
+                         json_pack("{s:I s:s s:s}", "id", (json_int_t)m->id, "state",
+                                   ack ? "acknowledged" : "resolved", "by", who));
         ret->when_durable = true;
         return;
     case -ENOENT: {
@@ -619,8 +612,7 @@ static void post_alert(const struct web_ctx *ctx, const struct web_match *m,
         return;
     case -EINVAL:
         web_response_error(ret, 409, "conflict",
-                           "alert %" PRId64 " is silenced: nothing was sent to acknowledge",
-                           m->id);
+                           "alert %" PRId64 " is silenced: nothing was sent to acknowledge", m->id);
         return;
     default:
         web_response_error(ret, 503, "unavailable", "opsd is stopping");
@@ -651,11 +643,11 @@ static void post_review(const struct web_ctx *ctx, int64_t id, const struct web_
     else if (r < 0)
         web_response_error(ret, 500, "store_error", "%s", err.msg);
     else
-        respond_json(ret, 200,
-                     json_pack("{s:I s:s s:s s:o s:I}", "id", (json_int_t)id, "review",
-                               alert_review_to_string((enum alert_review)rv.review), "by", who,
-                               "comment", str_or_null(rv.comment), "reviewed_at_ms",
-                               (json_int_t)rv.at_ms));
+        web_respond_json(ret, 200,
+                         json_pack("{s:I s:s s:s s:o s:I}", "id", (json_int_t)id, "review",
+                                   alert_review_to_string((enum alert_review)rv.review), "by", who,
+                                   "comment", str_or_null(rv.comment), "reviewed_at_ms",
+                                   (json_int_t)rv.at_ms));
     json_decref(doc);
 }
 
@@ -707,7 +699,7 @@ static void get_alert_stats(const struct web_ctx *ctx, const struct web_request 
     else if (alert_stats_compute(c.v, c.n, since, until, &st) < 0)
         web_response_error(ret, 400, "bad_request", "'since' must not be later than 'until'");
     else {
-        respond_json(ret, 200, web_alert_stats_json(&st));
+        web_respond_json(ret, 200, web_alert_stats_json(&st));
         alert_stats_release(&st);
     }
     free(c.v);
@@ -762,10 +754,10 @@ static void get_notifications(const struct web_ctx *ctx, const struct web_reques
     {
         uint64_t delivered, failed, pending;
         sched_alerting_stats(ctx->sched, &delivered, &failed, &pending);
-        respond_json(ret, 200,
-                     json_pack("{s:o s:{s:I s:I s:I}}", "notifications", c.arr, "since_start",
-                               "delivered", (json_int_t)delivered, "failed", (json_int_t)failed,
-                               "pending", (json_int_t)pending));
+        web_respond_json(ret, 200,
+                         json_pack("{s:o s:{s:I s:I s:I}}", "notifications", c.arr, "since_start",
+                                   "delivered", (json_int_t)delivered, "failed", (json_int_t)failed,
+                                   "pending", (json_int_t)pending));
     }
 }
 
@@ -800,7 +792,7 @@ static void get_notification(const struct web_ctx *ctx, int64_t id, struct web_r
     }
     (void)store_notif_attempts(ctx->store, id, add_attempt, &att, NULL);
     json_object_set_new(c.n, "attempts_history", att.arr);
-    respond_json(ret, 200, json_pack("{s:o}", "notification", c.n));
+    web_respond_json(ret, 200, json_pack("{s:o}", "notification", c.n));
 }
 
 struct sil_list {
@@ -826,8 +818,8 @@ static void get_silences(const struct web_ctx *ctx, const struct web_request *rq
     bool all = one != 0;
 
     for (size_t i = 0; i < rq->nargs; i++) {
-        if (strcmp(rq->args[i].key, "all") == 0 && (!rq->args[i].value ||
-                                                    strcmp(rq->args[i].value, "true") == 0)) {
+        if (strcmp(rq->args[i].key, "all") == 0 &&
+            (!rq->args[i].value || strcmp(rq->args[i].value, "true") == 0)) {
             all = true;
         } else {
             json_decref(c.arr);
@@ -847,11 +839,11 @@ static void get_silences(const struct web_ctx *ctx, const struct web_request *rq
             web_response_error(ret, 404, "not_found", "no silence %" PRId64, one);
             return;
         }
-        respond_json(ret, 200, json_pack("{s:O}", "silence", json_array_get(c.arr, 0)));
+        web_respond_json(ret, 200, json_pack("{s:O}", "silence", json_array_get(c.arr, 0)));
         json_decref(c.arr);
         return;
     }
-    respond_json(ret, 200, json_pack("{s:o}", "silences", c.arr));
+    web_respond_json(ret, 200, json_pack("{s:o}", "silences", c.arr));
 }
 
 static void post_silence(const struct web_ctx *ctx, const struct web_request *rq,
@@ -875,7 +867,7 @@ static void post_silence(const struct web_ctx *ctx, const struct web_request *rq
         web_response_error(ret, 500, "store_error", "%s", err.msg);
     } else {
         si.id = id;
-        respond_json(ret, 201, json_pack("{s:o}", "silence", web_silence_json(&si, now)));
+        web_respond_json(ret, 201, json_pack("{s:o}", "silence", web_silence_json(&si, now)));
         /* durable already; muting what it matches is pending like any change */
         (void)sched_silences_reload(ctx->sched, NULL);
         ret->when_durable = true;
@@ -907,8 +899,8 @@ static void delete_silence(const struct web_ctx *ctx, const struct web_request *
         return;
     }
     (void)sched_silences_reload(ctx->sched, NULL);
-    respond_json(ret, 200,
-                 json_pack("{s:I s:s s:s}", "id", (json_int_t)id, "state", "expired", "by", who));
+    web_respond_json(
+        ret, 200, json_pack("{s:I s:s s:s}", "id", (json_int_t)id, "state", "expired", "by", who));
     ret->when_durable = true;
 }
 

@@ -33,12 +33,6 @@ static void respond_sbuf(struct web_response *ret, unsigned status, const char *
     ret->body = sbuf_detach(sb, &ret->len);
 }
 
-static void respond_json(struct web_response *ret, unsigned status, json_t *j /* stolen */)
-{
-    *ret = (struct web_response){ .status = status, .content_type = CT_JSON, .no_store = true };
-    ret->body = web_json_dump(j, &ret->len);
-}
-
 static enum probe_state view_state(const struct sched_monitor_view *v)
 {
     return v->conf->paused ? PROBE_STATE_PAUSED : v->sm.state;
@@ -102,7 +96,7 @@ static void get_monitors(const struct web_ctx *ctx, struct web_response *ret)
         fill_monitor(ctx, sched_monitor_at(ctx->sched, i), now, &m);
         json_array_append_new(arr, web_monitor_json(&m));
     }
-    respond_json(ret, 200, json_pack("{s:o}", "monitors", arr)); /* "o" steals arr */
+    web_respond_json(ret, 200, json_pack("{s:o}", "monitors", arr)); /* "o" steals arr */
 }
 
 static void get_monitor(const struct web_ctx *ctx, const char *name, struct web_response *ret)
@@ -115,7 +109,7 @@ static void get_monitor(const struct web_ctx *ctx, const char *name, struct web_
         return;
     }
     fill_monitor(ctx, v, clock_now_ms(ctx->clock), &m);
-    respond_json(ret, 200, web_monitor_json(&m));
+    web_respond_json(ret, 200, web_monitor_json(&m));
 }
 
 static int add_result(const struct store_result *r, void *userdata)
@@ -166,7 +160,7 @@ static void history_end(const char *name, const char *key, json_t *arr, int r,
         web_response_error(ret, 500, "internal_error", "cannot read %s: %s", key, err->msg);
         return;
     }
-    respond_json(ret, 200, json_pack("{s:s,s:o}", "monitor", name, key, arr)); /* steals arr */
+    web_respond_json(ret, 200, json_pack("{s:s,s:o}", "monitor", name, key, arr)); /* steals arr */
 }
 
 static void get_results(const struct web_ctx *ctx, const char *name,
@@ -342,7 +336,7 @@ static void get_maintenance(const struct web_ctx *ctx, struct web_response *ret)
                       (json_int_t)w.n_monitors);
         json_array_append_new(arr, o);
     }
-    respond_json(ret, 200, json_pack("{s:o}", "maintenance", arr));
+    web_respond_json(ret, 200, json_pack("{s:o}", "maintenance", arr));
 }
 
 /* ---- the status page ---- */
@@ -514,7 +508,7 @@ void web_handle(const struct web_ctx *ctx, const struct web_request *rq, struct 
         get_page(ctx, ret);
         break;
     case WEB_ROUTE_HEALTHZ:
-        respond_json(ret, 200, json_pack("{s:s}", "status", "ok"));
+        web_respond_json(ret, 200, json_pack("{s:s}", "status", "ok"));
         break;
     case WEB_ROUTE_METRICS:
         get_metrics(ctx, ret);

@@ -571,23 +571,14 @@ int web_inbound_parse(enum web_inbound_kind kind, const char *body, size_t len, 
 
 /* ---- glue ---- */
 
-static void respond_json(struct web_response *ret, unsigned status, json_t *j /* stolen */)
-{
-    ret->status = status;
-    ret->content_type = "application/json";
-    ret->body = web_json_dump(j, &ret->len);
-    ret->no_store = true;
-    ret->allow = NULL;
-}
-
 /* PagerDuty's error shape: {"status", "message", "errors": [...]}, keeping
  * the status and WWW-Authenticate a caller chose. */
 static void pd_error(struct web_response *ret, unsigned status, const char *what, const char *msg)
 {
     free(ret->body);
-    respond_json(ret, status,
-                 json_pack("{s:s s:s s:[s]}", "status", what, "message",
-                           status == 400 ? "Event object is invalid" : msg, "errors", msg));
+    web_respond_json(ret, status,
+                     json_pack("{s:s s:s s:[s]}", "status", what, "message",
+                               status == 400 ? "Event object is invalid" : msg, "errors", msg));
 }
 
 static void new_dedup_key(const struct web_ctx *ctx, char out[33])
@@ -688,9 +679,9 @@ void web_inbound_handle(const struct web_ctx *ctx, const struct web_match *m,
         goto out;
     }
     if (pd) {
-        respond_json(ret, 202,
-                     json_pack("{s:s s:s s:s}", "status", "success", "message", "Event processed",
-                               "dedup_key", in.dedup_key));
+        web_respond_json(ret, 202,
+                         json_pack("{s:s s:s s:s}", "status", "success", "message",
+                                   "Event processed", "dedup_key", in.dedup_key));
     } else {
         out = json_array();
         for (size_t i = 0; i < in.n; i++)
@@ -698,7 +689,7 @@ void web_inbound_handle(const struct web_ctx *ctx, const struct web_match *m,
                 out,
                 json_pack("{s:o s:s}", "id", ids[i] ? json_integer(ids[i]) : json_null(), "status",
                           in.v[i].action == SCHED_INBOUND_FIRE ? "firing" : "resolved"));
-        respond_json(ret, 200, json_pack("{s:s s:o}", "status", "success", "alerts", out));
+        web_respond_json(ret, 200, json_pack("{s:s s:o}", "status", "success", "alerts", out));
     }
     /* answered once the change is committed: a pushed alert must survive a crash */
     ret->when_durable = true;

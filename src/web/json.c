@@ -249,6 +249,15 @@ char *web_json_dump(json_t *j, size_t *ret_len)
     return out;
 }
 
+void web_respond_json(struct web_response *ret, unsigned status, json_t *j)
+{
+    ret->status = status;
+    ret->content_type = "application/json";
+    ret->body = web_json_dump(j, &ret->len);
+    ret->no_store = true;
+    ret->allow = NULL;
+}
+
 void web_response_error(struct web_response *ret, unsigned status, const char *code,
                         const char *fmt, ...)
 {

@@ -326,6 +326,9 @@ int web_silence_parse(const char *body, size_t len, uint64_t now_ms, const char 
                       struct store_silence *ret, char **ret_matchers_json, json_t **ret_doc,
                       struct opsd_error *err);
 
+/* Fills ret with status and j (stolen) as the JSON body, not to be cached;
+ * the other fields (when_durable, www_authenticate) are left as set. */
+void web_respond_json(struct web_response *ret, unsigned status, json_t *j);
 /* Fills ret with a JSON error {"error":{"code":..,"message":..}}. */
 void web_response_error(struct web_response *ret, unsigned status, const char *code,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
