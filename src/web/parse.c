@@ -111,6 +111,23 @@ static bool is_get(const char *method)
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
+/* The {id} at p: decimal, > 0, no leading zero, no sign. Returns it and
+ * where it ends in *end, or 0 when p holds none. */
+static int64_t path_id(const char *p, const char **end)
+{
+    char *e;
+    long long id;
+
+    if (*p < '1' || *p > '9')
+        return 0;
+    errno = 0;
+    id = strtoll(p, &e, 10);
+    if (errno || id <= 0)
+        return 0;
+    *end = e;
+    return id;
+}
+
 int web_route_match(const char *method, const char *path, struct web_match *ret)
 {
     static const struct {
@@ -151,15 +168,10 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         return 0;
     }
     if (strncmp(path, "/api/v1/silences/", 17) == 0) {
-        const char *p = path + 17;
-        char *end;
-        long long id;
+        const char *end = NULL;
+        int64_t id = path_id(path + 17, &end);
 
-        if (*p < '1' || *p > '9')
-            return -ENOENT;
-        errno = 0;
-        id = strtoll(p, &end, 10);
-        if (errno || id <= 0 || *end)
+        if (!id || *end)
             return -ENOENT;
         m.id = id;
         m.route = WEB_ROUTE_SILENCE;
@@ -202,15 +214,10 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
     if (strncmp(path, "/api/v1/alerts/", 15) == 0 ||
         strncmp(path, "/api/v1/notifications/", 22) == 0) {
         bool alerts = path[8] == 'a';
-        const char *p = path + (alerts ? 15 : 22);
-        char *end;
-        long long id;
+        const char *end = NULL;
+        int64_t id = path_id(path + (alerts ? 15 : 22), &end);
 
-        if (*p < '1' || *p > '9')
-            return -ENOENT;
-        errno = 0;
-        id = strtoll(p, &end, 10);
-        if (errno || id <= 0)
+        if (!id)
             return -ENOENT;
         m.id = id;
         if (*end == '\0') {
@@ -232,15 +239,10 @@ int web_route_match(const char *method, const char *path, struct web_match *ret)
         return 0;
     }
     if (strncmp(path, "/a/", 3) == 0) {
-        const char *p = path + 3;
-        char *end;
-        long long id;
+        const char *end = NULL;
+        int64_t id = path_id(path + 3, &end);
 
-        if (*p < '1' || *p > '9')
-            return -ENOENT;
-        errno = 0;
-        id = strtoll(p, &end, 10);
-        if (errno || id <= 0 || (strcmp(end, "/ack") != 0 && strcmp(end, "/resolve") != 0))
+        if (!id || (strcmp(end, "/ack") != 0 && strcmp(end, "/resolve") != 0))
             return -ENOENT;
         m.id = id;
         m.route = end[1] == 'a' ? WEB_ROUTE_LINK_ACK : WEB_ROUTE_LINK_RESOLVE;
