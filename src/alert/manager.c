@@ -473,11 +473,11 @@ static void add_alert(struct alert_mgr *m, struct ralert *a)
 {
     size_t i = m->n_all;
 
-    xgrow((void **)&m->all, &m->cap_all, m->n_all + 1, sizeof(m->all[0]));
+    xgrow((void **)&m->all, &m->cap_all, m->n_all + 1, sizeof(struct ralert *));
     /* restored alerts come in any order; keep m->all sorted by id */
     while (i > 0 && m->all[i - 1]->v.id > a->v.id)
         i--;
-    memmove(&m->all[i + 1], &m->all[i], (m->n_all - i) * sizeof(m->all[0]));
+    memmove(&m->all[i + 1], &m->all[i], (m->n_all - i) * sizeof(struct ralert *));
     m->all[i] = a;
     m->n_all++;
 }

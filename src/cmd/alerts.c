@@ -239,7 +239,8 @@ static int alerts_review(int argc, char **argv)
                 id ? "the alert id must be a positive number" : "which alert? pass its id", c.name);
         return CMD_EXIT_USAGE;
     }
-    if (!verdict || (strcmp(verdict, "actionable") && strcmp(verdict, "false_positive"))) {
+    if (!verdict ||
+        (strcmp(verdict, "actionable") != 0 && strcmp(verdict, "false_positive") != 0)) {
         fprintf(stderr, "%s: error: the review must be 'actionable' or 'false_positive'%s%s%s\n",
                 c.name, verdict ? ", not '" : "", verdict ? verdict : "", verdict ? "'" : "");
         return CMD_EXIT_USAGE;
@@ -449,8 +450,7 @@ static int ack_or_resolve(int argc, char **argv, bool ack)
     }
     if (!id || strtoll(id, &end, 10) <= 0 || *end) {
         fprintf(stderr, "%s: error: %s (see '%s --help')\n", c.name,
-                id ? "the alert id must be a positive number" : "which alert? pass its id",
-                c.name);
+                id ? "the alert id must be a positive number" : "which alert? pass its id", c.name);
         return CMD_EXIT_USAGE;
     }
     path = xasprintf("/api/v1/alerts/%s/%s", id, ack ? "ack" : "resolve");
@@ -575,10 +575,9 @@ int cmd_notifications(int argc, char **argv)
         ago(json_object_get(n, "created_at_ms"), created, sizeof(created));
         printf("%-6" JSON_INTEGER_FORMAT "  %-9s  %-16s  %-11s  %-10s  %-8" JSON_INTEGER_FORMAT
                "  %-12s  %s\n",
-               json_integer_value(json_object_get(n, "id")),
-               s_or(json_object_get(n, "state"), "-"), s_or(json_object_get(n, "receiver"), "-"),
-               s_or(json_object_get(n, "reason"), "-"), ids.buf,
-               json_integer_value(json_object_get(n, "attempts")), created,
+               json_integer_value(json_object_get(n, "id")), s_or(json_object_get(n, "state"), "-"),
+               s_or(json_object_get(n, "receiver"), "-"), s_or(json_object_get(n, "reason"), "-"),
+               ids.buf, json_integer_value(json_object_get(n, "attempts")), created,
                s_or(json_object_get(n, "last_error"), ""));
         sbuf_release(&ids);
     }

@@ -15,35 +15,35 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: opsd silence add --match MATCHER [--match ...] (--for DURATION | --until TIME)\n"
-            "                        [--starts TIME] --comment TEXT [--author NAME]\n"
-            "       opsd silence list [--all]\n"
-            "       opsd silence expire ID\n"
-            "       (each also takes -c FILE, --server URL, --token TOKEN, --json)\n"
-            "\n"
-            "A silence mutes every alert whose labels match all its matchers, from its start to\n"
-            "its end: the alerts are recorded (state silenced) but nothing is sent. An alert\n"
-            "that was already sent is muted too, and its resolve still reaches whoever heard\n"
-            "it. Monitor alerts carry the labels monitor, severity, alertname=MonitorDown and\n"
-            "the monitor's own labels.\n"
-            "\n"
-            "options:\n"
-            "  --match MATCHER    name=value, name!=value, name=~regex or name!~regex\n"
-            "                     (regexes are anchored, as in Alertmanager)\n"
-            "  --for DURATION     how long, from the start: 2h, 30m, 1d\n"
-            "  --until TIME       or until an RFC 3339 time, e.g. 2026-12-05T06:00:00Z\n"
-            "  --starts TIME      start later than now (RFC 3339)\n"
-            "  --comment TEXT     why (required)\n"
-            "  --author NAME      who (default: the token's name)\n"
-            "  --all              list: also expired silences\n"
-            "  --token TOKEN      an API token with the write scope (default: $OPSD_TOKEN)\n"
-            "  -c, --config FILE  find the server through FILE's server.listen\n"
-            "  --server URL       talk to the server at URL\n"
-            "  --json             print the API's JSON response\n"
-            "  -h, --help         show this help and exit\n"
-            "\n"
-            "exit status: 0 ok; 1 the server is unreachable or refused; 2 bad arguments.\n");
+    fprintf(
+        f, "usage: opsd silence add --match MATCHER [--match ...] (--for DURATION | --until TIME)\n"
+           "                        [--starts TIME] --comment TEXT [--author NAME]\n"
+           "       opsd silence list [--all]\n"
+           "       opsd silence expire ID\n"
+           "       (each also takes -c FILE, --server URL, --token TOKEN, --json)\n"
+           "\n"
+           "A silence mutes every alert whose labels match all its matchers, from its start to\n"
+           "its end: the alerts are recorded (state silenced) but nothing is sent. An alert\n"
+           "that was already sent is muted too, and its resolve still reaches whoever heard\n"
+           "it. Monitor alerts carry the labels monitor, severity, alertname=MonitorDown and\n"
+           "the monitor's own labels.\n"
+           "\n"
+           "options:\n"
+           "  --match MATCHER    name=value, name!=value, name=~regex or name!~regex\n"
+           "                     (regexes are anchored, as in Alertmanager)\n"
+           "  --for DURATION     how long, from the start: 2h, 30m, 1d\n"
+           "  --until TIME       or until an RFC 3339 time, e.g. 2026-12-05T06:00:00Z\n"
+           "  --starts TIME      start later than now (RFC 3339)\n"
+           "  --comment TEXT     why (required)\n"
+           "  --author NAME      who (default: the token's name)\n"
+           "  --all              list: also expired silences\n"
+           "  --token TOKEN      an API token with the write scope (default: $OPSD_TOKEN)\n"
+           "  -c, --config FILE  find the server through FILE's server.listen\n"
+           "  --server URL       talk to the server at URL\n"
+           "  --json             print the API's JSON response\n"
+           "  -h, --help         show this help and exit\n"
+           "\n"
+           "exit status: 0 ok; 1 the server is unreachable or refused; 2 bad arguments.\n");
 }
 
 static void print_silences(const json_t *arr)
@@ -56,8 +56,8 @@ static void print_silences(const json_t *arr)
         printf("no silences\n");
         return;
     }
-    printf("%-5s  %-8s  %-24s  %-30s  %-10s  %s\n", "ID", "STATE", "ENDS (UTC)", "MATCHERS",
-           "BY", "COMMENT");
+    printf("%-5s  %-8s  %-24s  %-30s  %-10s  %s\n", "ID", "STATE", "ENDS (UTC)", "MATCHERS", "BY",
+           "COMMENT");
     json_array_foreach(arr, i, s)
     {
         char matchers[256] = "";
@@ -141,7 +141,8 @@ int cmd_silence(int argc, char **argv)
         else
             target = a;
     }
-    if (!verb || (strcmp(verb, "add") && strcmp(verb, "list") && strcmp(verb, "expire"))) {
+    if (!verb ||
+        (strcmp(verb, "add") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "expire") != 0)) {
         fprintf(stderr, "opsd silence: error: %s (add, list or expire; see --help)\n",
                 verb ? "unknown action" : "which action?");
         goto out;

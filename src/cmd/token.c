@@ -138,8 +138,8 @@ static int create(struct store *st, const char *name, const char *scope_s, bool 
     } else {
         printf("%s\n", tok);
         fprintf(stderr,
-                "opsd token: made token %" PRId64 " '%s' with scope %s; it is shown only now\n",
-                id, name, apitoken_scope_to_string(scope));
+                "opsd token: made token %" PRId64 " '%s' with scope %s; it is shown only now\n", id,
+                name, apitoken_scope_to_string(scope));
     }
     return CMD_EXIT_OK;
 }
@@ -187,7 +187,8 @@ int cmd_token(int argc, char **argv)
             return CMD_EXIT_USAGE;
         }
     }
-    if (!verb || (strcmp(verb, "create") && strcmp(verb, "list") && strcmp(verb, "revoke"))) {
+    if (!verb ||
+        (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0)) {
         fprintf(stderr, "opsd token: error: %s%s%s (create, list or revoke; see --help)\n",
                 verb ? "unknown action '" : "which action?", verb ? verb : "", verb ? "'" : "");
         return CMD_EXIT_USAGE;
@@ -225,12 +226,12 @@ int cmd_token(int argc, char **argv)
             json_t *t;
             printf("%-5s  %-24s  %-6s  %-13s  %s\n", "ID", "NAME", "SCOPE", "PREFIX", "STATE");
             json_array_foreach(arr, i, t)
-            printf("%-5" JSON_INTEGER_FORMAT "  %-24s  %-6s  opsd_%-8s  %s\n",
-                   json_integer_value(json_object_get(t, "id")),
-                   json_string_value(json_object_get(t, "name")),
-                   json_string_value(json_object_get(t, "scope")),
-                   json_string_value(json_object_get(t, "prefix")),
-                   json_is_null(json_object_get(t, "revoked_at_ms")) ? "live" : "revoked");
+                printf("%-5" JSON_INTEGER_FORMAT "  %-24s  %-6s  opsd_%-8s  %s\n",
+                       json_integer_value(json_object_get(t, "id")),
+                       json_string_value(json_object_get(t, "name")),
+                       json_string_value(json_object_get(t, "scope")),
+                       json_string_value(json_object_get(t, "prefix")),
+                       json_is_null(json_object_get(t, "revoked_at_ms")) ? "live" : "revoked");
         }
         json_decref(arr);
     } else {

@@ -1667,8 +1667,9 @@ static int check_tz(struct loader *l, const struct key *k, const struct at *at, 
 
 static int check_dns_name(struct loader *l, const struct key *k, const struct at *at, char *s)
 {
-    if (!*s || strlen(s) > 253 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                            "0123456789.-_*") != strlen(s) ||
+    if (!*s || strlen(s) > 253 ||
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                  "0123456789.-_*") != strlen(s) ||
         strstr(s, ".."))
         return diag(l, at->val,
                     "%s '%s' is not a DNS name (letters, digits, '-', '_' and dots; at most 253 "
@@ -1708,8 +1709,7 @@ static int check_server(struct loader *l, const struct key *k, const struct at *
         n = colon ? (size_t)(colon - s) : strlen(s);
         port = colon ? colon + 1 : NULL;
         if (n == 0 || n >= sizeof(host))
-            return diag(l, at->val, "%s '%s' has no host (%s)", k->name, qv(l, at->val),
-                        at->path);
+            return diag(l, at->val, "%s '%s' has no host (%s)", k->name, qv(l, at->val), at->path);
         memcpy(host, s, n);
         host[n] = '\0';
         if (dns_name_check(host) != DNS_OK)
@@ -2135,8 +2135,7 @@ static int set_auth(struct loader *l, const struct key *k, const struct at *at, 
         return diag(l, at->val, "auth has both bearer and username/password (%s; pick one)",
                     at->path);
     if (!seen[AK_BEARER].key && !seen[AK_USERNAME].key)
-        return diag(l, at->val,
-                    "auth needs username (and password) or bearer (%s)", at->path);
+        return diag(l, at->val, "auth needs username (and password) or bearer (%s)", at->path);
     return 0;
 }
 
@@ -2294,7 +2293,9 @@ static int set_strlist(struct loader *l, const struct key *k, const struct at *a
         struct at iat;
 
         snprintf(path, sizeof(path), "%s[%zu]", at->path, i);
-        iat = (struct at){ .key = NULL, .val = node(l, v->data.sequence.items.start[i]), .path = path };
+        iat = (struct at){ .key = NULL,
+                           .val = node(l, v->data.sequence.items.start[i]),
+                           .path = path };
         if (scalar(l, &iat, "a string", &list[i]) < 0 ||
             (k->check ? k->check : check_nonempty)(l, k, &iat, list[i]) < 0)
             r = -EINVAL;
@@ -3242,14 +3243,16 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
              qv(l, l->latency), qdur(l, timeout_n, m->timeout_ms, b, sizeof(b)), path);
     if (m->type == CONF_MON_HTTP && m->body && m->method &&
         (strcmp(m->method, "GET") == 0 || strcmp(m->method, "HEAD") == 0))
-        diag(l, seen[MK_BODY].key, "body with method %s (%s; a request body needs POST, PUT, "
-                                   "PATCH, DELETE or OPTIONS)",
+        diag(l, seen[MK_BODY].key,
+             "body with method %s (%s; a request body needs POST, PUT, "
+             "PATCH, DELETE or OPTIONS)",
              m->method, path);
     if (m->type == CONF_MON_HTTP && !m->method)
         m->method = xstrdup(m->body ? "POST" : DEF_METHOD);
     if (m->type == CONF_MON_TCP && m->expect_contains && strlen(m->expect_contains) > 1024)
-        diag(l, mn, "expect.contains is longer than 1024 bytes (%s; it is looked for in the first "
-                    "4 KiB the service sends)",
+        diag(l, mn,
+             "expect.contains is longer than 1024 bytes (%s; it is looked for in the first "
+             "4 KiB the service sends)",
              path);
     if (m->type == CONF_MON_DNS && m->expect_equals && m->n_expect_equals == 0)
         diag(l, mn, "expect.equals is empty (%s; it could never match: list the answers)", path);
@@ -3277,8 +3280,7 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
     if (seen[MK_TZ].key && !seen[MK_SCHEDULE].key)
         diag(l, seen[MK_TZ].key, "tz without a schedule (%s; tz is the schedule's time zone)",
              path);
-    if (seen[MK_MIN_RUNTIME].ok && seen[MK_MAX_RUNTIME].ok &&
-        m->min_runtime_ms > m->max_runtime_ms)
+    if (seen[MK_MIN_RUNTIME].ok && seen[MK_MAX_RUNTIME].ok && m->min_runtime_ms > m->max_runtime_ms)
         diag(l, seen[MK_MIN_RUNTIME].val, "min_runtime '%s' exceeds max_runtime '%s' (%s)",
              qv(l, seen[MK_MIN_RUNTIME].val), qv(l, seen[MK_MAX_RUNTIME].val), path);
     if (m->type == CONF_MON_HEARTBEAT && seen[MK_SCHEDULE].ok && !m->tz)
@@ -3312,7 +3314,8 @@ static void load_monitor(struct loader *l, size_t idx, const yaml_node_t *mn)
         diag(l, seen[MK_WARN_MATCHES].val,
              "warn_matches '%s' must be below max_matches '%s' (%s.warn_matches)",
              qv(l, seen[MK_WARN_MATCHES].val), qv(l, seen[MK_MAX_MATCHES].val), path);
-    else if (seen[MK_WARN_MATCHES].ok && !seen[MK_MAX_MATCHES].key && m->warn_matches >= m->max_matches)
+    else if (seen[MK_WARN_MATCHES].ok && !seen[MK_MAX_MATCHES].key &&
+             m->warn_matches >= m->max_matches)
         diag(l, seen[MK_WARN_MATCHES].val,
              "warn_matches '%s' must be below max_matches (0 by default: set max_matches) "
              "(%s.warn_matches)",
@@ -3567,7 +3570,7 @@ static void load_receivers(struct loader *l)
     n = capped_len(l, l->receivers_n, OPSD_MAX_RECEIVERS, "receivers");
     c->receivers = xcalloc(n ? n : 1, sizeof(*c->receivers));
     c->n_receivers = n;
-    l->receiver_names = xcalloc(n ? n : 1, sizeof(*l->receiver_names));
+    l->receiver_names = xcalloc(n ? n : 1, sizeof(const yaml_node_t *));
     for (size_t i = 0; i < n; i++)
         load_receiver(l, i, node(l, l->receivers_n->data.sequence.items.start[i]));
     check_dup_names(l, "receiver", n, receiver_name, receiver_name_at);
@@ -3583,7 +3586,7 @@ static void load_policies(struct loader *l)
     n = capped_len(l, l->policies_n, OPSD_MAX_POLICIES, "escalation policies");
     c->policies = xcalloc(n ? n : 1, sizeof(*c->policies));
     c->n_policies = n;
-    l->policy_names = xcalloc(n ? n : 1, sizeof(*l->policy_names));
+    l->policy_names = xcalloc(n ? n : 1, sizeof(const yaml_node_t *));
     for (size_t i = 0; i < n; i++) {
         const yaml_node_t *pn = node(l, l->policies_n->data.sequence.items.start[i]);
         struct conf_policy *p = &c->policies[i];
@@ -3774,7 +3777,7 @@ static void load_windows(struct loader *l)
     n = capped_len(l, l->windows_n, OPSD_MAX_MAINTENANCE, "maintenance windows");
     c->maintenance = xcalloc(n ? n : 1, sizeof(*c->maintenance));
     c->n_maintenance = n;
-    l->window_names = xcalloc(n ? n : 1, sizeof(*l->window_names));
+    l->window_names = xcalloc(n ? n : 1, sizeof(const yaml_node_t *));
     for (size_t i = 0; i < n; i++)
         load_window(l, i, node(l, l->windows_n->data.sequence.items.start[i]), &l->window_names[i]);
     check_dup_names(l, "maintenance window", n, window_name, window_name_at);
@@ -3804,15 +3807,16 @@ static void check_depends(struct loader *l)
 {
     struct conf *c = l->conf;
     struct dep {
-        size_t to;   /* the monitor depended on */
-        size_t item; /* the depends_on entry naming it */
+        size_t to;                      /* the monitor depended on */
+        size_t item;                    /* the depends_on entry naming it */
+        const yaml_node_t *list, *node; /* depends_on's value, and that entry's node */
     } * *deps;
     size_t n = c->n_monitors, *n_deps, *stack, *edge, top;
     unsigned char *color; /* 0 not seen, 1 on the stack, 2 done */
 
     if (!n)
         return;
-    deps = xcalloc(n, sizeof(*deps));
+    deps = xcalloc(n, sizeof(struct dep *));
     n_deps = xcalloc(n, sizeof(*n_deps));
     for (size_t i = 0; i < n; i++) {
         const struct conf_monitor *m = &c->monitors[i];
@@ -3835,7 +3839,8 @@ static void check_depends(struct loader *l)
                 diag(l, item, "monitor '%s' depends on itself (%s)", qv(l, item), ipath);
                 continue;
             }
-            deps[i][n_deps[i]++] = (struct dep){ .to = (size_t)(t - c->monitors), .item = j };
+            deps[i][n_deps[i]++] =
+                (struct dep){ .to = (size_t)(t - c->monitors), .item = j, .list = v, .node = item };
         }
     }
 
@@ -3861,7 +3866,7 @@ static void check_depends(struct loader *l)
             d = &deps[m][edge[top - 1]++];
             t = d->to;
             if (color[t] == 1) {
-                const yaml_node_t *v = l->mon_nodes[m].depends_on, *item = item_node(l, v, d->item);
+                const yaml_node_t *v = d->list, *item = d->node;
                 struct sbuf path = SBUF_INIT;
                 size_t from = top;
                 char mpath[64], ipath[96];
@@ -4507,14 +4512,13 @@ bool conf_monitor_equal(const struct conf_monitor *a, const struct conf_monitor 
         !strv_eq(a->expect_json, a->n_expect_json, b->expect_json, b->n_expect_json) ||
         a->degraded_latency_ms != b->degraded_latency_ms || !str_eq(a->send, b->send))
         return false;
-    if (!str_eq(a->action_command, b->action_command) ||
-        a->action_max_runs != b->action_max_runs || a->action_per_ms != b->action_per_ms ||
-        a->action_timeout_ms != b->action_timeout_ms)
+    if (!str_eq(a->action_command, b->action_command) || a->action_max_runs != b->action_max_runs ||
+        a->action_per_ms != b->action_per_ms || a->action_timeout_ms != b->action_timeout_ms)
         return false;
     if (a->down_on_warning != b->down_on_warning || !str_eq(a->command, b->command) ||
-        !str_eq(a->path, b->path) || a->max_age_ms != b->max_age_ms ||
-        a->min_size != b->min_size || a->max_size != b->max_size ||
-        a->max_shrink_pct != b->max_shrink_pct || a->checksum != b->checksum)
+        !str_eq(a->path, b->path) || a->max_age_ms != b->max_age_ms || a->min_size != b->min_size ||
+        a->max_size != b->max_size || a->max_shrink_pct != b->max_shrink_pct ||
+        a->checksum != b->checksum)
         return false;
     if (!str_eq(a->pattern, b->pattern) || !str_eq(a->exclude, b->exclude) ||
         a->ignore_case != b->ignore_case || a->window_ms != b->window_ms ||

@@ -288,7 +288,7 @@ static void item_remove(struct alerting *a, struct obx *it)
 {
     for (size_t i = 0; i < a->n_items; i++)
         if (a->items[i] == it) {
-            memmove(&a->items[i], &a->items[i + 1], (a->n_items - i - 1) * sizeof(a->items[0]));
+            memmove(&a->items[i], &a->items[i + 1], (a->n_items - i - 1) * sizeof(struct obx *));
             a->n_items--;
             break;
         }
@@ -310,7 +310,7 @@ static void item_add(struct alerting *a, const struct store_notification *n)
     it->created_ms = n->created_ms;
     it->next_ms = n->next_attempt_ms;
     it->attempts = n->attempts;
-    xgrow((void **)&a->items, &a->cap_items, a->n_items + 1, sizeof(a->items[0]));
+    xgrow((void **)&a->items, &a->cap_items, a->n_items + 1, sizeof(struct obx *));
     a->items[a->n_items++] = it;
 }
 
@@ -1084,7 +1084,7 @@ static int collect_silence(const struct store_silence *si, void *ud)
         return 0;
     }
     c->v = xrealloc(c->v, (c->n + 1) * sizeof(c->v[0]));
-    c->docs = xrealloc(c->docs, (c->n + 1) * sizeof(c->docs[0]));
+    c->docs = xrealloc(c->docs, (c->n + 1) * sizeof(json_t *));
     c->docs[c->n] = doc;
     c->v[c->n] = (struct alert_silence_spec){
         .id = si->id,

@@ -158,9 +158,10 @@ int web_silence_parse(const char *body, size_t len, uint64_t now_ms, const char 
     }
     json_object_foreach(doc, k, v)
     {
-        if (strcmp(k, "matchers") && strcmp(k, "starts_at") && strcmp(k, "ends_at") &&
-            strcmp(k, "duration") && strcmp(k, "comment") && strcmp(k, "created_by") &&
-            strcmp(k, "startsAt") && strcmp(k, "endsAt") && strcmp(k, "createdBy")) {
+        if (strcmp(k, "matchers") != 0 && strcmp(k, "starts_at") != 0 &&
+            strcmp(k, "ends_at") != 0 && strcmp(k, "duration") != 0 && strcmp(k, "comment") != 0 &&
+            strcmp(k, "created_by") != 0 && strcmp(k, "startsAt") != 0 &&
+            strcmp(k, "endsAt") != 0 && strcmp(k, "createdBy") != 0) {
             r = opsd_errorf(err, -EINVAL,
                             "unknown field '%s' (known: matchers, starts_at, ends_at, duration, "
                             "comment, created_by)",
@@ -276,7 +277,7 @@ int web_review_parse(const char *body, size_t len, int *ret_review, const char *
     }
     json_object_foreach(doc, k, v)
     {
-        if (strcmp(k, "review") && strcmp(k, "comment")) {
+        if (strcmp(k, "review") != 0 && strcmp(k, "comment") != 0) {
             r = opsd_errorf(err, -EINVAL, "unknown field '%.64s' (known: review, comment)", k);
             goto out;
         }
@@ -509,7 +510,7 @@ static void get_alerts(const struct web_ctx *ctx, const struct web_request *rq,
     struct store_alert_filter f = { .limit = WEB_HISTORY_DEFAULT_LIMIT };
     struct opsd_error err = { 0 };
     struct collect c = { .arr = json_array() };
-    uint64_t v;
+    uint64_t v = 0;
     int r = 0;
 
     for (size_t i = 0; i < rq->nargs && r >= 0; i++) {
@@ -680,7 +681,7 @@ static void get_alert_stats(const struct web_ctx *ctx, const struct web_request 
     struct opsd_error err = { 0 };
     struct timings c = { 0 };
     struct alert_stats st;
-    uint64_t since, until;
+    uint64_t since = 0, until = 0;
     int r;
 
     if (web_alert_stats_query_parse(rq->args, rq->nargs, clock_now_ms(ctx->clock), &since, &until,
@@ -711,7 +712,7 @@ static void get_notifications(const struct web_ctx *ctx, const struct web_reques
     struct store_notification_filter f = { .limit = WEB_HISTORY_DEFAULT_LIMIT };
     struct opsd_error err = { 0 };
     struct collect c = { .arr = json_array() };
-    uint64_t v;
+    uint64_t v = 0;
     int r = 0;
 
     for (size_t i = 0; i < rq->nargs && r >= 0; i++) {

@@ -270,7 +270,8 @@ static int parse_api_alert(json_t *item, const char *at, uint64_t now, struct we
     }
     v = json_object_get(item, "status");
     st = json_is_string(v) ? json_string_value(v) : NULL;
-    if (v && !json_is_null(v) && (!st || (strcmp(st, "firing") && strcmp(st, "resolved"))))
+    if (v && !json_is_null(v) &&
+        (!st || (strcmp(st, "firing") != 0 && strcmp(st, "resolved") != 0)))
         return opsd_errorf(err, -EINVAL, "%s'status' must be \"firing\" or \"resolved\"", at);
     a->action = (st && strcmp(st, "resolved") == 0) || (a->ends_ms && a->ends_ms <= now)
                     ? SCHED_INBOUND_RESOLVE
@@ -305,7 +306,7 @@ static int parse_am_v2_alert(json_t *item, const char *at, uint64_t now,
                              struct web_inbound_alert *a, struct opsd_error *err)
 {
     char *gen = NULL;
-    bool given;
+    bool given = false;
     int r;
 
     r = parse_am_common(item, at, a, &a->ends_ms, &given, err);
@@ -333,7 +334,7 @@ static int parse_am_hook_alert(json_t *item, const char *at, uint64_t now,
     json_t *v = json_object_get(item, "status");
     const char *st = json_is_string(v) ? json_string_value(v) : "";
     uint64_t ends = 0; /* checked, not kept */
-    bool given;
+    bool given = false;
     int r;
 
     r = parse_am_common(item, at, a, &ends, &given, err);
@@ -451,7 +452,8 @@ static int parse_pd(json_t *doc, uint64_t now, const char *new_key, struct web_i
     if (rk && !json_is_null(rk) &&
         (!json_is_string(rk) || json_string_length(rk) > MAX_ROUTING_KEY))
         return opsd_errorf(err, -EINVAL, "'routing_key' must be a string (an opsd API token)");
-    if (strcmp(action, "trigger") && strcmp(action, "acknowledge") && strcmp(action, "resolve"))
+    if (strcmp(action, "trigger") != 0 && strcmp(action, "acknowledge") != 0 &&
+        strcmp(action, "resolve") != 0)
         return opsd_errorf(err, -EINVAL,
                            "'event_action' must be \"trigger\", \"acknowledge\" or \"resolve\"");
     if (key && !json_is_null(key) &&
