@@ -147,7 +147,7 @@ static void view_sync(struct ralert *a)
     a->v.review_by = a->review_by;
 }
 
-static void out_changed(struct alert_mgr_out *o, int64_t id)
+void alert_mgr_out_changed(struct alert_mgr_out *o, int64_t id)
 {
     for (size_t i = 0; i < o->n_changed; i++)
         if (o->changed[i] == id)
@@ -653,7 +653,7 @@ static void reevaluate(struct alert_mgr *m, struct ralert *a, uint64_t now_ms,
     }
     a->v.updated_ms = now_ms;
     view_sync(a);
-    out_changed(out, a->v.id);
+    alert_mgr_out_changed(out, a->v.id);
 }
 
 int alert_mgr_fire(struct alert_mgr *m, const struct alert_input *in, uint64_t now_ms,
@@ -666,7 +666,7 @@ int alert_mgr_fire(struct alert_mgr *m, const struct alert_input *in, uint64_t n
         if ((in->message && (!a->message || strcmp(in->message, a->message) != 0)) ||
             (in->summary && (!a->summary || strcmp(in->summary, a->summary) != 0))) {
             a->v.updated_ms = now_ms;
-            out_changed(out, a->v.id);
+            alert_mgr_out_changed(out, a->v.id);
         }
         if (in->message)
             set_str(&a->message, in->message);
@@ -697,7 +697,7 @@ int alert_mgr_fire(struct alert_mgr *m, const struct alert_input *in, uint64_t n
     add_alert(m, a);
     /* not routed yet: reevaluate either mutes it or routes it */
     reevaluate(m, a, now_ms, out);
-    out_changed(out, a->v.id);
+    alert_mgr_out_changed(out, a->v.id);
     if (ret_id)
         *ret_id = a->v.id;
     return 0;
@@ -752,7 +752,7 @@ static void resolve(struct alert_mgr *m, struct ralert *a, uint64_t now_ms,
     if (a->routed)
         unroute_resolved(m, a, now_ms, out);
     m->gc_due = true;
-    out_changed(out, a->v.id);
+    alert_mgr_out_changed(out, a->v.id);
 }
 
 int alert_mgr_resolve_fp(struct alert_mgr *m, uint64_t fingerprint, uint64_t now_ms,
@@ -837,7 +837,7 @@ int alert_mgr_ack(struct alert_mgr *m, int64_t id, const char *by, uint64_t now_
     set_str(&a->acked_by, by);
     a->v.updated_ms = now_ms;
     view_sync(a);
-    out_changed(out, a->v.id);
+    alert_mgr_out_changed(out, a->v.id);
     ack_pagerduty(m, a, now_ms, out);
     return 0;
 }
@@ -965,7 +965,7 @@ void alert_mgr_tick(struct alert_mgr *m, uint64_t now_ms, struct alert_mgr_out *
                     /* the ack ran out while it still fires */
                     a->v.state = ALERT_STATE_FIRING;
                     a->v.updated_ms = now_ms;
-                    out_changed(out, a->v.id);
+                    alert_mgr_out_changed(out, a->v.id);
                 }
             }
             alert_esc_out_release(&eo);

@@ -75,6 +75,9 @@ struct alert_mgr_out {
     size_t n_notes, cap_notes;
 };
 void alert_mgr_out_clear(struct alert_mgr_out *o);
+/* Adds id to o->changed (once): for callers that change what is stored
+ * about an alert outside the manager, such as an inbound alert's end. */
+void alert_mgr_out_changed(struct alert_mgr_out *o, int64_t id);
 
 struct alert_mgr;
 
@@ -96,8 +99,8 @@ int alert_mgr_reconfigure(struct alert_mgr *m, const struct conf *c, uint64_t no
 
 /* Something is wrong. */
 struct alert_input {
-    const char *source;  /* "monitor", "api", "prometheus", ... */
-    const char *monitor; /* NULL for inbound alerts */
+    const char *source;                /* "monitor", "api", "prometheus", ... */
+    const char *monitor;               /* NULL for inbound alerts */
     const struct alert_labels *labels; /* the full label set (the caller adds alertname,
                                           monitor, severity); the fingerprint is over these */
     enum alert_severity severity;

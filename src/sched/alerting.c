@@ -93,7 +93,9 @@ static char *labels_json(const struct alert_labels *ls)
     return s ? s : xstrdup("{}");
 }
 
-static void put_alert_row(struct sched *s, const struct alert_view *v)
+static uint64_t expiry_get(const struct alerting *a, int64_t id);
+
+static void put_alert_row(struct alerting *a, const struct alert_view *v)
 {
     char *lj = labels_json(v->labels);
     struct store_alert row = {
@@ -115,9 +117,10 @@ static void put_alert_row(struct sched *s, const struct alert_view *v)
         .review = v->review,
         .review_by = v->review_by,
         .reviewed_ms = v->reviewed_ms,
+        .ends_ms = v->state == ALERT_STATE_RESOLVED ? 0 : expiry_get(a, v->id),
     };
 
-    store_batch_put_alert(&s->pending, &row);
+    store_batch_put_alert(&a->s->pending, &row);
     free(lj);
 }
 
@@ -219,7 +222,7 @@ static void apply_out(struct alerting *a, struct alert_mgr_out *o)
     for (size_t i = 0; i < o->n_changed; i++) {
         const struct alert_view *v = alert_mgr_find_id(a->mgr, o->changed[i]);
         if (v)
-            put_alert_row(s, v);
+            put_alert_row(a, v);
     }
     for (size_t i = 0; i < o->n_notes; i++)
         add_note_row(a, &o->notes[i], now);
@@ -935,8 +938,21 @@ int sched_alert_link_check(struct sched *s, const char *token, bool resolve, int
 
 /* ---- inbound alerts ----------------------------------------------------------- */
 
-static void expiry_set(struct alerting *a, int64_t id, uint64_t ends_ms)
+static uint64_t expiry_get(const struct alerting *a, int64_t id)
 {
+    for (size_t i = 0; i < a->n_exp; i++)
+        if (a->exp[i].id == id)
+            return a->exp[i].ends_ms;
+    return 0;
+}
+
+/* Sets (0: clears) when alert id resolves by itself; a change is stored
+ * with the alert through o (NULL: it already is), so a restart re-arms the
+ * same end. */
+static void expiry_set(struct alerting *a, int64_t id, uint64_t ends_ms, struct alert_mgr_out *o)
+{
+    if (o && expiry_get(a, id) != ends_ms)
+        alert_mgr_out_changed(o, id);
     for (size_t i = 0; i < a->n_exp; i++) {
         if (a->exp[i].id != id)
             continue;
@@ -1017,7 +1033,7 @@ static int64_t inbound_one(struct alerting *a, const struct sched_inbound *in, c
         };
         bool fresh = !v;
         if (alert_mgr_fire(a->mgr, &ai, now, &id, o) == 0) {
-            expiry_set(a, id, in->ends_ms);
+            expiry_set(a, id, in->ends_ms, o);
             if (fresh)
                 log_info("event=alert_inbound action=fire source=%s id=%" PRId64 " by=%s",
                          in->source, id, log_q(by));
@@ -1032,7 +1048,7 @@ static int64_t inbound_one(struct alerting *a, const struct sched_inbound *in, c
         if (alert_mgr_resolve_id(a->mgr, id, by, now, o) == 0)
             log_info("event=alert_inbound action=resolve source=%s id=%" PRId64 " by=%s",
                      in->source, id, log_q(by));
-        expiry_set(a, id, 0);
+        expiry_set(a, id, 0, o);
         return id;
     case SCHED_INBOUND_ACK:
         if (!v)
@@ -1254,10 +1270,13 @@ static void restore_one(struct alerting *a, const struct store_alert *r, struct 
     ar.n_notified = nc.n;
     if (alert_mgr_restore(a->mgr, &ar, now_ms(s), o, &err) < 0) {
         log_warn("event=alert_restore_failed id=%" PRId64 " err=%s", r->id, log_q(err.msg));
+    } else if (r->ends_ms && r->state != STORE_ALERT_RESOLVED) {
+        /* already past: the next expiry pass resolves it */
+        expiry_set(a, r->id, r->ends_ms, NULL);
     } else if (!r->monitor && r->source && strcmp(r->source, "prometheus") == 0) {
-        /* Its endsAt was not stored: Prometheus refreshes it within this if
-         * it still fires. */
-        expiry_set(a, r->id, now_ms(s) + SCHED_INBOUND_RESOLVE_TIMEOUT_MS);
+        /* Stored before ends_ms was (schema 8): Prometheus refreshes it
+         * within this if it still fires. */
+        expiry_set(a, r->id, now_ms(s) + SCHED_INBOUND_RESOLVE_TIMEOUT_MS, o);
     } else if (r->monitor && !strcmp(r->source ? r->source : "monitor", "monitor")) {
         const char *an = alert_labels_get(&ls, "alertname");
         bool flapping = an && strcmp(an, ALERTNAME_FLAPPING) == 0;

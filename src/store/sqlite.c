@@ -201,6 +201,10 @@ static const char *const migrations[] = {
      * window ("the alerts that started this week") as an index range. */
     "ALTER TABLE alerts ADD COLUMN review_comment TEXT;"
     "CREATE INDEX alerts_starts ON alerts(starts_ms);",
+    /* 8: when an inbound alert resolves by itself unless its sender
+     * refreshes it (the API's ends_at, Prometheus' endsAt), so a restart
+     * re-arms it instead of leaving it firing. 0 = never. */
+    "ALTER TABLE alerts ADD COLUMN ends_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum stmt_id {
@@ -292,7 +296,7 @@ enum stmt_id {
 #define ALERT_COLS                                                                                 \
     "id, fingerprint, monitor, source, severity, state, labels_json, summary, message,"            \
     " suppressed, starts_ms, updated_ms, acked_ms, acked_by, resolved_ms, review, review_by,"      \
-    " reviewed_ms, review_comment"
+    " reviewed_ms, review_comment, ends_ms"
 
 /* ?1 state (0 any), ?2 since, ?3 until, ?4 limit, ?5 monitor. */
 #define SELECT_ALERTS(where)                                                                       \
@@ -377,7 +381,7 @@ static const char *const stmt_sql[ST_COUNT] = {
      * review written since (store_alert_set_review()). SET expressions all
      * read the row as it was, so reviewed_ms is compared before it changes. */
     [ST_UPSERT_ALERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
                         " ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint,"
                         " monitor = excluded.monitor, source = excluded.source,"
                         " severity = excluded.severity, state = excluded.state,"
@@ -385,7 +389,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " message = excluded.message, suppressed = excluded.suppressed,"
                         " starts_ms = excluded.starts_ms, updated_ms = excluded.updated_ms,"
                         " acked_ms = excluded.acked_ms, acked_by = excluded.acked_by,"
-                        " resolved_ms = excluded.resolved_ms,"
+                        " resolved_ms = excluded.resolved_ms, ends_ms = excluded.ends_ms,"
                         " review = CASE WHEN excluded.reviewed_ms > reviewed_ms"
                         "  THEN excluded.review ELSE review END,"
                         " review_by = CASE WHEN excluded.reviewed_ms > reviewed_ms"
@@ -1116,6 +1120,7 @@ static int upsert_alert(struct conn *c, const struct store_alert *a, struct opsd
     bind_text(st, 17, a->review_by);
     sqlite3_bind_int64(st, 18, (int64_t)a->reviewed_ms);
     bind_str(st, 19, a->review_comment); /* validated against its cap */
+    sqlite3_bind_int64(st, 20, (int64_t)a->ends_ms);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         return db_errf(err, c->db, rc, "cannot store alert %lld", (long long)a->id);
@@ -1616,6 +1621,7 @@ static void column_alert(sqlite3_stmt *st, struct store_alert *a)
         .review_by = column_str(st, 16),
         .reviewed_ms = column_u64(st, 17),
         .review_comment = column_str(st, 18),
+        .ends_ms = column_u64(st, 19),
     };
 }
 

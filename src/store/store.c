@@ -522,7 +522,7 @@ static int alert_validate(const struct store_alert *a, struct opsd_error *err)
     if (a->review < STORE_REVIEW_NONE || a->review > STORE_REVIEW_FALSE_POSITIVE)
         return opsd_errorf(err, -EINVAL, "unknown review %d", a->review);
     if (MAX(MAX(a->starts_ms, a->updated_ms), MAX(a->acked_ms, a->resolved_ms)) > STORE_TS_MAX ||
-        a->reviewed_ms > STORE_TS_MAX)
+        MAX(a->reviewed_ms, a->ends_ms) > STORE_TS_MAX)
         return opsd_errorf(err, -EINVAL, "time out of range");
     if (!text_fits(a->monitor, OPSD_MAX_NAME, false))
         return opsd_errorf(err, -EINVAL, "monitor name over %d bytes", OPSD_MAX_NAME);

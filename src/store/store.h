@@ -118,6 +118,7 @@ struct store_alert {
     const char *review_by;
     uint64_t reviewed_ms;     /* 0 = never reviewed */
     const char *review_comment;
+    uint64_t ends_ms;         /* inbound: resolves by itself then unless refreshed; 0 = never */
 };
 
 /* Stored: values only grow. */

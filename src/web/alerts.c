@@ -54,6 +54,7 @@ json_t *web_alert_json(const struct store_alert *a)
                   str_or_null(a->review_by));
     json_object_set_new(o, "reviewed_at_ms", time_or_null(a->reviewed_ms));
     json_object_set_new(o, "review_comment", str_or_null(a->review_comment));
+    json_object_set_new(o, "ends_at_ms", time_or_null(a->ends_ms));
     return o;
 }
 

@@ -145,9 +145,27 @@ check "restart: fire a generic alert" test "$(post /api/v1/alerts '{"labels":{"a
 kid=$(out | jq '.alerts[0].id')
 check "restart: trigger a PD alert" test "$(post_as "" /v2/enqueue "$(pd "$W" trigger keep-pd critical)")" = 202
 kpd=$(api '/api/v1/alerts?state=open' | jq '[.alerts[] | select(.labels.dedup_key == "keep-pd")][0].id')
+# Ends survive the restart: one later than the restart, one that passes
+# while opsd is down, and one whose end a re-send moved later.
+t0=$(date +%s)
+check "restart: an API alert with ends_at" test "$(post /api/v1/alerts "{\"labels\":{\"alertname\":\"Ends\",\"host\":\"e1\"},\"ends_at\":\"$(iso $((t0 + 12)))\"}")" = 200
+endid=$(out | jq '.alerts[0].id')
+check "restart: its end is shown" test "$(alert "$endid" | jq .ends_at_ms)" = "$(((t0 + 12) * 1000))"
+check "restart: a v2 alert ending in 2s" test "$(post /api/v2/alerts "$(v2 gone "$(iso $((t0 + 2)))")")" = 200
+goneid=$(out | jq '.alerts[0].id')
+check "restart: another v2 alert ending in 2s" test "$(post /api/v2/alerts "$(v2 moved "$(iso $((t0 + 2)))")")" = 200
+movedid=$(out | jq '.alerts[0].id')
+check "restart: re-sent with an end 10 min away" test "$(post /api/v2/alerts "$(v2 moved "$(iso $((t0 + 600)))")"; out | jq '.alerts[0].id')" = "200$movedid"
 stop_opsd
 check "restart: opsd stops cleanly" test "$STOP_RC" = 0
+while [ "$(date +%s)" -le $((t0 + 3)) ]; do sleep 0.2; done
 start_opsd "$T/opsd.yaml"
+eventually 10 "restart: an end that passed while opsd was down resolves" value_is = resolved alert_state "$goneid"
+check "restart: the re-sent alert keeps its later end" value_is = firing alert_state "$movedid"
+check "restart: and shows it" test "$(alert "$movedid" | jq .ends_at_ms)" = "$(((t0 + 600) * 1000))"
+check "restart: the API alert is open before its end" value_is = firing alert_state "$endid"
+eventually 20 "restart: and resolves by itself at its ends_at" value_is = resolved alert_state "$endid"
+check "restart: a resolved alert shows no end" test "$(alert "$endid" | jq .ends_at_ms)" = null
 check "restart: the generic alert is still open" value_is = firing alert_state "$kid"
 check "restart: the PD alert is still open" value_is = firing alert_state "$kpd"
 check "restart: the generated-key PD alert too" value_is = 1 open_with dedup_key "$gen"

@@ -1712,6 +1712,7 @@ static void assert_alert_equal(const struct store_alert *got, const struct store
     assert_str_or_null(got->review_by, want->review_by);
     assert_int_equal(got->reviewed_ms, want->reviewed_ms);
     assert_str_or_null(got->review_comment, want->review_comment);
+    assert_int_equal(got->ends_ms, want->ends_ms);
 }
 
 static struct store_alert mk_alert(int64_t id, const char *monitor, int state, uint64_t starts)
@@ -1866,6 +1867,7 @@ static void test_alert_roundtrip(void **state)
         .suppressed = "depends on router",
         .starts_ms = DAY0 + 1000,
         .updated_ms = DAY0 + 1000,
+        .ends_ms = DAY0 + 300000,
     };
     write_alerts(f, &a, 1);
     assert_int_equal(store_alert_get(f->s, 7, &got, &err), 0);
@@ -1883,6 +1885,7 @@ static void test_alert_roundtrip(void **state)
     a.review_by = "bob";
     a.reviewed_ms = DAY0 + 6000;
     a.fingerprint = UINT64_MAX;
+    a.ends_ms = 0;
     write_alerts(f, &a, 1);
     assert_int_equal(store_alert_get(f->s, 7, &got, &err), 0);
     assert_alert_equal(&got, &a);
@@ -2878,9 +2881,12 @@ static void test_alerting_reopen(void **state)
     assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_table_info('alerts') WHERE"
                                 " name = 'review_comment'"),
                      1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM pragma_table_info('alerts') WHERE"
+                                " name = 'ends_ms'"),
+                     1);
     /* The version this opsd writes: the one before alerting (5) plus the
-     * alerting migration and the review's (7). */
-    assert_int_equal(version, 7);
+     * alerting migration, the review's (7) and inbound alerts' ends (8). */
+    assert_int_equal(version, 8);
 }
 
 /* Silences and tokens are written on the loop thread while the worker
