@@ -27,6 +27,12 @@
 #define MAX_DEDUP_KEY 255    /* PagerDuty's limit */
 #define MAX_ROUTING_KEY 128  /* an opsd token is 48 characters */
 #define MAX_PD_DETAILS 2048  /* bytes of custom_details kept in the message */
+/* Longer texts are cut, not refused: Alertmanager retries a refused batch
+ * for ever, so one long description would keep every alert in it out. The
+ * summary matches PagerDuty's limit; either is stored with the alert and
+ * copied into every notification about it. */
+#define MAX_SUMMARY 1024
+#define MAX_MESSAGE 8192
 
 /* ---- parsing (pure) ---- */
 
@@ -82,18 +88,32 @@ void web_inbound_clear(struct web_inbound *in)
 }
 
 /* A string field: absent or null leaves *ret NULL; anything but a string is
- * an error. */
-static int opt_string(json_t *o, const char *key, const char *at, char **ret,
+ * an error. Text over max bytes (0: no limit) is cut back to a UTF-8
+ * character boundary and ends with an ellipsis, so it stays valid text
+ * and the cut shows. */
+static int opt_string(json_t *o, const char *key, const char *at, size_t max, char **ret,
                       struct opsd_error *err)
 {
+    static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
     json_t *v = json_object_get(o, key);
+    size_t n;
 
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v))
         return opsd_errorf(err, -EINVAL, "%s'%s' must be a string", at, key);
     free(*ret);
-    *ret = xstrdup(json_string_value(v));
+    n = json_string_length(v);
+    if (max == 0 || n <= max) {
+        *ret = xstrdup(json_string_value(v));
+        return 0;
+    }
+    n = max - (sizeof(ellipsis) - 1);
+    while (n > 0 && ((unsigned char)json_string_value(v)[n] & 0xc0) == 0x80)
+        n--;
+    *ret = xmalloc(n + sizeof(ellipsis));
+    memcpy(*ret, json_string_value(v), n);
+    memcpy(*ret + n, ellipsis, sizeof(ellipsis));
     return 0;
 }
 
@@ -219,11 +239,11 @@ static int parse_annotations(json_t *item, const char *at, struct web_inbound_al
     if (!json_is_object(an))
         return opsd_errorf(err, -EINVAL, "%s'annotations' must be an object", at);
     snprintf(where, sizeof(where), "%sannotations: ", at);
-    r = opt_string(an, "summary", where, &a->summary, err);
+    r = opt_string(an, "summary", where, MAX_SUMMARY, &a->summary, err);
     if (r >= 0)
-        r = opt_string(an, "description", where, &a->message, err);
+        r = opt_string(an, "description", where, MAX_MESSAGE, &a->message, err);
     if (r >= 0 && !a->message)
-        r = opt_string(an, "message", where, &a->message, err);
+        r = opt_string(an, "message", where, MAX_MESSAGE, &a->message, err);
     return r;
 }
 
@@ -253,8 +273,8 @@ static int parse_api_alert(json_t *item, const char *at, uint64_t now, struct we
     r = parse_labels(json_object_get(item, "labels"), at, &a->labels, err);
     if (r < 0)
         return r;
-    if ((r = opt_string(item, "summary", at, &a->summary, err)) < 0 ||
-        (r = opt_string(item, "message", at, &a->message, err)) < 0 ||
+    if ((r = opt_string(item, "summary", at, MAX_SUMMARY, &a->summary, err)) < 0 ||
+        (r = opt_string(item, "message", at, MAX_MESSAGE, &a->message, err)) < 0 ||
         (r = opt_time(item, "starts_at", at, &a->starts_ms, err)) < 0 ||
         (r = opt_time(item, "ends_at", at, &a->ends_ms, err)) < 0)
         return r;
@@ -311,7 +331,7 @@ static int parse_am_v2_alert(json_t *item, const char *at, uint64_t now,
 
     r = parse_am_common(item, at, a, &a->ends_ms, &given, err);
     if (r >= 0)
-        r = opt_string(item, "generatorURL", at, &gen, err); /* checked, not kept */
+        r = opt_string(item, "generatorURL", at, 0, &gen, err); /* checked, not kept */
     free(gen);
     if (r < 0)
         return r;

@@ -249,6 +249,33 @@ static void test_limits(void **state)
     parse_fails(WEB_INBOUND_API, sb.buf, -E2BIG, "bytes as JSON");
     sbuf_release(&sb);
 
+    /* a summary and message over their limits are cut, not refused, on a
+     * character boundary and marked; at the limit they are kept whole */
+    sbuf_puts(&sb, "{\"labels\":{\"a\":\"b\"},\"summary\":\"");
+    for (int i = 0; i < 1000; i++)
+        sbuf_add(&sb, "\xc3\xa9", 2); /* e acute: 1024 - 3 bytes would split one */
+    sbuf_puts(&sb, "\",\"message\":\"");
+    for (int i = 0; i < 8192; i++)
+        sbuf_add(&sb, "m", 1);
+    sbuf_add(&sb, "\"}", 2);
+    assert_int_equal(parse(WEB_INBOUND_API, sb.buf, &in, &err), 0);
+    assert_int_equal(strlen(in.v[0].summary), 1023); /* 510 e-acutes, U+2026 */
+    assert_memory_equal(in.v[0].summary + 1016, "\xc3\xa9\xc3\xa9\xe2\x80\xa6", 7);
+    assert_int_equal(strlen(in.v[0].message), 8192);
+    assert_int_equal(in.v[0].message[8191], 'm');
+    web_inbound_clear(&in);
+    sbuf_release(&sb);
+    sbuf_puts(&sb, "[{\"labels\":{\"a\":\"b\"},\"annotations\":{\"description\":\"");
+    for (int i = 0; i < 9000; i++)
+        sbuf_add(&sb, "d", 1);
+    sbuf_puts(&sb, "\"}}]");
+    assert_int_equal(web_inbound_parse(WEB_INBOUND_AM_V2, sb.buf, sb.len, NOW, KEY, &in, &err), 0);
+    assert_int_equal(strlen(in.v[0].message), 8192);
+    assert_string_equal(in.v[0].message + 8189, "\xe2\x80\xa6");
+    assert_int_equal(in.v[0].message[8188], 'd');
+    web_inbound_clear(&in);
+    sbuf_release(&sb);
+
     /* a real buffer that long, holding JSON: only the size is wrong (and a
      * length the body does not have would read past it) */
     {
