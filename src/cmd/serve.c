@@ -56,6 +56,11 @@ static void apply_overrides(struct server *sv, struct conf *c)
     if (sv->overrides.listen) {
         free(c->server.listen);
         c->server.listen = xstrdup(sv->overrides.listen);
+        /* the links in notifications must point where opsd listens */
+        if (c->alerting.external_url_default) {
+            free(c->alerting.external_url);
+            c->alerting.external_url = xasprintf("http://%s", c->server.listen);
+        }
     }
     if (sv->overrides.data_dir) {
         free(c->server.data_dir);

@@ -4375,8 +4375,10 @@ int conf_load_string(const char *name, const char *text, size_t len, struct conf
         l.conf->server.log_level = xstrdup(DEF_LOG_LEVEL);
     if (!l.conf->server.title)
         l.conf->server.title = xstrdup(DEF_TITLE);
-    if (!l.conf->alerting.external_url)
+    if (!l.conf->alerting.external_url) {
         l.conf->alerting.external_url = xasprintf("http://%s", l.conf->server.listen);
+        l.conf->alerting.external_url_default = true;
+    }
 
     if (l.n_errors) {
         r = -EINVAL;

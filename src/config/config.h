@@ -307,6 +307,7 @@ struct conf_maintenance {
 /* alerting: global settings. */
 struct conf_alerting {
     char *external_url;       /* base of one-click links; default "http://" + server.listen */
+    bool external_url_default; /* not set in the file: follows serve --listen */
     char *link_secret;        /* HMAC key for links (>= 16 bytes); NULL: a random key
                                  kept in data_dir/link.key */
     uint64_t link_ttl_ms;     /* default 24h */

@@ -177,6 +177,28 @@ check "a token signed with SHA-256(link_secret): 200 ($CODE)" test "$CODE" = 200
 check "alert $ID2 is acknowledged" test "$(alert_state "$ID2")" = acknowledged
 
 stop_opsd
+check "SIGTERM exits 0" test "$STOP_RC" = 0
+
+echo "# --listen moves the default external_url with it"
+FILE_PORT=$(free_port) # in the file; opsd listens elsewhere
+new_port
+cat >"$T/opsd.yaml" <<EOF
+server: {listen: 127.0.0.1:$FILE_PORT, data_dir: $T/data}
+alerting: {retry_min: 100ms, retry_max: 500ms}
+receivers: [{name: hook, webhook: {url: "http://127.0.0.1:$RPORT/hook"}}]
+route: {receiver: hook, group_by: [monitor], group_wait: 0s}
+monitors:
+  - {name: three, type: tcp, host: 127.0.0.1, port: $CLOSED, interval: 1s, timeout: 500ms, confirm: 1}
+EOF
+has_firing() { [ -n "$(firing_alert "$1")" ]; }
+start_opsd "$T/opsd.yaml" --listen "127.0.0.1:$PORT"
+eventually 10 "monitor three's alert reaches the webhook" has_firing three
+ACK3=$(firing_alert three | jq -r .ack_url)
+check "its ack link starts with the --listen address" \
+    bash -c "[[ '$ACK3' == $URL/a/*/ack\\?t=* ]]"
+page "$ACK3" -X POST
+check "and works: 200 ($CODE)" test "$CODE" = 200
+stop_opsd
 check "SIGTERM exits 0 at the end" test "$STOP_RC" = 0
 check "no sanitizer report in the log" fails grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$T/opsd.log"
 finish

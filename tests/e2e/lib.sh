@@ -81,8 +81,8 @@ target_mode() { curl -sf "http://127.0.0.1:$CPORT/mode/$1" >/dev/null; }
 
 # start_opsd CONFIG: runs opsd serve in the background; sets OPSD_PID.
 # The config must use $PORT for server.listen and $T/data for data_dir.
-start_opsd() {
-    "$OPSD" serve -c "$1" >>"$T/opsd.log" 2>&1 &
+start_opsd() { # start_opsd CONFIG [SERVE_ARGS...]
+    "$OPSD" serve -c "$1" "${@:2}" >>"$T/opsd.log" 2>&1 &
     OPSD_PID=$!
     wait_for 20 curl -sf "$URL/healthz" || { not_ok "opsd did not start"; cat "$T/opsd.log"; exit 1; }
 }
