@@ -1324,6 +1324,7 @@ int sched_alerting_init(struct sched *s, struct opsd_error *err)
                               &a->sender, err);
     if (r < 0) {
         alert_mgr_free(a->mgr);
+        explicit_bzero(a->link_key, sizeof(a->link_key)); /* freed memory keeps its bytes */
         free(a);
         return r;
     }
@@ -1456,6 +1457,7 @@ void sched_alerting_cleanup(struct sched *s)
     free(a->items);
     free(a->exp);
     alert_mgr_free(a->mgr);
+    explicit_bzero(a->link_key, sizeof(a->link_key));
     free(a);
     s->alerting = NULL;
 }
