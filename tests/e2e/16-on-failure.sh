@@ -73,14 +73,15 @@ cat >"$T/stop.yaml" <<YAML
 server: {listen: "127.0.0.1:$PORT", data_dir: "$T/data2"}
 defaults: {interval: 1s, timeout: 1s, confirm: 1}
 monitors:
-  - {name: s, type: file, path: "$T/nothing-here", on_failure: {exec: "sleep 300", timeout: 10m}}
+  - {name: s, type: file, path: "$T/nothing-here", on_failure: {exec: "sh -c 'echo \$\$\$\$ >$T/action.pid; exec sleep 300'", timeout: 10m}}
 YAML
 start_opsd "$T/stop.yaml"
-eventually 10 "an action is running" pgrep -f '^sleep 300$'
+# By its PID, not its name: another test's `sleep 300` must not count.
+eventually 10 "an action is running" bash -c "[ -s '$T/action.pid' ] && kill -0 \$(cat '$T/action.pid')"
 stop_opsd
 check "SIGTERM exits 0 with an action running" [ "$STOP_RC" -eq 0 ]
 check "and promptly" [ "$STOP_SECS" -le 5 ]
-eventually 3 "the action was killed" bash -c "! pgrep -f '^sleep 300\$' >/dev/null"
+eventually 3 "the action was killed" bash -c "! kill -0 \$(cat '$T/action.pid')"
 
 cat >"$T/bad.yaml" <<'YAML'
 monitors:
