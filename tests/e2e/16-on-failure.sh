@@ -75,13 +75,17 @@ defaults: {interval: 1s, timeout: 1s, confirm: 1}
 monitors:
   - {name: s, type: file, path: "$T/nothing-here", on_failure: {exec: "sh -c 'echo \$\$\$\$ >$T/action.pid; exec sleep 300'", timeout: 10m}}
 YAML
+# The action is followed by the PID it writes, not by the name `sleep 300`,
+# which any other process may share. (\$\$\$\$ reaches opsd as $$$$, which its
+# ${VAR} expansion turns into the shell's $$.)
 start_opsd "$T/stop.yaml"
-# By its PID, not its name: another test's `sleep 300` must not count.
-eventually 10 "an action is running" bash -c "[ -s '$T/action.pid' ] && kill -0 \$(cat '$T/action.pid')"
+eventually 10 "an action is running" bash -c "[ -s '$T/action.pid' ]"
+action=$(cat "$T/action.pid")
+check "and it runs" running "$action"
 stop_opsd
 check "SIGTERM exits 0 with an action running" [ "$STOP_RC" -eq 0 ]
 check "and promptly" [ "$STOP_SECS" -le 5 ]
-eventually 3 "the action was killed" bash -c "! kill -0 \$(cat '$T/action.pid')"
+eventually 3 "the action was killed" fails running "$action"
 
 cat >"$T/bad.yaml" <<'YAML'
 monitors:

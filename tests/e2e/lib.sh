@@ -158,6 +158,10 @@ received_at_least() { [ "$(received_n "$1")" -ge "$2" ]; }
 # fails COMMAND...: true when the command fails (for check, which runs a
 # command rather than a shell expression).
 fails() { ! "$@"; }
+# running PID: the process exists and is not a zombie (a killed child of a
+# stopped opsd waits for init as a zombie: it is no longer running). An empty
+# PID is not running, so callers check that they read one.
+running() { [ -n "$1" ] && grep -qv '^[^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 # jqe ARGS...: jq -e without the output (an assertion on JSON on stdin).
 # Empty input fails: jq 1.6's -e passes on it, and empty is what a crashed
 # or silent server answers.
